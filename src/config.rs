@@ -1,0 +1,1 @@
+//! Configuration: defaults < config file < environment < flags.

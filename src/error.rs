@@ -1,0 +1,88 @@
+//! Typed errors for the library. The binary wraps them in `anyhow` and prints the
+//! whole cause chain.
+
+use std::path::PathBuf;
+
+/// A failure that stops a run (as opposed to a [`RejectReason`], which only
+/// skips one input).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration is invalid; the message names the source and the key.
+    #[error("{0}")]
+    Config(String),
+    /// An I/O operation on a named path failed.
+    #[error("{op} {path}")]
+    Io {
+        /// What was being done ("cannot read", "cannot create", ...).
+        op: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing output failed.
+    #[error("cannot write output")]
+    Output(#[source] std::io::Error),
+    /// A boilerplate rules file is invalid.
+    #[error("boilerplate rules {path}: {message}")]
+    Rules {
+        /// The rules file.
+        path: String,
+        /// What is wrong, naming the rule.
+        message: String,
+    },
+    /// The entity model could not be loaded.
+    #[error("entity model: {0}")]
+    Model(String),
+    /// A pipeline task panicked or was cancelled.
+    #[error("pipeline task failed: {0}")]
+    Task(String),
+}
+
+/// Convenience alias for library results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why one input was rejected. The run goes on; the reason is logged with the
+/// path, counted in the summary under [`RejectReason::kind`], and written to the
+/// rejects file when one is configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    /// The file has no bytes at all.
+    #[error("empty file")]
+    Empty,
+    /// Nothing is left after normalization and boilerplate removal.
+    #[error("no article text after cleaning")]
+    NoText,
+    /// The file exceeds `input.max_file_bytes`.
+    #[error("file is {bytes} bytes, over the limit of {limit} (input.max_file_bytes)")]
+    TooLarge {
+        /// Size of the file.
+        bytes: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// The content looks binary (NUL bytes or many control characters).
+    #[error("binary content: {0}")]
+    Binary(String),
+    /// The file could not be read.
+    #[error("unreadable: {0}")]
+    Unreadable(String),
+    /// A JSONL line is not a valid article object.
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+}
+
+impl RejectReason {
+    /// Stable short name, used as the counter key in the summary.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RejectReason::Empty => "empty",
+            RejectReason::NoText => "no_text",
+            RejectReason::TooLarge { .. } => "too_large",
+            RejectReason::Binary(_) => "binary",
+            RejectReason::Unreadable(_) => "unreadable",
+            RejectReason::MalformedJson(_) => "malformed_json",
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! newspipe: a streaming ingestion pipeline for news articles.
+//!
+//! Raw article files (or JSONL lines) go in; clean, deduplicated, entity-tagged
+//! JSONL records come out, one per input article, in input order.
+//!
+//! # Layout
+//!
+//! - [`source`]: where articles come from (directory walk, stdin, JSONL) and how
+//!   raw bytes become text.
+//! - [`stage`]: the per-article transforms. Each is a config struct that builds a
+//!   value with one synchronous `process` method; none of them knows about tokio.
+//! - [`dedup`] and [`ner`]: the algorithms behind the dedup and entity stages
+//!   (MinHash-LSH, the tagger), free of I/O so they are easy to test and bench.
+//! - [`sink`]: where records go (stdout, a file written under a temporary name).
+//! - [`pipeline`]: the wiring: bounded channels, worker pools, ordering, shutdown.
+//! - [`config`]: the one validated [`config::Settings`] every run starts from.
+//! - [`record`]: the [`record::Article`] that flows through, and the output record.
+//! - [`summary`]: counters every stage reports into, printed at the end of a run.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod dedup;
+pub mod error;
+pub mod ner;
+pub mod pipeline;
+pub mod record;
+pub mod sink;
+pub mod source;
+pub mod stage;
+pub mod summary;

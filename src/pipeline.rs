@@ -1,0 +1,1 @@
+//! The wiring: bounded channels between stages, worker pools, ordering.

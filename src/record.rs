@@ -1,0 +1,185 @@
+//! The article as it moves through the pipeline, and the record it becomes.
+//!
+//! One [`Article`] is created per accepted input by a source, mutated in place by
+//! each stage, and serialized by the sink. Fields marked `#[serde(skip)]` are
+//! working state that never reaches the output.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the output record layout. Bump on any change a consumer can see.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where an article came from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// Path relative to the input root (`-` for stdin).
+    pub path: String,
+    /// 1-based line number for JSONL inputs; absent for whole-file inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Size of the raw input in bytes (the file, or the JSONL line).
+    pub bytes: u64,
+    /// How the raw bytes were decoded: `utf-8`, `utf-8-bom` or `windows-1252`.
+    pub encoding: String,
+    /// Identifier supplied by the input itself (the `id` field of a JSONL line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// A span of text removed as boilerplate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Removed {
+    /// Identifier of the rule that matched (see `config/boilerplate.toml`).
+    pub rule: String,
+    /// The removed line or lines, joined by `\n`.
+    pub text: String,
+}
+
+/// Duplicate status of an article relative to those before it in input order.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DedupStatus {
+    /// No earlier article is the same or nearly the same.
+    #[default]
+    Unique,
+    /// Identical to an earlier article after key folding.
+    Exact,
+    /// Similar to an earlier article above the configured threshold.
+    Near,
+}
+
+/// The dedup stage's verdict.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DedupInfo {
+    /// Unique, exact or near duplicate.
+    pub status: DedupStatus,
+    /// `id` of the canonical (first seen) article when this one is a duplicate.
+    pub duplicate_of: Option<String>,
+    /// Estimated Jaccard similarity of word shingles to the canonical article.
+    pub similarity: Option<f64>,
+}
+
+/// Entity label, CoNLL-2003 style.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Label {
+    /// A person.
+    #[serde(rename = "PER")]
+    Per,
+    /// An organisation: companies, institutions, teams, parties.
+    #[serde(rename = "ORG")]
+    Org,
+    /// A place: countries, cities, regions, geographic features.
+    #[serde(rename = "LOC")]
+    Loc,
+    /// Other names: nationalities, events, works, products.
+    #[serde(rename = "MISC")]
+    Misc,
+}
+
+impl Label {
+    /// All labels, in output order.
+    pub const ALL: [Label; 4] = [Label::Per, Label::Org, Label::Loc, Label::Misc];
+
+    /// The CoNLL name of the label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Per => "PER",
+            Label::Org => "ORG",
+            Label::Loc => "LOC",
+            Label::Misc => "MISC",
+        }
+    }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A tagged entity span. `start`/`end` count Unicode code points (not bytes).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entity {
+    /// The covered text, exactly `text[start..end]` in code points.
+    pub text: String,
+    /// The entity type.
+    pub label: Label,
+    /// First code point of the span.
+    pub start: usize,
+    /// One past the last code point of the span.
+    pub end: usize,
+    /// Full form when this mention is a short form of one seen earlier ("Trump" -> "Donald Trump").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
+    /// GeoNames id for places the gazetteer knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geonames_id: Option<u64>,
+    /// ISO 3166-1 alpha-2 country code for places the gazetteer knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// Fingerprints computed in parallel before the sequential dedup decision.
+#[derive(Debug, Clone, Default)]
+pub struct Fingerprint {
+    /// xxh3-64 of the folded hashing key.
+    pub exact: u64,
+    /// MinHash signature over word shingles (empty when near-dup detection is off).
+    pub minhash: Vec<u32>,
+    /// Sorted, deduplicated shingle hashes, kept for candidate verification.
+    pub shingles: Vec<u64>,
+}
+
+/// One article: the unit every stage reads and writes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Article {
+    /// Position in input order, starting at 0. Drives ordering and determinism.
+    #[serde(skip)]
+    pub seq: u64,
+    /// Version of this record layout.
+    pub schema_version: u32,
+    /// Stable content identifier (hex of xxh3-128 over the normalized article).
+    pub id: String,
+    /// Where the article came from.
+    pub source: SourceInfo,
+    /// Headline, when the input has one.
+    pub title: Option<String>,
+    /// Clean body text: paragraphs separated by one blank line.
+    pub text: String,
+    /// Source URL, when the input supplied one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Publication time as the input supplied it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    /// ISO 639-1 language code.
+    pub lang: String,
+    /// Spans removed as boilerplate, in text order.
+    pub boilerplate: Vec<Removed>,
+    /// Duplicate status.
+    pub dedup: DedupInfo,
+    /// Entities over `text`.
+    pub entities: Vec<Entity>,
+    /// Entities over `title`.
+    pub title_entities: Vec<Entity>,
+    /// Working state for the dedup stage.
+    #[serde(skip)]
+    pub fingerprint: Option<Fingerprint>,
+    /// Title supplied by the input (JSONL); wins over a detected headline.
+    #[serde(skip)]
+    pub given_title: Option<String>,
+}
+
+impl Article {
+    /// A new article with the given raw text, before any stage has run.
+    pub fn new(seq: u64, source: SourceInfo, text: String) -> Self {
+        Article {
+            seq,
+            schema_version: SCHEMA_VERSION,
+            source,
+            text,
+            lang: "en".to_owned(),
+            ..Article::default()
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Sources: where articles come from.
+
+pub mod decode;

@@ -1,0 +1,93 @@
+//! The dedup stage: fingerprints computed in parallel ([`Fingerprinter`]), the
+//! verdict taken in input order ([`Deduplicator`]) so the first article seen is
+//! always the canonical one, whatever the thread count.
+
+use serde::Deserialize;
+
+use crate::dedup::{fingerprint, DedupIndex, NearParams};
+use crate::record::Article;
+use crate::stage::Stage;
+
+/// `[dedup]` config section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupConfig {
+    /// Detect duplicates at all.
+    pub enabled: bool,
+    /// Detect near duplicates as well as exact ones.
+    pub near: bool,
+    /// Leave duplicates out of the output (they are still counted).
+    pub drop_duplicates: bool,
+    /// Near-duplicate parameters.
+    #[serde(flatten)]
+    pub params: NearParams,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            enabled: true,
+            near: true,
+            drop_duplicates: false,
+            params: NearParams::default(),
+        }
+    }
+}
+
+impl DedupConfig {
+    fn near_params(&self) -> Option<&NearParams> {
+        self.near.then_some(&self.params)
+    }
+}
+
+/// Parallel half: computes [`crate::record::Fingerprint`]s.
+#[derive(Debug, Clone)]
+pub struct Fingerprinter {
+    near: Option<NearParams>,
+}
+
+impl Fingerprinter {
+    /// Build from config.
+    pub fn new(cfg: &DedupConfig) -> Self {
+        Fingerprinter {
+            near: cfg.near_params().cloned(),
+        }
+    }
+}
+
+impl Stage for Fingerprinter {
+    fn name(&self) -> &'static str {
+        "fingerprint"
+    }
+
+    fn process(&self, article: &mut Article) {
+        article.fingerprint = Some(fingerprint(&article.text, self.near.as_ref()));
+    }
+}
+
+/// Sequential half: holds the index and marks duplicates in input order.
+#[derive(Debug)]
+pub struct Deduplicator {
+    index: DedupIndex,
+}
+
+impl Deduplicator {
+    /// Build from config.
+    pub fn new(cfg: &DedupConfig) -> Self {
+        Deduplicator {
+            index: DedupIndex::new(cfg.near_params().cloned()),
+        }
+    }
+
+    /// Mark `article` and remember it. Must be called in input order.
+    pub fn process(&mut self, article: &mut Article) {
+        if let Some(fp) = article.fingerprint.take() {
+            article.dedup = self.index.check_and_insert(&article.id, &fp);
+        }
+    }
+
+    /// The underlying index, for reporting its size.
+    pub fn index(&self) -> &DedupIndex {
+        &self.index
+    }
+}

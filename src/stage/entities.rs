@@ -1,0 +1,52 @@
+//! The entity stage: tags people, organisations, places and other names.
+
+use serde::Deserialize;
+
+use crate::error::Result;
+use crate::ner::Tagger;
+use crate::record::Article;
+use crate::stage::Stage;
+
+/// `[entities]` config section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitiesConfig {
+    /// Tag entities at all.
+    pub enabled: bool,
+}
+
+impl Default for EntitiesConfig {
+    fn default() -> Self {
+        EntitiesConfig { enabled: true }
+    }
+}
+
+/// The entity stage.
+#[derive(Debug)]
+pub struct Entities {
+    tagger: Tagger,
+}
+
+impl Entities {
+    /// Build the stage, loading the model.
+    pub fn new(cfg: &EntitiesConfig) -> Result<Self> {
+        let _ = cfg;
+        Ok(Entities {
+            tagger: Tagger::builtin()?,
+        })
+    }
+}
+
+impl Stage for Entities {
+    fn name(&self) -> &'static str {
+        "entities"
+    }
+
+    fn process(&self, article: &mut Article) {
+        let (title_entities, entities) = self
+            .tagger
+            .tag_article(article.title.as_deref(), &article.text);
+        article.title_entities = title_entities;
+        article.entities = entities;
+    }
+}

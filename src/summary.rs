@@ -1,0 +1,1 @@
+//! Run counters and the end-of-run summary.
