@@ -1,1 +1,414 @@
-//! The wiring: bounded channels between stages, worker pools, ordering.
+//! The wiring: bounded channels between stages, one worker pool, input order.
+//!
+//! ```text
+//!  source thread ──▶ prepare (pool) ──▶ dedup (in order) ──▶ enrich (pool) ──▶ sink thread
+//!   read files        decode, normalize,   exact + near        entities,          write, count,
+//!   and JSONL lines   title, boilerplate,  verdict             serialize          progress
+//!                     fingerprint
+//! ```
+//!
+//! Every arrow is a bounded `async_channel`, so a slow sink slows the source
+//! (backpressure end to end) and at most a few channel-capacities of articles
+//! are in memory. CPU work runs on a fixed pool of OS threads, never on the
+//! async reactor; [`ordered_map`] hands results on in input order, which is
+//! what makes the output identical for any thread count. The only sequential
+//! step is the dedup verdict, a handful of hash lookups per article.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_channel::{bounded, Receiver, Sender};
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::error::{Error, RejectReason, Result};
+use crate::record::{Article, DedupStatus, SourceInfo};
+use crate::sink::RecordSink;
+use crate::source::{read_inputs, Emitter, Input, Rejected};
+use crate::stage::dedup::Deduplicator;
+use crate::stage::Stages;
+use crate::summary::{ArticleStats, Summary};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of OS threads running CPU-bound jobs.
+///
+/// Jobs never block (they compute and hand their result to a oneshot), so
+/// several [`ordered_map`]s can share one pool without deadlock.
+pub struct WorkerPool {
+    jobs: Sender<Job>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl WorkerPool {
+    /// Start `threads` workers behind a queue of `capacity` jobs.
+    pub fn new(threads: usize, capacity: usize) -> Result<Self> {
+        let (tx, rx) = bounded::<Job>(capacity.max(1));
+        let threads = (0..threads.max(1))
+            .map(|i| {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("newspipe-worker-{i}"))
+                    .spawn(move || {
+                        while let Ok(job) = rx.recv_blocking() {
+                            job();
+                        }
+                    })
+                    .map_err(|e| Error::Task(format!("cannot start worker thread: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(WorkerPool { jobs: tx, threads })
+    }
+
+    async fn submit(&self, job: Job) -> Result<()> {
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| Error::Task("worker pool closed".into()))
+    }
+
+    /// Stop accepting jobs and wait for the workers to finish.
+    pub fn join(self) {
+        drop(self.jobs);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Apply `f` to every item of `input` on the pool, sending results to
+/// `output` in input order. At most `window` items are in flight.
+pub async fn ordered_map<I, O>(
+    pool: &WorkerPool,
+    input: Receiver<I>,
+    output: Sender<O>,
+    window: usize,
+    f: Arc<dyn Fn(I) -> O + Send + Sync>,
+) -> Result<()>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+{
+    let (order_tx, order_rx) = bounded::<tokio::sync::oneshot::Receiver<O>>(window.max(1));
+    let dispatch = async move {
+        while let Ok(item) = input.recv().await {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let f = Arc::clone(&f);
+            pool.submit(Box::new(move || {
+                // A send error means the collector is gone; the run is failing anyway.
+                let _ = tx.send(f(item));
+            }))
+            .await?;
+            if order_tx.send(rx).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    let collect = async move {
+        while let Ok(pending) = order_rx.recv().await {
+            let out = pending
+                .await
+                .map_err(|_| Error::Task("a worker died while processing an article".into()))?;
+            if output.send(out).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    tokio::try_join!(dispatch, collect)?;
+    Ok(())
+}
+
+/// What the sink receives for each input, in input order.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A serialized record to write.
+    Record {
+        /// The JSON object, no trailing newline.
+        line: Vec<u8>,
+        /// What it adds to the summary.
+        stats: ArticleStats,
+    },
+    /// A duplicate left out by `--drop-duplicates`.
+    Dropped {
+        /// What it adds to the summary.
+        stats: ArticleStats,
+    },
+    /// An input that could not be processed.
+    Rejected(Rejected),
+}
+
+type Prepared = std::result::Result<(Box<Article>, ArticleStats), Rejected>;
+
+/// Optional extras of a run.
+#[derive(Default)]
+pub struct RunExtras {
+    /// Where rejected inputs are written as JSONL.
+    pub rejects: Option<Box<dyn RecordSink>>,
+    /// Progress display; hidden when absent.
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+/// Run the batch pipeline over `roots` into `sink`.
+///
+/// When `shutdown` resolves, reading stops, articles in flight are finished
+/// and the summary is returned with `interrupted` set; the sink is then not
+/// committed, so a file output never appears half-written.
+pub async fn run(
+    settings: &Settings,
+    roots: Vec<PathBuf>,
+    sink: Box<dyn RecordSink>,
+    extras: RunExtras,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let threads = settings.pipeline.effective_threads();
+    let cap = settings.pipeline.channel_capacity;
+    let stages = Arc::new(Stages::new(settings)?);
+    let mut dedup = settings
+        .dedup
+        .enabled
+        .then(|| Deduplicator::new(&settings.dedup));
+    let drop_duplicates = settings.dedup.drop_duplicates;
+    info!(
+        "reading {} input(s) with {threads} worker threads",
+        roots.len()
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let pool = WorkerPool::new(threads, threads * 2)?;
+
+    let (src_tx, src_rx) = bounded::<Input>(cap);
+    let (prep_tx, prep_rx) = bounded::<Prepared>(cap);
+    let (dedup_tx, dedup_rx) = bounded::<Prepared>(cap);
+    let (out_tx, out_rx) = bounded::<Outcome>(cap);
+
+    let source = {
+        let input_cfg = settings.input.clone();
+        let stop = Arc::clone(&stop);
+        tokio::task::spawn_blocking(move || {
+            let mut send = |i: Input| src_tx.send_blocking(i).is_ok();
+            let mut emitter = Emitter::new(&mut send, &stop);
+            read_inputs(&roots, &input_cfg, &mut emitter);
+        })
+    };
+
+    let prepare: Arc<dyn Fn(Input) -> Prepared + Send + Sync> = {
+        let stages = Arc::clone(&stages);
+        Arc::new(move |input: Input| {
+            let (seq, origin) = origin_of(&input);
+            catch_unwind(AssertUnwindSafe(|| stages.prepare(input)))
+                .unwrap_or_else(|panic| Err(internal(seq, &origin, "prepare", panic)))
+        })
+    };
+    let enrich: Arc<dyn Fn(Prepared) -> Outcome + Send + Sync> = {
+        let stages = Arc::clone(&stages);
+        Arc::new(move |prepared: Prepared| match prepared {
+            Err(r) => Outcome::Rejected(r),
+            Ok((mut article, mut stats)) => {
+                let (seq, origin) = (article.seq, article.source.clone());
+                catch_unwind(AssertUnwindSafe(|| {
+                    finish_article(&stages, &mut article, &mut stats, drop_duplicates)
+                }))
+                .unwrap_or_else(|panic| Outcome::Rejected(internal(seq, &origin, "enrich", panic)))
+            }
+        })
+    };
+
+    let dedup_step = async {
+        while let Ok(mut prepared) = prep_rx.recv().await {
+            if let (Ok((article, _)), Some(d)) = (&mut prepared, dedup.as_mut()) {
+                d.process(article);
+            }
+            if dedup_tx.send(prepared).await.is_err() {
+                break;
+            }
+        }
+        drop(dedup_tx);
+        Ok::<(), Error>(())
+    };
+
+    let progress = extras
+        .progress
+        .unwrap_or_else(indicatif::ProgressBar::hidden);
+    let sink_thread = {
+        let stop = Arc::clone(&stop);
+        let rejects = extras.rejects;
+        tokio::task::spawn_blocking(move || drain(out_rx, sink, rejects, progress, &stop, threads))
+    };
+
+    let work = async {
+        tokio::try_join!(
+            ordered_map(&pool, src_rx, prep_tx, cap, prepare),
+            dedup_step,
+            ordered_map(&pool, dedup_rx, out_tx, cap, enrich),
+        )
+    };
+    let interrupted = {
+        tokio::pin!(work);
+        tokio::pin!(shutdown);
+        let mut interrupted = false;
+        let result = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                () = &mut shutdown, if !interrupted => {
+                    warn!("interrupted: finishing articles in flight, output will not be committed");
+                    stop.store(true, Ordering::Relaxed);
+                    interrupted = true;
+                }
+            }
+        };
+        result?;
+        interrupted
+    };
+    source
+        .await
+        .map_err(|e| Error::Task(format!("source: {e}")))?;
+    let (mut summary, sink, rejects, sink_error) = sink_thread
+        .await
+        .map_err(|e| Error::Task(format!("sink: {e}")))?;
+    pool.join();
+    if let Some(e) = sink_error {
+        return Err(e);
+    }
+    summary.interrupted = interrupted;
+    let (index_len, index_bytes) = dedup
+        .as_ref()
+        .map_or((0, 0), |d| (d.index().len(), d.index().heap_bytes()));
+    summary.finish(started.elapsed(), index_len, index_bytes);
+    if !interrupted {
+        sink.commit()?;
+        if let Some(r) = rejects {
+            r.commit()?;
+        }
+    }
+    Ok(summary)
+}
+
+fn finish_article(
+    stages: &Stages,
+    article: &mut Article,
+    stats: &mut ArticleStats,
+    drop_duplicates: bool,
+) -> Outcome {
+    if drop_duplicates && article.dedup.status != DedupStatus::Unique {
+        stats.observe(article);
+        return Outcome::Dropped {
+            stats: std::mem::take(stats),
+        };
+    }
+    stages.enrich(article, stats);
+    stats.observe(article);
+    match serde_json::to_vec(&*article) {
+        Ok(line) => Outcome::Record {
+            line,
+            stats: std::mem::take(stats),
+        },
+        Err(e) => Outcome::Rejected(Rejected::new(
+            article.seq,
+            &article.source,
+            RejectReason::Internal(format!("cannot serialize record: {e}")),
+        )),
+    }
+}
+
+fn origin_of(input: &Input) -> (u64, SourceInfo) {
+    match input {
+        Input::Raw { seq, source, .. } => (*seq, source.clone()),
+        Input::Parsed(a) => (a.seq, a.source.clone()),
+        Input::Rejected(r) => (
+            r.seq,
+            SourceInfo {
+                path: r.path.clone(),
+                line: r.line,
+                bytes: r.bytes,
+                ..SourceInfo::default()
+            },
+        ),
+    }
+}
+
+fn internal(
+    seq: u64,
+    origin: &SourceInfo,
+    step: &str,
+    panic: Box<dyn std::any::Any + Send>,
+) -> Rejected {
+    let msg = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    Rejected::new(
+        seq,
+        origin,
+        RejectReason::Internal(format!("panic in {step}: {msg}")),
+    )
+}
+
+type Drained = (
+    Summary,
+    Box<dyn RecordSink>,
+    Option<Box<dyn RecordSink>>,
+    Option<Error>,
+);
+
+/// The sink thread: writes records in order and keeps the books. After a
+/// write error it stops the source and keeps draining, so upstream never
+/// blocks on a full channel.
+fn drain(
+    rx: Receiver<Outcome>,
+    mut sink: Box<dyn RecordSink>,
+    mut rejects: Option<Box<dyn RecordSink>>,
+    progress: indicatif::ProgressBar,
+    stop: &AtomicBool,
+    threads: usize,
+) -> Drained {
+    let mut summary = Summary::new(threads);
+    let mut error: Option<Error> = None;
+    let started = Instant::now();
+    while let Ok(outcome) = rx.recv_blocking() {
+        match outcome {
+            Outcome::Record { line, stats } => {
+                summary.add_article(&stats, true);
+                if error.is_none() {
+                    if let Err(e) = sink.write_record(&line) {
+                        stop.store(true, Ordering::Relaxed);
+                        error = Some(e);
+                    }
+                }
+            }
+            Outcome::Dropped { stats } => summary.add_article(&stats, false),
+            Outcome::Rejected(r) => {
+                progress.suspend(|| warn!("rejected {}: {}", r.location(), r.reason));
+                summary.add_rejected(r.kind, r.bytes);
+                if let (Some(rej), None) = (rejects.as_mut(), &error) {
+                    let written = serde_json::to_vec(&r)
+                        .map_err(|e| Error::Output(e.into()))
+                        .and_then(|line| rej.write_record(&line));
+                    if let Err(e) = written {
+                        stop.store(true, Ordering::Relaxed);
+                        error = Some(e);
+                    }
+                }
+            }
+        }
+        progress.inc(1);
+        if summary.inputs % 64 == 0 {
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            let mb = summary.input_bytes as f64 / 1e6;
+            progress.set_message(format!(
+                "{mb:.1} MB, {:.1} MB/s, {} rejected",
+                mb / secs,
+                summary.rejected_total()
+            ));
+        }
+    }
+    progress.finish_and_clear();
+    (summary, sink, rejects, error)
+}
