@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Parser;
 use newspipe::config::{LogFormat, Progress, Settings};
 use newspipe::pipeline::{self, RunExtras};
-use newspipe::sink::{jsonl::JsonlSink, RecordSink};
+use newspipe::sink::jsonl::JsonlSink;
 
 use crate::cli::{Cli, Command, RunArgs};
 use crate::exit_codes::Exit;
@@ -68,15 +68,13 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
 }
 
 fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
-    let sink: Box<dyn RecordSink> = Box::new(
-        JsonlSink::open(&settings.output.path)
-            .with_context(|| format!("cannot open output {}", settings.output.path))?,
-    );
+    let sink = newspipe::sink::open(&settings.output.path)
+        .with_context(|| format!("cannot open output {}", settings.output.path))?;
     let rejects = match settings.rejects_path() {
-        Some(p) => Some(Box::new(
+        Some(p) => Some(
             JsonlSink::create(&p)
                 .with_context(|| format!("cannot open rejects file {}", p.display()))?,
-        ) as Box<dyn RecordSink>),
+        ),
         None => None,
     };
     let show_progress = match settings.log.progress {

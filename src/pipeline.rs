@@ -27,7 +27,8 @@ use tracing::{info, warn};
 use crate::config::Settings;
 use crate::error::{Error, RejectReason, Result};
 use crate::record::{Article, DedupStatus, SourceInfo};
-use crate::sink::RecordSink;
+use crate::sink::jsonl::JsonlSink;
+use crate::sink::{Record, RecordSink};
 use crate::source::{read_inputs, Emitter, Input, Rejected};
 use crate::stage::dedup::Deduplicator;
 use crate::stage::Stages;
@@ -127,10 +128,12 @@ where
 /// What the sink receives for each input, in input order.
 #[derive(Debug)]
 pub enum Outcome {
-    /// A serialized record to write.
+    /// A record to write.
     Record {
-        /// The JSON object, no trailing newline.
-        line: Vec<u8>,
+        /// The finished article.
+        article: Box<Article>,
+        /// Its JSON form, no trailing newline.
+        json: Vec<u8>,
         /// What it adds to the summary.
         stats: ArticleStats,
     },
@@ -149,7 +152,7 @@ type Prepared = std::result::Result<(Box<Article>, ArticleStats), Rejected>;
 #[derive(Default)]
 pub struct RunExtras {
     /// Where rejected inputs are written as JSONL.
-    pub rejects: Option<Box<dyn RecordSink>>,
+    pub rejects: Option<JsonlSink>,
     /// Progress display; hidden when absent.
     pub progress: Option<indicatif::ProgressBar>,
 }
@@ -210,10 +213,10 @@ pub async fn run(
         let stages = Arc::clone(&stages);
         Arc::new(move |prepared: Prepared| match prepared {
             Err(r) => Outcome::Rejected(r),
-            Ok((mut article, mut stats)) => {
+            Ok((article, mut stats)) => {
                 let (seq, origin) = (article.seq, article.source.clone());
                 catch_unwind(AssertUnwindSafe(|| {
-                    finish_article(&stages, &mut article, &mut stats, drop_duplicates)
+                    finish_article(&stages, article, &mut stats, drop_duplicates)
                 }))
                 .unwrap_or_else(|panic| Outcome::Rejected(internal(seq, &origin, "enrich", panic)))
             }
@@ -284,7 +287,7 @@ pub async fn run(
     if !interrupted {
         sink.commit()?;
         if let Some(r) = rejects {
-            r.commit()?;
+            Box::new(r).commit()?;
         }
     }
     Ok(summary)
@@ -292,21 +295,22 @@ pub async fn run(
 
 fn finish_article(
     stages: &Stages,
-    article: &mut Article,
+    mut article: Box<Article>,
     stats: &mut ArticleStats,
     drop_duplicates: bool,
 ) -> Outcome {
     if drop_duplicates && article.dedup.status != DedupStatus::Unique {
-        stats.observe(article);
+        stats.observe(&article);
         return Outcome::Dropped {
             stats: std::mem::take(stats),
         };
     }
-    stages.enrich(article, stats);
-    stats.observe(article);
+    stages.enrich(&mut article, stats);
+    stats.observe(&article);
     match serde_json::to_vec(&*article) {
-        Ok(line) => Outcome::Record {
-            line,
+        Ok(json) => Outcome::Record {
+            article,
+            json,
             stats: std::mem::take(stats),
         },
         Err(e) => Outcome::Rejected(Rejected::new(
@@ -354,7 +358,7 @@ fn internal(
 type Drained = (
     Summary,
     Box<dyn RecordSink>,
-    Option<Box<dyn RecordSink>>,
+    Option<JsonlSink>,
     Option<Error>,
 );
 
@@ -364,7 +368,7 @@ type Drained = (
 fn drain(
     rx: Receiver<Outcome>,
     mut sink: Box<dyn RecordSink>,
-    mut rejects: Option<Box<dyn RecordSink>>,
+    mut rejects: Option<JsonlSink>,
     progress: indicatif::ProgressBar,
     stop: &AtomicBool,
     threads: usize,
@@ -374,10 +378,18 @@ fn drain(
     let started = Instant::now();
     while let Ok(outcome) = rx.recv_blocking() {
         match outcome {
-            Outcome::Record { line, stats } => {
+            Outcome::Record {
+                article,
+                json,
+                stats,
+            } => {
                 summary.add_article(&stats, true);
                 if error.is_none() {
-                    if let Err(e) = sink.write_record(&line) {
+                    let record = Record {
+                        article: &article,
+                        json: &json,
+                    };
+                    if let Err(e) = sink.write(record) {
                         stop.store(true, Ordering::Relaxed);
                         error = Some(e);
                     }
@@ -390,7 +402,7 @@ fn drain(
                 if let (Some(rej), None) = (rejects.as_mut(), &error) {
                     let written = serde_json::to_vec(&r)
                         .map_err(|e| Error::Output(e.into()))
-                        .and_then(|line| rej.write_record(&line));
+                        .and_then(|line| rej.write_line(&line));
                     if let Err(e) = written {
                         stop.store(true, Ordering::Relaxed);
                         error = Some(e);

@@ -3,7 +3,7 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::RecordSink;
+use super::{Record, RecordSink};
 use crate::error::{Error, Result};
 
 enum Target {
@@ -62,8 +62,9 @@ impl JsonlSink {
     }
 }
 
-impl RecordSink for JsonlSink {
-    fn write_record(&mut self, record: &[u8]) -> Result<()> {
+impl JsonlSink {
+    /// Append one line of JSON (the trailing newline is added).
+    pub fn write_line(&mut self, record: &[u8]) -> Result<()> {
         let w: &mut dyn Write = match &mut self.target {
             Target::Stdout(w) => w,
             Target::File { tmp, .. } => tmp,
@@ -71,6 +72,12 @@ impl RecordSink for JsonlSink {
         w.write_all(record)
             .and_then(|()| w.write_all(b"\n"))
             .map_err(Error::Output)
+    }
+}
+
+impl RecordSink for JsonlSink {
+    fn write(&mut self, record: Record<'_>) -> Result<()> {
+        self.write_line(record.json)
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
@@ -101,7 +108,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.jsonl");
         let mut sink = Box::new(JsonlSink::create(&dest).unwrap());
-        sink.write_record(b"{\"a\":1}").unwrap();
+        sink.write_line(b"{\"a\":1}").unwrap();
         assert!(!dest.exists());
         sink.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "{\"a\":1}\n");
@@ -113,7 +120,7 @@ mod tests {
         let dest = dir.path().join("out.jsonl");
         {
             let mut sink = JsonlSink::create(&dest).unwrap();
-            sink.write_record(b"{}").unwrap();
+            sink.write_line(b"{}").unwrap();
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

@@ -7,11 +7,28 @@
 pub mod jsonl;
 
 use crate::error::Result;
+use crate::record::Article;
 
-/// A destination for serialized records.
+/// One output record: the article, and its JSON form serialized on a worker
+/// thread (so that JSON sinks need not serialize on the sink thread).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// The finished article.
+    pub article: &'a Article,
+    /// The article as one JSON object, no trailing newline.
+    pub json: &'a [u8],
+}
+
+/// A destination for records, fed in input order from one thread.
 pub trait RecordSink: Send {
-    /// Append one record (a JSON object without the trailing newline).
-    fn write_record(&mut self, record: &[u8]) -> Result<()>;
+    /// Append one record.
+    fn write(&mut self, record: Record<'_>) -> Result<()>;
     /// Flush and publish everything written; consumes the sink.
     fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Open the sink an output path names: `-` is JSONL on stdout; otherwise the
+/// file name's extension chooses the format (JSONL for anything not listed).
+pub fn open(path: &str) -> Result<Box<dyn RecordSink>> {
+    Ok(Box::new(jsonl::JsonlSink::open(path)?))
 }
