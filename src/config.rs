@@ -43,6 +43,8 @@ pub struct Settings {
     pub output: OutputConfig,
     /// `[log]`: logs and progress.
     pub log: LogConfig,
+    /// `[serve]`: daemon mode.
+    pub serve: crate::serve::ServeConfig,
 }
 
 /// How an input is read.

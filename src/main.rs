@@ -45,7 +45,14 @@ fn main() -> ExitCode {
                 return Exit::Success.into();
             }
             eprintln!("newspipe: error: {e:#}");
-            Exit::Failure.into()
+            let config_error = e
+                .downcast_ref::<newspipe::error::Error>()
+                .is_some_and(|e| matches!(e, newspipe::error::Error::Config(_)));
+            if config_error {
+                Exit::Usage.into()
+            } else {
+                Exit::Failure.into()
+            }
         }
     }
 }
@@ -53,6 +60,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Run(args) => run(args, settings, cli.quiet),
+        Command::Serve(_) => serve(settings),
         Command::CheckConfig => {
             println!(
                 "{}",
@@ -88,19 +96,16 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let summary = runtime.block_on(pipeline::run(
-        settings,
-        args.inputs.clone(),
-        sink,
-        RunExtras { rejects, progress },
-        async {
-            // If the handler cannot be installed, never resolve: the default
-            // SIGINT behaviour (exit) still applies.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        },
-    ))?;
+    let summary = runtime.block_on(async {
+        pipeline::run(
+            settings,
+            args.inputs.clone(),
+            sink,
+            RunExtras { rejects, progress },
+            shutdown_signal(),
+        )
+        .await
+    })?;
     if let Some(path) = &args.summary_json {
         let json = serde_json::to_vec_pretty(&summary).context("cannot serialize summary")?;
         std::fs::write(path, json)
@@ -116,6 +121,39 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
     } else {
         Exit::Success
     })
+}
+
+fn serve(settings: &Settings) -> anyhow::Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async { newspipe::serve::run(settings, shutdown_signal()).await })?;
+    Ok(Exit::Success)
+}
+
+/// Install SIGINT/SIGTERM handlers now (a signal that arrives during startup
+/// must not kill the process) and return a future that resolves on either.
+/// Must be called inside the runtime.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                // No handler: never resolve; the default action still applies.
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = wait(term) => {}
+            () = wait(int) => {}
+        }
+    }
 }
 
 fn progress_bar() -> indicatif::ProgressBar {

@@ -139,6 +139,8 @@ pub enum Outcome {
     },
     /// A duplicate left out by `--drop-duplicates`.
     Dropped {
+        /// The article, for consumers that keep books on every input.
+        article: Box<Article>,
         /// What it adds to the summary.
         stats: ArticleStats,
     },
@@ -157,10 +159,15 @@ pub struct RunExtras {
     pub progress: Option<indicatif::ProgressBar>,
 }
 
+/// A named queue whose current depth can be read (for metrics).
+pub type QueueProbe = (&'static str, Box<dyn Fn() -> usize + Send + Sync>);
+
 /// The stages between a source and a consumer, running.
 pub struct Stream {
     /// Outcomes in input order; closed when the source is done and drained.
     pub outcomes: Receiver<Outcome>,
+    /// Depth probes of the queues between stages, for metrics.
+    pub queues: Vec<QueueProbe>,
     task: tokio::task::JoinHandle<Result<Option<Deduplicator>>>,
 }
 
@@ -197,6 +204,8 @@ where
     let (prep_tx, prep_rx) = bounded::<Prepared>(cap);
     let (dedup_tx, dedup_rx) = bounded::<Prepared>(cap);
     let (out_tx, out_rx) = bounded::<Outcome>(cap);
+    // Extra receivers only read lengths; channels still close when their senders go.
+    let (src_probe, prep_probe, dedup_probe) = (src_rx.clone(), prep_rx.clone(), dedup_rx.clone());
 
     let source = tokio::task::spawn_blocking(move || {
         let mut send = |i: Input| src_tx.send_blocking(i).is_ok();
@@ -253,8 +262,21 @@ where
             .map_err(|e| Error::Task(format!("source: {e}")))?;
         Ok(dedup)
     });
+    let queues: Vec<QueueProbe> = vec![
+        ("source", Box::new(move || src_probe.len())),
+        ("prepared", Box::new(move || prep_probe.len())),
+        ("deduped", Box::new(move || dedup_probe.len())),
+        (
+            "outcomes",
+            Box::new({
+                let out = out_rx.clone();
+                move || out.len()
+            }),
+        ),
+    ];
     Ok(Stream {
         outcomes: out_rx,
+        queues,
         task,
     })
 }
@@ -346,6 +368,7 @@ fn finish_article(
     if drop_duplicates && article.dedup.status != DedupStatus::Unique {
         stats.observe(&article);
         return Outcome::Dropped {
+            article,
             stats: std::mem::take(stats),
         };
     }
@@ -375,6 +398,7 @@ fn origin_of(input: &Input) -> (u64, SourceInfo) {
                 path: r.path.clone(),
                 line: r.line,
                 bytes: r.bytes,
+                input_hash: r.input_hash,
                 ..SourceInfo::default()
             },
         ),
@@ -439,7 +463,7 @@ fn drain(
                     }
                 }
             }
-            Outcome::Dropped { stats } => summary.add_article(&stats, false),
+            Outcome::Dropped { stats, .. } => summary.add_article(&stats, false),
             Outcome::Rejected(r) => {
                 progress.suspend(|| warn!("rejected {}: {}", r.location(), r.reason));
                 summary.add_rejected(r.kind, r.bytes);
