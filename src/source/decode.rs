@@ -46,7 +46,10 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"\xFD7zXZ\x00", "xz archive"),
     (b"7z\xBC\xAF\x27\x1C", "7-Zip archive"),
     (b"\x28\xB5\x2F\xFD", "zstd archive"),
-    (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "OLE document (DOC/XLS)"),
+    (
+        b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+        "OLE document (DOC/XLS)",
+    ),
     (b"\x7FELF", "ELF executable"),
     (b"MZ", "Windows executable"),
     (b"RIFF", "RIFF media (WAV/AVI/WebP)"),
@@ -198,7 +201,9 @@ mod tests {
 
     #[test]
     fn a_stray_control_character_does_not_make_text_binary() {
-        let mut bytes = "A long enough line of ordinary prose. ".repeat(10).into_bytes();
+        let mut bytes = "A long enough line of ordinary prose. "
+            .repeat(10)
+            .into_bytes();
         bytes.push(0x07);
         assert!(decode(&bytes).is_ok());
     }
@@ -211,7 +216,10 @@ mod tests {
 
     #[test]
     fn bbc_latin1_file_decodes_as_windows_1252() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/bbc/sport/199.txt");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/bbc/sport/199.txt"
+        );
         let Ok(bytes) = std::fs::read(path) else {
             eprintln!("skipping: {path} not present");
             return;

@@ -41,7 +41,11 @@ pub fn normalize(text: &str) -> String {
             b'\r' => {
                 b.line(&text[start..i]);
                 b.end_line();
-                i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 start = i;
             }
             _ => i += 1,
@@ -107,8 +111,14 @@ impl Builder {
 
     fn push_char(&mut self, c: char) {
         match c {
-            ' ' | '\t' | '\u{A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}'
-            | '\u{205F}' | '\u{3000}' => self.pending_space = true,
+            ' '
+            | '\t'
+            | '\u{A0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200A}'
+            | '\u{202F}'
+            | '\u{205F}'
+            | '\u{3000}' => self.pending_space = true,
             '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' => self.end_line(),
             '\u{2029}' => {
                 self.end_line();
@@ -267,7 +277,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_removed() {
-        assert_eq!(normalize("Bell\u{7}ed\u{1B} and\u{85}NEL\u{9C}"), "Belled and\n\nNEL");
+        assert_eq!(
+            normalize("Bell\u{7}ed\u{1B} and\u{85}NEL\u{9C}"),
+            "Belled and\n\nNEL"
+        );
     }
 
     #[test]
@@ -285,7 +298,10 @@ mod tests {
 
     #[test]
     fn output_is_nfc() {
-        assert_eq!(normalize("Cafe\u{301} Ame\u{301}lie"), "Caf\u{E9} Am\u{E9}lie");
+        assert_eq!(
+            normalize("Cafe\u{301} Ame\u{301}lie"),
+            "Caf\u{E9} Am\u{E9}lie"
+        );
         // A removed zero-width space no longer blocks composition.
         assert_eq!(normalize("e\u{200B}\u{301}"), "\u{E9}");
     }
@@ -336,33 +352,80 @@ mod tests {
         let raw = std::fs::read_to_string(path).unwrap();
         let out = normalize(&raw);
         assert_eq!(out.split("\n\n").count(), raw.lines().count());
-        assert!(out.contains("Also Read; U.S. Considers Plan to Inspect\n\nIranian Oil Tankers\n\n"));
+        assert!(
+            out.contains("Also Read; U.S. Considers Plan to Inspect\n\nIranian Oil Tankers\n\n")
+        );
         assert!(raw.split_whitespace().eq(out.split_whitespace()));
     }
 
     #[test]
     fn bbc_corpus_keeps_every_word_and_gets_one_layout() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/bbc");
-        let Ok(cats) = std::fs::read_dir(root) else {
-            eprintln!("skipping: {root} not present");
+        let Some(corpus) = corpus::bbc_raw() else {
             return;
         };
-        let mut files = 0;
-        for cat in cats.flatten().filter(|e| e.path().is_dir()) {
-            for f in std::fs::read_dir(cat.path()).unwrap().flatten() {
-                let bytes = std::fs::read(f.path()).unwrap();
-                let (raw, _) = crate::source::decode::decode(&bytes).unwrap();
-                let out = normalize(&raw);
-                let p = f.path();
-                assert!(raw.split_whitespace().eq(out.split_whitespace()), "{p:?}");
-                assert!(!out.contains("\n\n\n"), "{p:?}");
-                assert!(out.lines().all(|l| l.trim() == l), "{p:?}");
-                let head = raw.lines().next().map(|l| l.split_whitespace().collect::<Vec<_>>());
-                let got = out.split_once("\n\n").map(|(h, _)| h.split(' ').collect());
-                assert_eq!(got, head, "{p:?}");
-                files += 1;
+        for (p, raw) in &corpus {
+            let out = normalize(raw);
+            assert!(raw.split_whitespace().eq(out.split_whitespace()), "{p}");
+            assert!(!out.contains("\n\n\n"), "{p}");
+            assert!(out.lines().all(|l| l.trim() == l), "{p}");
+            let head = raw
+                .lines()
+                .next()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>());
+            let got = out.split_once("\n\n").map(|(h, _)| h.split(' ').collect());
+            assert_eq!(got, head, "{p}");
+        }
+        assert_eq!(corpus.len(), 2225);
+    }
+}
+
+/// Test access to the corpora under `../shared` and `seeds/`.
+#[cfg(test)]
+pub(crate) mod corpus {
+    use std::path::Path;
+
+    /// Every BBC article as decoded text, keyed by `category/NNN.txt`, or
+    /// `None` (after saying so) when `../shared` is absent.
+    pub(crate) fn bbc_raw() -> Option<Vec<(String, String)>> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/bbc");
+        if !root.is_dir() {
+            eprintln!("skipping: {} not present", root.display());
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut cats: Vec<_> = std::fs::read_dir(&root).ok()?.flatten().collect();
+        cats.sort_by_key(|e| e.file_name());
+        for cat in cats.iter().filter(|e| e.path().is_dir()) {
+            let mut files: Vec<_> = std::fs::read_dir(cat.path()).ok()?.flatten().collect();
+            files.sort_by_key(|e| e.file_name());
+            for f in files {
+                let bytes = std::fs::read(f.path()).ok()?;
+                let (text, _) = crate::source::decode::decode(&bytes).ok()?;
+                let name = format!(
+                    "{}/{}",
+                    cat.file_name().to_string_lossy(),
+                    f.file_name().to_string_lossy()
+                );
+                out.push((name, text));
             }
         }
-        assert_eq!(files, 2225);
+        Some(out)
+    }
+
+    /// Every file in `seeds/` as decoded text, keyed by file name.
+    pub(crate) fn seeds_raw() -> Vec<(String, String)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        let mut files: Vec<_> = std::fs::read_dir(root)
+            .map(|d| d.flatten().collect())
+            .unwrap_or_default();
+        files.sort_by_key(|e| e.file_name());
+        files
+            .iter()
+            .filter_map(|f| {
+                let bytes = std::fs::read(f.path()).ok()?;
+                let (text, _) = crate::source::decode::decode(&bytes).ok()?;
+                Some((f.file_name().to_string_lossy().into_owned(), text))
+            })
+            .collect()
     }
 }
