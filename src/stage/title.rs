@@ -56,13 +56,10 @@ pub fn looks_like_headline(line: &str, cfg: &TitleConfig) -> bool {
     if !line.chars().any(char::is_alphabetic) {
         return false;
     }
-    // Sentence-final punctuation, looking through closing quotes and brackets.
-    let end = line.trim_end_matches(['\'', '"', '’', '”', ')', ']']);
-    if end.ends_with([',', ';', ':', '-', '–', '—'])
-        || (end.ends_with('.') && !end.ends_with("...") && !ends_with_abbreviation(end))
-    {
+    if ends_like_sentence_or_clause(line) {
         return false;
     }
+    let end = line.trim_end_matches(CLOSERS);
     // An aside: "(after extra time)".
     if line.starts_with('(') && end.len() < line.len() && line.ends_with(')') {
         return false;
@@ -83,6 +80,18 @@ pub fn looks_like_headline(line: &str, cfg: &TitleConfig) -> bool {
     !has_sentence_break(&words) && !is_date(&words)
 }
 
+/// Closing quotes and brackets, looked through when checking the last mark.
+const CLOSERS: [char; 6] = ['\'', '"', '’', '”', ')', ']'];
+
+/// Whether `line` ends the way sentences and clauses do (a full stop that is
+/// not an ellipsis or abbreviation, or a comma, semicolon, colon or dash)
+/// rather than the way headlines do.
+pub(crate) fn ends_like_sentence_or_clause(line: &str) -> bool {
+    let end = line.trim_end_matches(CLOSERS);
+    end.ends_with([',', ';', ':', '-', '–', '—'])
+        || (end.ends_with('.') && !end.ends_with("...") && !ends_with_abbreviation(end))
+}
+
 /// "U.S." or "Corp." at the end is an abbreviation, not a full stop.
 fn ends_with_abbreviation(end: &str) -> bool {
     let last = end.rsplit(' ').next().unwrap_or(end);
@@ -97,7 +106,7 @@ fn ends_with_abbreviation(end: &str) -> bool {
 /// A lowercase word with a full stop (or ? or !) followed by a capitalized
 /// word: two sentences ("... was arrested. Police said ..."), which headlines
 /// avoid.
-fn has_sentence_break(words: &[&str]) -> bool {
+pub(crate) fn has_sentence_break(words: &[&str]) -> bool {
     words.windows(2).any(|w| {
         let Some(stem) = w[0].strip_suffix(['.', '?', '!']) else {
             return false;
