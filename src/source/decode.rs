@@ -228,4 +228,17 @@ mod tests {
         assert_eq!(enc, Encoding::Windows1252);
         assert!(!text.contains('\u{FFFD}'));
     }
+
+    #[test]
+    fn seed_encodings_are_detected() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/seeds/");
+        let read = |name: &str| decode(&std::fs::read(format!("{dir}{name}")).unwrap()).unwrap();
+        assert_eq!(read("001_bom_crlf_ferry.txt").1, Encoding::Utf8Bom);
+        assert_eq!(read("000_104e59b0cc160511.txt").1, Encoding::Utf8);
+        let (text, enc) = read("004_windows1252_cafe.txt");
+        assert_eq!(enc, Encoding::Windows1252);
+        assert!(text.starts_with("Caf\u{E9} owners"));
+        assert!(text.contains("\u{201C}We are not against"));
+        assert!(text.contains("Ren\u{E9} Dubois"));
+    }
 }

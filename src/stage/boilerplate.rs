@@ -874,9 +874,69 @@ mod tests {
                 "{name}"
             );
         }
-        if !found {
-            eprintln!("no seed has the 'Advertisement spending rose 5%' sentence yet");
-        }
+        assert!(
+            found,
+            "a seed has the 'Advertisement spending rose 5%' sentence"
+        );
+    }
+
+    /// Run decode's output of one seed through normalize, title, boilerplate.
+    fn run_seed(prefix: &str) -> Article {
+        let seeds = corpus::seeds_raw();
+        let (_, raw) = seeds.iter().find(|(n, _)| n.starts_with(prefix)).unwrap();
+        let mut a = Article::new(0, Default::default(), normalize(raw));
+        Title::new(&TitleConfig::default()).process(&mut a);
+        Boilerplate::new(&BoilerplateConfig::default())
+            .unwrap()
+            .process(&mut a);
+        a
+    }
+
+    fn ids(a: &Article) -> Vec<&str> {
+        a.boilerplate.iter().map(|r| r.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn seed_page_chrome_is_removed_and_the_story_kept() {
+        let a = run_seed("002_");
+        assert_eq!(
+            ids(&a),
+            [
+                "advertisement",
+                "share-prompt",
+                "read-more",
+                "follow-prompt",
+                "subscribe-prompt"
+            ]
+        );
+        assert_eq!(
+            a.boilerplate[2].text,
+            "Read more: Fuel Surcharges Return to\nShort-Haul Flights Across the Region"
+        );
+        assert_eq!(a.text.split("\n\n").count(), 6);
+        assert!(a.text.starts_with("Northwind Air, the regional carrier"));
+        assert!(a.text.ends_with("review the routes again in the spring."));
+    }
+
+    #[test]
+    fn seed_advertisement_line_goes_but_the_spending_sentence_stays() {
+        let a = run_seed("003_");
+        assert_eq!(ids(&a), ["advertisement", "reporting-credit"]);
+        assert!(a
+            .text
+            .starts_with("Advertisement spending rose 5% in the third quarter"));
+        assert!(a.text.ends_with("grew fastest of all, at 9%."));
+    }
+
+    #[test]
+    fn seed_nav_bar_separator_and_related_link_are_removed() {
+        let a = run_seed("007_");
+        assert_eq!(a.title, None);
+        assert_eq!(ids(&a), [GENERIC_NAV, GENERIC_SYMBOLS, "related"]);
+        assert_eq!(a.text.split("\n\n").count(), 6);
+        assert!(a
+            .text
+            .contains("\"We have had three of these in ten years,\""));
     }
 
     #[test]

@@ -359,6 +359,25 @@ mod tests {
     }
 
     #[test]
+    fn crlf_copy_of_a_seed_normalizes_identically() {
+        let seeds = corpus::seeds_raw();
+        let get = |p: &str| &seeds.iter().find(|(n, _)| n.starts_with(p)).unwrap().1;
+        assert_ne!(get("003_"), get("005_"));
+        assert_eq!(normalize(get("003_")), normalize(get("005_")));
+    }
+
+    #[test]
+    fn bom_crlf_seed_loses_its_noise() {
+        let seeds = corpus::seeds_raw();
+        let (_, raw) = seeds.iter().find(|(n, _)| n.starts_with("001_")).unwrap();
+        let out = normalize(raw);
+        assert!(out.starts_with("Harbour town votes"));
+        assert!(!out.contains(['\r', '\t', '\u{A0}', '\u{FEFF}']));
+        assert!(out.contains("five years") && out.contains("\u{A3}2.4m"));
+        assert!(out.contains("48%.\n\n\"People here"));
+    }
+
+    #[test]
     fn bbc_corpus_keeps_every_word_and_gets_one_layout() {
         let Some(corpus) = corpus::bbc_raw() else {
             return;

@@ -313,6 +313,40 @@ mod tests {
     }
 
     #[test]
+    fn seed_headlines_match_their_labels() {
+        // Which seeds open with a headline, by reading them.
+        let labels = [
+            ("000_", false),
+            ("001_", true),
+            ("002_", true),
+            ("003_", true),
+            ("004_", true),
+            ("005_", true),
+            ("006_", true),
+            ("007_", false),
+        ];
+        let seeds = corpus::seeds_raw();
+        let mut right = 0;
+        for (prefix, has_title) in labels {
+            let (name, raw) = seeds.iter().find(|(n, _)| n.starts_with(prefix)).unwrap();
+            let got = detect(raw);
+            eprintln!("seed {name}: title {got:?}");
+            assert_eq!(got.is_some(), has_title, "{name}");
+            if let Some(t) = got {
+                assert_eq!(
+                    Some(t.as_str()),
+                    raw.trim_start_matches('\u{FEFF}')
+                        .lines()
+                        .next()
+                        .map(str::trim)
+                );
+            }
+            right += 1;
+        }
+        eprintln!("seeds: {right}/{} titles decided right", labels.len());
+    }
+
+    #[test]
     fn bbc_headlines_are_detected_and_bodies_are_not_taken_for_them() {
         let Some(corpus) = corpus::bbc_raw() else {
             return;
