@@ -92,15 +92,16 @@ fn binary_reason(bytes: &[u8]) -> Option<String> {
     if let Some((_, name)) = MAGIC.iter().find(|(m, _)| looks_like(bytes, m)) {
         return Some(format!("{name} signature"));
     }
-    let mut controls = 0usize;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            0 => return Some(format!("NUL byte at offset {i}")),
-            b'\t' | b'\n' | b'\r' | 0x0C => {}
-            0x01..=0x1F | 0x7F => controls += 1,
-            _ => {}
-        }
+    // Branch-free counts vectorize; the offset is only looked up when needed.
+    let nuls = bytes.iter().filter(|&&b| b == 0).count();
+    if nuls > 0 {
+        let at = bytes.iter().position(|&b| b == 0).unwrap_or(0);
+        return Some(format!("NUL byte at offset {at} ({nuls} in all)"));
     }
+    let controls = bytes
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F)
+        .count();
     if controls * 100 > bytes.len() * MAX_CONTROL_PERCENT {
         return Some(format!(
             "{controls} control bytes in {} ({}%)",
@@ -166,7 +167,10 @@ mod tests {
     fn nul_bytes_are_binary() {
         let err = decode(b"text\x00more").unwrap_err();
         assert_eq!(err.kind(), "binary");
-        assert!(err.to_string().contains("NUL byte at offset 4"), "{err}");
+        assert!(
+            err.to_string().contains("NUL byte at offset 4 (1 in all)"),
+            "{err}"
+        );
     }
 
     #[test]

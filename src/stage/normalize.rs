@@ -78,7 +78,8 @@ struct Builder {
     pending_space: bool,
     line_has_content: bool,
     saw_blank_line: bool,
-    non_ascii: bool,
+    /// A character that NFC might change was copied.
+    maybe_not_nfc: bool,
 }
 
 impl Builder {
@@ -89,7 +90,7 @@ impl Builder {
             pending_space: false,
             line_has_content: false,
             saw_blank_line: false,
-            non_ascii: false,
+            maybe_not_nfc: false,
         }
     }
 
@@ -99,38 +100,46 @@ impl Builder {
             // Fast path, nearly every line of English news: copy the trimmed slice.
             let t = line.trim_matches(' ');
             if !t.is_empty() {
-                self.begin_content();
-                self.out.push_str(t);
+                self.push_run(t);
             }
-        } else {
-            for c in line.chars() {
-                self.push_char(c);
+            return;
+        }
+        // Copy runs of ordinary characters whole; only the others are looked at.
+        let mut run = 0;
+        for (i, c) in line.char_indices() {
+            if is_ordinary(c) {
+                // Nothing below U+0300 can change under NFC.
+                self.maybe_not_nfc |= c >= '\u{300}';
+                continue;
             }
+            if run < i {
+                self.push_run(&line[run..i]);
+            }
+            self.special(c);
+            run = i + c.len_utf8();
+        }
+        if run < line.len() {
+            self.push_run(&line[run..]);
         }
     }
 
-    fn push_char(&mut self, c: char) {
+    /// Append visible text (no whitespace at either end).
+    fn push_run(&mut self, s: &str) {
+        self.begin_content();
+        self.out.push_str(s);
+    }
+
+    /// Handle a character [`is_ordinary`] turned down.
+    fn special(&mut self, c: char) {
         match c {
-            ' '
-            | '\t'
-            | '\u{A0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200A}'
-            | '\u{202F}'
-            | '\u{205F}'
-            | '\u{3000}' => self.pending_space = true,
             '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' => self.end_line(),
             '\u{2029}' => {
                 self.end_line();
                 self.end_line();
             }
-            '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}' | '\u{180E}' => {}
-            c if c.is_control() => {}
-            c => {
-                self.begin_content();
-                self.non_ascii |= !c.is_ascii();
-                self.out.push(c);
-            }
+            c if is_space(c) => self.pending_space = true,
+            // Zero-width characters, soft hyphens, other controls: dropped.
+            _ => {}
         }
     }
 
@@ -171,7 +180,7 @@ impl Builder {
             // Line layout: every line is a paragraph.
             out = out.replace('\n', "\n\n");
         }
-        if self.non_ascii && is_nfc_quick(out.chars()) != IsNormalized::Yes {
+        if self.maybe_not_nfc && is_nfc_quick(out.chars()) != IsNormalized::Yes {
             out = out.nfc().collect();
         }
         out
@@ -180,18 +189,31 @@ impl Builder {
 
 /// Printable ASCII with no doubled space: a line the fast path may copy as is.
 fn is_plain_ascii(line: &str) -> bool {
-    let mut prev_space = false;
-    for &b in line.as_bytes() {
-        if !(0x20..0x7F).contains(&b) {
-            return false;
-        }
-        let space = b == b' ';
-        if space && prev_space {
-            return false;
-        }
-        prev_space = space;
+    // Two simple scans vectorize; one loop tracking the previous byte does not.
+    line.bytes().all(|b| (0x20..0x7F).contains(&b)) && !line.contains("  ")
+}
+
+/// Spaces other than line breaks: ASCII space and tab, NBSP, the Unicode
+/// spaces (U+2000..U+200A, U+202F, U+205F, U+3000, U+1680).
+fn is_space(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
+    )
+}
+
+/// A character copied unchanged: visible, not a space, not one to drop.
+fn is_ordinary(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_graphic();
     }
-    true
+    !(c.is_control()
+        || is_space(c)
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}' | '\u{180E}'
+        ))
 }
 
 /// The normalize stage. Always on: every later stage relies on its output.
