@@ -246,16 +246,14 @@ impl Rules {
         &self.generic
     }
 
-    /// The first rule that takes `line` whole (a `none` or `any` rule), or a
-    /// generic signal. Used for single lines out of context, such as a title.
+    /// The id of the first rule or generic signal that matches `line` on its
+    /// own, without looking at the lines after it.
     pub fn match_line(&self, line: &str) -> Option<&str> {
         let words = word_count(line);
-        if let Some((rule, _)) = self.rule_for(line, words) {
-            if rule.rest != Rest::Headline {
-                return Some(&rule.id);
-            }
+        match self.rule_for(line, words) {
+            Some((rule, _)) => Some(&rule.id),
+            None => self.generic_for(line, words),
         }
-        self.generic_for(line, words)
     }
 
     /// Remove boilerplate from normalized text. Returns the text that is left
@@ -512,14 +510,16 @@ impl Stage for Boilerplate {
         let Some(rules) = &self.rules else {
             return;
         };
-        // A detected "title" that is really chrome ("Advertisement") goes too.
-        if let Some(title) = &article.title {
-            if let Some(rule) = rules.match_line(title) {
-                article.boilerplate.push(Removed {
-                    rule: rule.to_owned(),
-                    text: title.clone(),
-                });
-                article.title = None;
+        // A "title" that is really boilerplate ("Also Read: ...", "Share this
+        // article") goes back to the text, where the rules remove it together
+        // with any wrapped headline tail that follows it.
+        if article
+            .title
+            .as_deref()
+            .is_some_and(|t| rules.match_line(t).is_some())
+        {
+            if let Some(title) = article.title.take() {
+                article.text = format!("{title}\n\n{}", article.text);
             }
         }
         let (text, removed) = rules.clean(&article.text);
@@ -705,6 +705,30 @@ mod tests {
         assert_eq!(
             a.boilerplate,
             [removed("share-prompt", "Share this article")]
+        );
+    }
+
+    #[test]
+    fn related_link_taken_for_a_title_is_removed_with_its_wrapped_tail() {
+        let text =
+            "Also Read: Port Strike Talks Resume\nAfter Weekend Walkout\nDockers met on Monday.";
+        let mut a = Article::new(0, Default::default(), normalize(text));
+        Title::new(&TitleConfig::default()).process(&mut a);
+        assert!(
+            a.title.is_some(),
+            "the title stage alone takes it for a headline"
+        );
+        Boilerplate::new(&BoilerplateConfig::default())
+            .unwrap()
+            .process(&mut a);
+        assert_eq!(a.title, None);
+        assert_eq!(a.text, "Dockers met on Monday.");
+        assert_eq!(
+            a.boilerplate,
+            [removed(
+                "also-read",
+                "Also Read: Port Strike Talks Resume\nAfter Weekend Walkout"
+            )]
         );
     }
 

@@ -70,7 +70,11 @@ pub fn looks_like_headline(line: &str, cfg: &TitleConfig) -> bool {
         return false;
     }
     // A byline: "By Jane Doe".
-    if first == "By" && words[1].starts_with(char::is_uppercase) {
+    if first == "By"
+        && words
+            .get(1)
+            .is_some_and(|w| w.starts_with(char::is_uppercase))
+    {
         return false;
     }
     let last = words[words.len() - 1];
@@ -267,6 +271,16 @@ mod tests {
         assert!(is_headline("Trade talks stall with the U.S."));
         assert!(is_headline("Shares slide at Acme Corp."));
         assert!(!is_headline("Profits rose to $5bn in the US."));
+    }
+
+    #[test]
+    fn one_word_minimum_is_allowed_without_panicking() {
+        let cfg = TitleConfig {
+            min_words: 1,
+            ..TitleConfig::default()
+        };
+        assert!(looks_like_headline("By", &cfg));
+        assert!(looks_like_headline("Crisis!", &cfg));
     }
 
     #[test]
