@@ -2,9 +2,10 @@
 //! ("Advertisement", share/subscribe prompts), driven by rules in
 //! `config/boilerplate.toml`.
 //!
-//! Rules look at one normalized line at a time and must match from its start;
-//! each has a word limit, so a real sentence that merely opens with a trigger
-//! word ("Advertisement spending rose 5% ...") is never taken. A related-link
+//! Rules look at one normalized line at a time and must match from its start.
+//! Rules for lone chrome words must cover the whole line, and every rule has a
+//! word limit, so a real sentence that merely opens with a trigger word
+//! ("Advertisement spending rose 5% ...") is never taken. A related-link
 //! rule also takes the headline that follows it, including the short
 //! title-case lines a wrapped headline spills onto, as one span. Two generic
 //! signals (symbol-only lines, navigation bars) catch chrome no rule names.

@@ -46,6 +46,7 @@ const ABBREVIATIONS: &[&str] = &["Corp", "Inc", "Ltd", "Co", "Jr", "Sr", "St", "
 /// Whether one line reads as a headline: short, not a sentence, not a
 /// fragment. `line` is a single normalized line.
 pub fn looks_like_headline(line: &str, cfg: &TitleConfig) -> bool {
+    // The byte test spares counting the characters of long paragraphs.
     if line.is_empty() || line.len() > cfg.max_chars * 4 || line.chars().count() > cfg.max_chars {
         return false;
     }
@@ -59,9 +60,8 @@ pub fn looks_like_headline(line: &str, cfg: &TitleConfig) -> bool {
     if ends_like_sentence_or_clause(line) {
         return false;
     }
-    let end = line.trim_end_matches(CLOSERS);
     // An aside: "(after extra time)".
-    if line.starts_with('(') && end.len() < line.len() && line.ends_with(')') {
+    if line.starts_with('(') && line.ends_with(')') {
         return false;
     }
     let first = words[0];
