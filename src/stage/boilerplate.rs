@@ -624,6 +624,8 @@ mod tests {
             "Shares in the company rose 4% on Monday.",
             "Subscribers to the service will pay more from April.",
             "More than 200 people attended the meeting.",
+            "More-Than-Expected Rainfall Floods Farms",
+            "Trending upwards since March",
             "Watch the skies: astronomers expect a meteor shower tonight.",
         ] {
             let (out, rm) = clean(line);
@@ -653,6 +655,7 @@ mod tests {
             ),
             ("Related: Ten Things to Know About the Budget", "related"),
             ("Related Stories", "related"),
+            ("MORE - Inside the Fight for the Harbour", "related"),
             ("WATCH: Minister Defends Budget Plan", "media-link"),
             ("Image copyright Getty Images", "image-credit"),
             ("© 2025 Example Media. All rights reserved.", "copyright"),
