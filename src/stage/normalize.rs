@@ -453,7 +453,7 @@ pub(crate) mod corpus {
         Some(out)
     }
 
-    /// Every file in `seeds/` as decoded text, keyed by file name.
+    /// Every `.txt` file in `seeds/` as decoded text, keyed by file name.
     pub(crate) fn seeds_raw() -> Vec<(String, String)> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
         let mut files: Vec<_> = std::fs::read_dir(root)
@@ -462,6 +462,7 @@ pub(crate) mod corpus {
         files.sort_by_key(|e| e.file_name());
         files
             .iter()
+            .filter(|f| f.path().extension().is_some_and(|x| x == "txt"))
             .filter_map(|f| {
                 let bytes = std::fs::read(f.path()).ok()?;
                 let (text, _) = crate::source::decode::decode(&bytes).ok()?;
