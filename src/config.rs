@@ -254,6 +254,9 @@ impl Settings {
         if self.title.max_chars == 0 {
             return Err(bad("title.max_chars", "must be at least 1"));
         }
+        if self.title.min_words > self.title.max_words {
+            return Err(bad("title.min_words", "must not exceed title.max_words"));
+        }
         let near = &self.dedup.params;
         if near.shingle_words == 0 {
             return Err(bad("dedup.shingle_words", "must be at least 1"));

@@ -20,6 +20,20 @@ fn seeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
 }
 
+/// Number of article files in seeds/ (dot files such as .gitattributes are skipped).
+fn seed_count() -> usize {
+    std::fs::read_dir(seeds())
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count()
+}
+
 fn records(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
         .lines()
@@ -95,8 +109,7 @@ fn run_on_seeds_writes_one_record_per_article() {
         .assert()
         .success();
     let recs = records(&out.get_output().stdout);
-    let files = std::fs::read_dir(seeds()).unwrap().count();
-    assert_eq!(recs.len(), files);
+    assert_eq!(recs.len(), seed_count());
     for r in &recs {
         assert_eq!(r["schema_version"], 1);
         assert_eq!(r["id"].as_str().map(str::len), Some(32));
@@ -303,10 +316,7 @@ fn output_file_appears_complete_and_no_temp_is_left() {
         .success()
         .stdout("");
     let text = std::fs::read_to_string(&dest).unwrap();
-    assert_eq!(
-        text.lines().count(),
-        std::fs::read_dir(seeds()).unwrap().count()
-    );
+    assert_eq!(text.lines().count(), seed_count());
     let names: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -386,4 +396,77 @@ fn summary_is_printed_on_stderr() {
     ] {
         assert!(stderr.contains(word), "summary lacks {word}:\n{stderr}");
     }
+}
+
+fn seed_records() -> Vec<Value> {
+    let out = newspipe()
+        .args(["run", "-q"])
+        .arg(seeds())
+        .assert()
+        .success();
+    records(&out.get_output().stdout)
+}
+
+fn by_path<'a>(recs: &'a [Value], prefix: &str) -> &'a Value {
+    recs.iter()
+        .find(|r| {
+            r["source"]["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(prefix))
+        })
+        .unwrap_or_else(|| panic!("no record for {prefix}"))
+}
+
+#[test]
+fn seed_article_loses_its_wrapped_also_read_span_and_keeps_its_paragraphs() {
+    let recs = seed_records();
+    let seed = by_path(&recs, "000_");
+    assert_eq!(
+        seed["title"],
+        Value::Null,
+        "the first line is a sentence, not a headline"
+    );
+    let spans = seed["boilerplate"].as_array().unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(
+        spans[0]["text"],
+        "Also Read; U.S. Considers Plan to Inspect\nIranian Oil Tankers"
+    );
+    assert!(spans[0]["rule"].as_str().is_some_and(|r| !r.is_empty()));
+    let text = seed["text"].as_str().unwrap();
+    assert!(!text.contains("Also Read") && !text.contains("Iranian Oil Tankers"));
+    let paras: Vec<&str> = text.split("\n\n").collect();
+    assert_eq!(paras.len(), 7, "eight lines in, one span out: {paras:#?}");
+    assert!(paras[0].starts_with("Russian Foreign Minister Sergei Lavrov"));
+    assert!(paras[4].ends_with("between Russia and the West."));
+    assert!(
+        paras[5].starts_with("Trump’s position on NATO and Ukraine has sparked concerns in Kyiv.")
+    );
+    assert!(paras[6].ends_with("deploy European forces in Ukraine."));
+}
+
+#[test]
+fn real_sentence_starting_with_advertisement_is_kept() {
+    let recs = seed_records();
+    let ad = by_path(&recs, "003_");
+    assert!(ad["text"]
+        .as_str()
+        .unwrap()
+        .contains("Advertisement spending rose"));
+    let rules: Vec<&str> = ad["boilerplate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["text"].as_str().unwrap())
+        .collect();
+    assert!(rules.iter().all(|t| !t.contains("spending")), "{rules:?}");
+}
+
+#[test]
+fn seeds_carry_an_exact_duplicate() {
+    let recs = seed_records();
+    let original = by_path(&recs, "003_");
+    let copy = by_path(&recs, "005_");
+    assert_eq!(copy["dedup"]["status"], "exact");
+    assert_eq!(copy["dedup"]["duplicate_of"], original["id"]);
 }

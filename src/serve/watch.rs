@@ -330,31 +330,29 @@ mod tests {
     }
 
     #[test]
-    fn takes_existing_files_in_name_order_and_skips_ledger_entries() {
+    fn takes_existing_files_in_arrival_order_and_skips_ledger_entries() {
         let dir = tempfile::tempdir().unwrap();
         for n in ["c.txt", "a.txt", "b.txt", ".hidden", "d.part"] {
             std::fs::write(dir.path().join(n), n).unwrap();
-        }
-        let old = SystemTime::now() - Duration::from_secs(60);
-        for n in ["c.txt", "a.txt", "b.txt"] {
-            let f = std::fs::File::options()
-                .write(true)
-                .open(dir.path().join(n))
-                .unwrap();
-            f.set_modified(old).unwrap();
+            // Distinct change times even on coarse-grained filesystems.
+            std::thread::sleep(Duration::from_millis(15));
         }
         let ledger: HashSet<_> =
             [(path_hash("b.txt"), xxhash_rust::xxh3::xxh3_64(b"b.txt"))].into();
         let got = run_watcher(
             dir.path(),
-            Duration::from_secs(5),
+            Duration::from_millis(20),
             Duration::from_secs(60),
             true,
             ledger,
             || {},
-            Duration::from_millis(300),
+            Duration::from_millis(400),
         );
-        assert_eq!(got, ["a.txt", "c.txt"]);
+        assert_eq!(
+            got,
+            ["c.txt", "a.txt"],
+            "arrival order, b.txt was committed before"
+        );
     }
 
     #[test]
