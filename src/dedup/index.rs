@@ -15,9 +15,11 @@ const MAX_BUCKET_WALK: usize = 64;
 const NO_SLOT: u32 = u32::MAX;
 
 /// Articles seen so far. Only canonical (non-duplicate) articles are stored, so
-/// `duplicate_of` always names an article that is itself unique.
+/// `duplicate_of` always names an article that is itself unique; a near
+/// duplicate adds only its exact key, so that its identical copies are found
+/// as exact duplicates of the same canonical.
 ///
-/// Cost per stored article, all in flat arrays or one hash table each:
+/// Cost per canonical article, all in flat arrays or one hash table each:
 /// the id bytes plus a 4-byte end offset, one exact-key entry, `bands` bucket
 /// entries with a 4-byte chain link each, and 2 bytes per MinHash value.
 #[derive(Debug, Default)]
@@ -65,17 +67,23 @@ impl DedupIndex {
     /// the threshold; among several, the most similar wins, then the earliest.
     pub fn check_and_insert(&mut self, id: &str, fp: &Fingerprint) -> DedupInfo {
         if let Some(&slot) = self.exact.get(&fp.exact) {
-            // Guard against a 64-bit collision when both sides carry signatures.
-            if self.signature_matches(slot, &fp.minhash) {
+            // `slot` is the canonical of an identical earlier article, which may
+            // itself have been a near duplicate: report the similarity to the
+            // canonical. A value under the threshold can only mean a 64-bit key
+            // collision between different texts, so it does not count.
+            let similarity = self.similarity_to(slot, &fp.minhash);
+            if similarity.map_or(true, |s| s >= self.threshold()) {
                 return DedupInfo {
                     status: DedupStatus::Exact,
                     duplicate_of: Some(self.id(slot).to_owned()),
-                    similarity: Some(1.0),
+                    similarity: Some(similarity.unwrap_or(1.0)),
                 };
             }
         }
         let keys = self.band_keys(&fp.minhash);
         if let Some((slot, similarity)) = self.best_candidate(&keys, &fp.minhash) {
+            // Later identical copies of this text are exact duplicates of the same canonical.
+            self.exact.entry(fp.exact).or_insert(slot);
             return DedupInfo {
                 status: DedupStatus::Near,
                 duplicate_of: Some(self.id(slot).to_owned()),
@@ -138,9 +146,18 @@ impl DedupIndex {
         self.sigs.get(start..start + k).unwrap_or(&[])
     }
 
-    fn signature_matches(&self, slot: u32, sig: &[u32]) -> bool {
+    /// Estimated similarity of `sig` to a stored article; `None` when either
+    /// side has no signature to compare.
+    fn similarity_to(&self, slot: u32, sig: &[u32]) -> Option<f64> {
         let stored = self.stored_signature(slot);
-        sig.is_empty() || (stored.len() == sig.len() && agreements(stored, sig) == sig.len())
+        if sig.is_empty() || stored.len() != sig.len() || stored.iter().all(|&v| v == 0) {
+            return None;
+        }
+        Some(agreements(stored, sig) as f64 / sig.len() as f64)
+    }
+
+    fn threshold(&self) -> f64 {
+        self.near.as_ref().map_or(1.0, |p| p.threshold)
     }
 
     fn permutations(&self) -> usize {
@@ -168,7 +185,7 @@ impl DedupIndex {
     }
 
     fn best_candidate(&mut self, keys: &[u32], sig: &[u32]) -> Option<(u32, f64)> {
-        let threshold = self.near.as_ref()?.threshold;
+        let threshold = self.threshold();
         let bands = keys.len();
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
@@ -352,6 +369,20 @@ mod tests {
         // "second" was a duplicate, so it was never stored: "first" stays canonical.
         assert_eq!(third.duplicate_of.as_deref(), Some("first"));
         assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn copy_of_a_near_duplicate_is_exact_and_names_the_canonical() {
+        let (f, mut index) = setup();
+        let words = prose(6, 300);
+        index.check_and_insert("canonical", &f.fingerprint(&words.join(" ")));
+        let edited = words[..280].join(" ");
+        let near = index.check_and_insert("near", &f.fingerprint(&edited));
+        assert_eq!(near.status, DedupStatus::Near);
+        let copy = index.check_and_insert("copy", &f.fingerprint(&edited));
+        assert_eq!(copy.status, DedupStatus::Exact);
+        assert_eq!(copy.duplicate_of.as_deref(), Some("canonical"));
+        assert_eq!(copy.similarity, near.similarity);
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod minhash;
 
 pub use fold::{fold_into, Folding};
 pub use index::{DedupIndex, IndexStats};
-pub use minhash::{estimate_similarity, MinHasher, MAX_SHINGLE_WORDS};
+pub use minhash::{estimate_similarity, MinHasher, Scheme, MAX_SHINGLE_WORDS};
 
 use crate::record::Fingerprint;
 
@@ -48,9 +48,9 @@ impl Default for NearParams {
     fn default() -> Self {
         NearParams {
             shingle_words: 5,
-            bands: 16,
-            rows: 8,
-            threshold: 0.8,
+            bands: 24,
+            rows: 3,
+            threshold: 0.5,
         }
     }
 }
@@ -76,14 +76,15 @@ impl Fingerprinter {
     /// A fingerprinter with the default folding; `near` is `None` when
     /// near-duplicate detection is off (exact keys only).
     pub fn new(near: Option<&NearParams>) -> Self {
-        Fingerprinter::with_folding(near, DEFAULT_FOLDING)
+        Fingerprinter::with_options(near, DEFAULT_FOLDING, Scheme::default())
     }
 
-    /// A fingerprinter with an explicit key folding (for evaluation).
-    pub fn with_folding(near: Option<&NearParams>, folding: Folding) -> Self {
+    /// A fingerprinter with an explicit key folding and MinHash scheme (for evaluation).
+    pub fn with_options(near: Option<&NearParams>, folding: Folding, scheme: Scheme) -> Self {
         Fingerprinter {
             folding,
-            minhasher: near.map(|p| MinHasher::new(p.shingle_words, p.bands * p.rows)),
+            minhasher: near
+                .map(|p| MinHasher::with_scheme(p.shingle_words, p.bands * p.rows, scheme)),
         }
     }
 

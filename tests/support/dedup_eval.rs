@@ -47,9 +47,14 @@ pub fn load_bbc(dir: &Path) -> std::io::Result<Vec<Doc>> {
                 let name = format!(
                     "{}/{}",
                     category.file_name().to_string_lossy(),
-                    path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default()
+                    path.file_name()
+                        .map(|f| f.to_string_lossy())
+                        .unwrap_or_default()
                 );
-                docs.push(Doc { name, raw: lossy_decode(&std::fs::read(&path)?) });
+                docs.push(Doc {
+                    name,
+                    raw: lossy_decode(&std::fs::read(&path)?),
+                });
             }
         }
     }
@@ -82,7 +87,10 @@ pub struct Truth {
 impl Truth {
     /// No duplicates among `n` articles yet.
     pub fn new(n: usize) -> Self {
-        Truth { parent: (0..n).collect(), gray: HashSet::new() }
+        Truth {
+            parent: (0..n).collect(),
+            gray: HashSet::new(),
+        }
     }
 
     fn root(&self, mut i: usize) -> usize {
@@ -108,8 +116,14 @@ impl Truth {
         self.root(a) == self.root(b)
     }
 
-    fn is_gray(&self, a: usize, b: usize) -> bool {
-        self.gray.contains(&(a.min(b), a.max(b)))
+    /// Gray pairs relate whole groups: a copy of `a` is as ambiguous a match
+    /// for `b` as `a` itself.
+    pub fn is_gray(&self, a: usize, b: usize) -> bool {
+        let (ra, rb) = (self.root(a), self.root(b));
+        self.gray.iter().any(|&(x, y)| {
+            let (rx, ry) = (self.root(x), self.root(y));
+            (rx == ra && ry == rb) || (rx == rb && ry == ra)
+        })
     }
 }
 
@@ -118,20 +132,32 @@ impl Truth {
 pub fn bbc_truth(dir: &Path, docs: &[Doc]) -> Result<Truth, String> {
     let text = std::fs::read_to_string(dir.join("duplicates.json")).map_err(|e| e.to_string())?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let index: HashMap<&str, usize> =
-        docs.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.as_str(), i))
+        .collect();
     let at = |v: &serde_json::Value| -> Result<usize, String> {
         let name = v.as_str().ok_or("name is not a string")?;
-        index.get(name).copied().ok_or_else(|| format!("unknown article {name}"))
+        index
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("unknown article {name}"))
     };
     let mut truth = Truth::new(docs.len());
-    for group in json["exact_normalized_groups"].as_array().ok_or("no exact groups")? {
+    for group in json["exact_normalized_groups"]
+        .as_array()
+        .ok_or("no exact groups")?
+    {
         let members = group.as_array().ok_or("group is not a list")?;
         for pair in members.windows(2) {
             truth.join(at(&pair[0])?, at(&pair[1])?);
         }
     }
-    for pair in json["near_dup_pairs_jaccard_ge_0.3"].as_array().ok_or("no near pairs")? {
+    for pair in json["near_dup_pairs_jaccard_ge_0.3"]
+        .as_array()
+        .ok_or("no near pairs")?
+    {
         let jaccard = pair[0].as_f64().ok_or("jaccard is not a number")?;
         let (a, b) = (at(&pair[1])?, at(&pair[2])?);
         if jaccard >= 0.8 {
@@ -171,8 +197,24 @@ impl Rng {
     }
 }
 
-const AGENCIES: [&str; 6] = ["Newswire", "Global Press", "Daily Digest", "Wire Service", "Metro News", "City Herald"];
-const CITIES: [&str; 8] = ["LONDON", "NEW YORK", "PARIS", "SYDNEY", "MANCHESTER", "DUBLIN", "TORONTO", "BERLIN"];
+const AGENCIES: [&str; 6] = [
+    "Newswire",
+    "Global Press",
+    "Daily Digest",
+    "Wire Service",
+    "Metro News",
+    "City Herald",
+];
+const CITIES: [&str; 8] = [
+    "LONDON",
+    "NEW YORK",
+    "PARIS",
+    "SYDNEY",
+    "MANCHESTER",
+    "DUBLIN",
+    "TORONTO",
+    "BERLIN",
+];
 const MONTHS: [&str; 6] = ["Jan", "Feb", "March", "April", "May", "June"];
 
 /// Sentences of a paragraph: split after `.`, `?` or `!` (optionally closing a
@@ -240,8 +282,20 @@ pub fn syndicate(raw: &str, rng: &mut Rng) -> String {
     let words: Vec<&str> = headline.split_whitespace().collect();
     let new_headline = match rng.below(3) {
         0 => format!("UPDATE 1-{}", words.join(" ")),
-        1 => format!("{} ({agency})", words.iter().rev().copied().collect::<Vec<_>>().join(" ")),
-        _ => format!("{}: {}", agency, words.iter().take(words.len().saturating_sub(1)).copied().collect::<Vec<_>>().join(" ")),
+        1 => format!(
+            "{} ({agency})",
+            words.iter().rev().copied().collect::<Vec<_>>().join(" ")
+        ),
+        _ => format!(
+            "{}: {}",
+            agency,
+            words
+                .iter()
+                .take(words.len().saturating_sub(1))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
     };
     format!("{new_headline}\n\n{}\n", paras.join("\n\n"))
 }
@@ -351,7 +405,10 @@ pub fn score(verdicts: &[DedupInfo], truth: &Truth) -> Score {
     let mut seen_root = HashSet::new();
     for (i, v) in verdicts.iter().enumerate() {
         let has_earlier = !seen_root.insert(truth.root(i));
-        let partner = v.duplicate_of.as_deref().and_then(|id| id.parse::<usize>().ok());
+        let partner = v
+            .duplicate_of
+            .as_deref()
+            .and_then(|id| id.parse::<usize>().ok());
         if v.status == DedupStatus::Exact {
             s.exact += 1;
         }
@@ -371,12 +428,19 @@ pub fn score(verdicts: &[DedupInfo], truth: &Truth) -> Score {
 
 /// Fingerprint every body (the parallel half).
 pub fn fingerprints(bodies: &[String], fingerprinter: &Fingerprinter) -> Vec<Fingerprint> {
-    bodies.iter().map(|b| fingerprinter.fingerprint(b)).collect()
+    bodies
+        .iter()
+        .map(|b| fingerprinter.fingerprint(b))
+        .collect()
 }
 
 /// Run the sequential half over fingerprints in order; ids are positions.
 pub fn verdicts(fps: &[Fingerprint], near: Option<NearParams>) -> (Vec<DedupInfo>, DedupIndex) {
     let mut index = DedupIndex::new(near);
-    let v = fps.iter().enumerate().map(|(i, fp)| index.check_and_insert(&i.to_string(), fp)).collect();
+    let v = fps
+        .iter()
+        .enumerate()
+        .map(|(i, fp)| index.check_and_insert(&i.to_string(), fp))
+        .collect();
     (v, index)
 }
