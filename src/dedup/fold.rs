@@ -92,25 +92,73 @@ fn fold_case_quotes(text: &str, out: &mut String) {
     }
 }
 
-fn fold_words(text: &str, out: &mut String) {
-    let mut space = true;
-    for c in text.chars() {
+const SEPARATOR: u8 = 0;
+const DROPPED: u8 = 1;
+
+/// For each ASCII byte: its lowercase form when it belongs to a word,
+/// `DROPPED` for the apostrophe, `SEPARATOR` otherwise.
+const ASCII_WORD_BYTE: [u8; 128] = {
+    let mut table = [SEPARATOR; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
         if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
+            table[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table[b'\'' as usize] = DROPPED;
+    table
+};
+
+fn fold_words(text: &str, out: &mut String) {
+    // Works on bytes: ASCII (most of any news text) costs one branch per byte,
+    // and only non-ASCII characters are decoded.
+    let mut buf = std::mem::take(out).into_bytes();
+    let bytes = text.as_bytes();
+    let mut space = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            i += 1;
+            match ASCII_WORD_BYTE[usize::from(b)] {
+                SEPARATOR => {
+                    if !space {
+                        buf.push(b' ');
+                        space = true;
+                    }
+                }
+                DROPPED => {}
+                lower => {
+                    buf.push(lower);
+                    space = false;
+                }
+            }
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
+        if c.is_alphanumeric() {
+            let mut utf8 = [0u8; 4];
+            for lower in c.to_lowercase() {
+                buf.extend_from_slice(lower.encode_utf8(&mut utf8).as_bytes());
+            }
             space = false;
-        } else if c == '\'' || ascii_quote(c) == Some('\'') {
-            // "don't" and "don’t" both become "dont"; quotes around words vanish.
-        } else if !c.is_ascii() && c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-            space = false;
-        } else if !space {
-            out.push(' ');
+        } else if ascii_quote(c) != Some('\'') && !space {
+            // "don't" and "don’t" both become "dont"; other punctuation separates words.
+            buf.push(b' ');
             space = true;
         }
     }
-    if out.ends_with(' ') {
-        out.pop();
+    if buf.last() == Some(&b' ') {
+        buf.pop();
     }
+    // Only whole characters were copied, so this cannot fail.
+    *out = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 #[cfg(test)]
@@ -148,6 +196,11 @@ mod tests {
             "dont panic its 1 5bn really"
         );
         assert_eq!(fold("Don't", Folding::Words), fold("don’t", Folding::Words));
+    }
+
+    #[test]
+    fn words_keep_non_ascii_letters_lowercased() {
+        assert_eq!(fold("Ça VA, Zoë! Ωmega", Folding::Words), "ça va zoë ωmega");
     }
 
     #[test]

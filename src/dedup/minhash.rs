@@ -85,14 +85,17 @@ impl MinHasher {
         let mut window = [0u64; MAX_SHINGLE_WORDS];
         let w = self.shingle_words;
         let mut words = 0usize;
+        // Next position to write in the ring; also where the oldest word sits.
+        let mut next = 0usize;
         for word in key.split_ascii_whitespace() {
-            window[words % w] = xxh3_64(word.as_bytes());
+            window[next] = xxh3_64(word.as_bytes());
+            next = if next + 1 == w { 0 } else { next + 1 };
             words += 1;
             if words >= w {
                 if sig.is_empty() {
                     sig = vec![u32::MAX; self.mul.len()];
                 }
-                self.update(&mut sig, shingle_hash(&window, words % w, w));
+                self.update(&mut sig, shingle_hash(&window, next, w));
             }
         }
         if (1..w).contains(&words) {
@@ -167,9 +170,9 @@ fn densify(sig: &mut [u32]) {
 /// ring `window`, finalized so that nearby shingles hash far apart.
 fn shingle_hash(window: &[u64; MAX_SHINGLE_WORDS], start: usize, len: usize) -> u64 {
     let mut h = len as u64;
-    for j in 0..len {
-        let i = (start + j) % len.max(1);
-        h = (h.rotate_left(27) ^ window[i]).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // The ring holds `len` words from `start` onwards, wrapping at `len`.
+    for &word in window[start..len].iter().chain(&window[..start]) {
+        h = (h.rotate_left(27) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
     mix64(h)
 }
