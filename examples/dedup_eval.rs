@@ -412,6 +412,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{line}");
     }
 
+    // Index memory when every article is canonical (the worst case): random
+    // signatures, 32-byte hex ids, measured at several sizes because hash
+    // tables grow in doublings.
+    println!("\n# Index heap per canonical article, default parameters (random signatures)");
+    let k = chosen.bands * chosen.rows;
+    let mut rng = support::Rng::new(7);
+    let mut index = newspipe::dedup::DedupIndex::new(Some(chosen.clone()));
+    let reports = [10_000, 30_000, 100_000, 300_000, 600_000, 1_000_000];
+    for i in 0..1_000_000u64 {
+        let fp = newspipe::record::Fingerprint {
+            exact: rng.next(),
+            minhash: (0..k).map(|_| rng.next() as u32).collect(),
+        };
+        index.check_and_insert(&format!("{i:032x}"), &fp);
+        if reports.contains(&(i + 1)) {
+            println!(
+                "  {:>9} articles: {:>5} B/article ({:.1} MB)",
+                i + 1,
+                index.heap_bytes() / index.len(),
+                index.heap_bytes() as f64 / 1e6
+            );
+        }
+    }
+
     passing.sort_by(|a, b| b.0.total_cmp(&a.0));
     println!("\n# Settings meeting P >= 0.99 and R >= 0.97 on both sets, best worst-set F1 first");
     for (f1, w, b, r, t) in passing.iter().take(40) {
