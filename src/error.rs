@@ -71,6 +71,13 @@ pub enum RejectReason {
     /// A JSONL line is not a valid article object.
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
+    /// The entry is not a regular file (a socket, a device, a broken link).
+    #[error("not a regular file")]
+    NotAFile,
+    /// A stage panicked on this input; the input is kept out of the output so
+    /// the run can go on, and the message says where.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl RejectReason {
@@ -83,6 +90,8 @@ impl RejectReason {
             RejectReason::Binary(_) => "binary",
             RejectReason::Unreadable(_) => "unreadable",
             RejectReason::MalformedJson(_) => "malformed_json",
+            RejectReason::NotAFile => "not_a_file",
+            RejectReason::Internal(_) => "internal",
         }
     }
 }

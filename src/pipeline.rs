@@ -1,1 +1,494 @@
-//! The wiring: bounded channels between stages, worker pools, ordering.
+//! The wiring: bounded channels between stages, one worker pool, input order.
+//!
+//! ```text
+//!  source thread ──▶ prepare (pool) ──▶ dedup (in order) ──▶ enrich (pool) ──▶ sink thread
+//!   read files        decode, normalize,   exact + near        entities,          write, count,
+//!   and JSONL lines   title, boilerplate,  verdict             serialize          progress
+//!                     fingerprint
+//! ```
+//!
+//! Every arrow is a bounded `async_channel`, so a slow sink slows the source
+//! (backpressure end to end) and at most a few channel-capacities of articles
+//! are in memory. CPU work runs on a fixed pool of OS threads, never on the
+//! async reactor; [`ordered_map`] hands results on in input order, which is
+//! what makes the output identical for any thread count. The only sequential
+//! step is the dedup verdict, a handful of hash lookups per article.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_channel::{bounded, Receiver, Sender};
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::error::{Error, RejectReason, Result};
+use crate::record::{Article, DedupStatus, SourceInfo};
+use crate::sink::jsonl::JsonlSink;
+use crate::sink::{Record, RecordSink};
+use crate::source::{read_inputs, Emitter, Input, Rejected};
+use crate::stage::dedup::Deduplicator;
+use crate::stage::Stages;
+use crate::summary::{ArticleStats, Summary};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of OS threads running CPU-bound jobs.
+///
+/// Jobs never block (they compute and hand their result to a oneshot), so
+/// several [`ordered_map`]s can share one pool without deadlock.
+pub struct WorkerPool {
+    jobs: Sender<Job>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl WorkerPool {
+    /// Start `threads` workers behind a queue of `capacity` jobs.
+    pub fn new(threads: usize, capacity: usize) -> Result<Self> {
+        let (tx, rx) = bounded::<Job>(capacity.max(1));
+        let threads = (0..threads.max(1))
+            .map(|i| {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("newspipe-worker-{i}"))
+                    .spawn(move || {
+                        while let Ok(job) = rx.recv_blocking() {
+                            job();
+                        }
+                    })
+                    .map_err(|e| Error::Task(format!("cannot start worker thread: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(WorkerPool { jobs: tx, threads })
+    }
+
+    async fn submit(&self, job: Job) -> Result<()> {
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| Error::Task("worker pool closed".into()))
+    }
+
+    /// Stop accepting jobs and wait for the workers to finish.
+    pub fn join(self) {
+        drop(self.jobs);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Apply `f` to every item of `input` on the pool, sending results to
+/// `output` in input order. At most `window` items are in flight.
+pub async fn ordered_map<I, O>(
+    pool: &WorkerPool,
+    input: Receiver<I>,
+    output: Sender<O>,
+    window: usize,
+    f: Arc<dyn Fn(I) -> O + Send + Sync>,
+) -> Result<()>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+{
+    let (order_tx, order_rx) = bounded::<tokio::sync::oneshot::Receiver<O>>(window.max(1));
+    let dispatch = async move {
+        while let Ok(item) = input.recv().await {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let f = Arc::clone(&f);
+            pool.submit(Box::new(move || {
+                // A send error means the collector is gone; the run is failing anyway.
+                let _ = tx.send(f(item));
+            }))
+            .await?;
+            if order_tx.send(rx).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    let collect = async move {
+        while let Ok(pending) = order_rx.recv().await {
+            let out = pending
+                .await
+                .map_err(|_| Error::Task("a worker died while processing an article".into()))?;
+            if output.send(out).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    tokio::try_join!(dispatch, collect)?;
+    Ok(())
+}
+
+/// What the sink receives for each input, in input order.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A record to write.
+    Record {
+        /// The finished article.
+        article: Box<Article>,
+        /// Its JSON form, no trailing newline.
+        json: Vec<u8>,
+        /// What it adds to the summary.
+        stats: ArticleStats,
+    },
+    /// A duplicate left out by `--drop-duplicates`.
+    Dropped {
+        /// The article, for consumers that keep books on every input.
+        article: Box<Article>,
+        /// What it adds to the summary.
+        stats: ArticleStats,
+    },
+    /// An input that could not be processed.
+    Rejected(Rejected),
+}
+
+type Prepared = std::result::Result<(Box<Article>, ArticleStats), Rejected>;
+
+/// Optional extras of a run.
+#[derive(Default)]
+pub struct RunExtras {
+    /// Where rejected inputs are written as JSONL.
+    pub rejects: Option<JsonlSink>,
+    /// Progress display; hidden when absent.
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+/// A named queue whose current depth can be read (for metrics).
+pub type QueueProbe = (&'static str, Box<dyn Fn() -> usize + Send + Sync>);
+
+/// The stages between a source and a consumer, running.
+pub struct Stream {
+    /// Outcomes in input order; closed when the source is done and drained.
+    pub outcomes: Receiver<Outcome>,
+    /// Depth probes of the queues between stages, for metrics.
+    pub queues: Vec<QueueProbe>,
+    task: tokio::task::JoinHandle<Result<Option<Deduplicator>>>,
+}
+
+impl Stream {
+    /// Wait for every stage to finish; returns the dedup state for reporting
+    /// (or for a daemon to keep). Call after `outcomes` is drained.
+    pub async fn finish(self) -> Result<Option<Deduplicator>> {
+        self.task
+            .await
+            .map_err(|e| Error::Task(format!("pipeline: {e}")))?
+    }
+}
+
+/// Start the stages. `source` runs on a thread of its own and feeds inputs
+/// through the [`Emitter`] it is given; setting `stop` makes it stop reading,
+/// after which everything in flight drains to `outcomes`. `dedup` carries
+/// the dedup state to start from (a daemon's recovered index), if enabled.
+pub fn start<S>(
+    settings: &Settings,
+    source: S,
+    dedup: Option<Deduplicator>,
+    stop: Arc<AtomicBool>,
+) -> Result<Stream>
+where
+    S: FnOnce(&mut Emitter<'_>) + Send + 'static,
+{
+    let threads = settings.pipeline.effective_threads();
+    let cap = settings.pipeline.channel_capacity;
+    let stages = Arc::new(Stages::new(settings)?);
+    let drop_duplicates = settings.dedup.drop_duplicates;
+    let pool = WorkerPool::new(threads, threads * 2)?;
+
+    let (src_tx, src_rx) = bounded::<Input>(cap);
+    let (prep_tx, prep_rx) = bounded::<Prepared>(cap);
+    let (dedup_tx, dedup_rx) = bounded::<Prepared>(cap);
+    let (out_tx, out_rx) = bounded::<Outcome>(cap);
+    // Extra receivers only read lengths; channels still close when their senders go.
+    let (src_probe, prep_probe, dedup_probe) = (src_rx.clone(), prep_rx.clone(), dedup_rx.clone());
+
+    let source = tokio::task::spawn_blocking(move || {
+        let mut send = |i: Input| src_tx.send_blocking(i).is_ok();
+        let mut emitter = Emitter::new(&mut send, &stop);
+        source(&mut emitter);
+    });
+
+    let prepare: Arc<dyn Fn(Input) -> Prepared + Send + Sync> = {
+        let stages = Arc::clone(&stages);
+        Arc::new(move |input: Input| {
+            let (seq, origin) = origin_of(&input);
+            catch_unwind(AssertUnwindSafe(|| stages.prepare(input)))
+                .unwrap_or_else(|panic| Err(internal(seq, &origin, "prepare", panic)))
+        })
+    };
+    let enrich: Arc<dyn Fn(Prepared) -> Outcome + Send + Sync> = {
+        let stages = Arc::clone(&stages);
+        Arc::new(move |prepared: Prepared| match prepared {
+            Err(r) => Outcome::Rejected(r),
+            Ok((article, mut stats)) => {
+                let (seq, origin) = (article.seq, article.source.clone());
+                catch_unwind(AssertUnwindSafe(|| {
+                    finish_article(&stages, article, &mut stats, drop_duplicates)
+                }))
+                .unwrap_or_else(|panic| Outcome::Rejected(internal(seq, &origin, "enrich", panic)))
+            }
+        })
+    };
+
+    let task = tokio::spawn(async move {
+        let mut dedup = dedup;
+        let dedup_step = async {
+            while let Ok(mut prepared) = prep_rx.recv().await {
+                if let (Ok((article, _)), Some(d)) = (&mut prepared, dedup.as_mut()) {
+                    d.process(article);
+                }
+                if dedup_tx.send(prepared).await.is_err() {
+                    break;
+                }
+            }
+            drop(dedup_tx);
+            Ok::<(), Error>(())
+        };
+        let result = tokio::try_join!(
+            ordered_map(&pool, src_rx, prep_tx, cap, prepare),
+            dedup_step,
+            ordered_map(&pool, dedup_rx, out_tx, cap, enrich),
+        );
+        let joined = tokio::task::spawn_blocking(move || pool.join()).await;
+        result?;
+        joined.map_err(|e| Error::Task(format!("worker pool: {e}")))?;
+        source
+            .await
+            .map_err(|e| Error::Task(format!("source: {e}")))?;
+        Ok(dedup)
+    });
+    let queues: Vec<QueueProbe> = vec![
+        ("source", Box::new(move || src_probe.len())),
+        ("prepared", Box::new(move || prep_probe.len())),
+        ("deduped", Box::new(move || dedup_probe.len())),
+        (
+            "outcomes",
+            Box::new({
+                let out = out_rx.clone();
+                move || out.len()
+            }),
+        ),
+    ];
+    Ok(Stream {
+        outcomes: out_rx,
+        queues,
+        task,
+    })
+}
+
+/// Run the batch pipeline over `roots` into `sink`.
+///
+/// When `shutdown` resolves, reading stops, articles in flight are finished
+/// and the summary is returned with `interrupted` set; the sink is then not
+/// committed, so a file output never appears half-written.
+pub async fn run(
+    settings: &Settings,
+    roots: Vec<PathBuf>,
+    sink: Box<dyn RecordSink>,
+    extras: RunExtras,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let threads = settings.pipeline.effective_threads();
+    info!(
+        "reading {} input(s) with {threads} worker threads",
+        roots.len()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let input_cfg = settings.input.clone();
+    let dedup = settings
+        .dedup
+        .enabled
+        .then(|| Deduplicator::new(&settings.dedup));
+    let stream = start(
+        settings,
+        move |emitter| read_inputs(&roots, &input_cfg, emitter),
+        dedup,
+        Arc::clone(&stop),
+    )?;
+
+    let progress = extras
+        .progress
+        .unwrap_or_else(indicatif::ProgressBar::hidden);
+    let sink_thread = {
+        let stop = Arc::clone(&stop);
+        let rejects = extras.rejects;
+        let outcomes = stream.outcomes.clone();
+        tokio::task::spawn_blocking(move || {
+            drain(outcomes, sink, rejects, progress, &stop, threads)
+        })
+    };
+
+    let mut interrupted = false;
+    let drained = {
+        tokio::pin!(sink_thread);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                r = &mut sink_thread => break r,
+                () = &mut shutdown, if !interrupted => {
+                    warn!("interrupted: finishing articles in flight, output will not be committed");
+                    stop.store(true, Ordering::Relaxed);
+                    interrupted = true;
+                }
+            }
+        }
+    };
+    let (mut summary, sink, rejects, sink_error) =
+        drained.map_err(|e| Error::Task(format!("sink: {e}")))?;
+    let dedup = stream.finish().await?;
+    if let Some(e) = sink_error {
+        return Err(e);
+    }
+    summary.interrupted = interrupted;
+    let (index_len, index_bytes) = dedup
+        .as_ref()
+        .map_or((0, 0), |d| (d.index().len(), d.index().heap_bytes()));
+    summary.finish(started.elapsed(), index_len, index_bytes);
+    if !interrupted {
+        sink.commit()?;
+        if let Some(r) = rejects {
+            Box::new(r).commit()?;
+        }
+    }
+    Ok(summary)
+}
+
+fn finish_article(
+    stages: &Stages,
+    mut article: Box<Article>,
+    stats: &mut ArticleStats,
+    drop_duplicates: bool,
+) -> Outcome {
+    if drop_duplicates && article.dedup.status != DedupStatus::Unique {
+        stats.observe(&article);
+        return Outcome::Dropped {
+            article,
+            stats: std::mem::take(stats),
+        };
+    }
+    stages.enrich(&mut article, stats);
+    stats.observe(&article);
+    match serde_json::to_vec(&*article) {
+        Ok(json) => Outcome::Record {
+            article,
+            json,
+            stats: std::mem::take(stats),
+        },
+        Err(e) => Outcome::Rejected(Rejected::new(
+            article.seq,
+            &article.source,
+            RejectReason::Internal(format!("cannot serialize record: {e}")),
+        )),
+    }
+}
+
+fn origin_of(input: &Input) -> (u64, SourceInfo) {
+    match input {
+        Input::Raw { seq, source, .. } => (*seq, source.clone()),
+        Input::Parsed(a) => (a.seq, a.source.clone()),
+        Input::Rejected(r) => (
+            r.seq,
+            SourceInfo {
+                path: r.path.clone(),
+                line: r.line,
+                bytes: r.bytes,
+                input_hash: r.input_hash,
+                ..SourceInfo::default()
+            },
+        ),
+    }
+}
+
+fn internal(
+    seq: u64,
+    origin: &SourceInfo,
+    step: &str,
+    panic: Box<dyn std::any::Any + Send>,
+) -> Rejected {
+    let msg = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    Rejected::new(
+        seq,
+        origin,
+        RejectReason::Internal(format!("panic in {step}: {msg}")),
+    )
+}
+
+type Drained = (
+    Summary,
+    Box<dyn RecordSink>,
+    Option<JsonlSink>,
+    Option<Error>,
+);
+
+/// The sink thread: writes records in order and keeps the books. After a
+/// write error it stops the source and keeps draining, so upstream never
+/// blocks on a full channel.
+fn drain(
+    rx: Receiver<Outcome>,
+    mut sink: Box<dyn RecordSink>,
+    mut rejects: Option<JsonlSink>,
+    progress: indicatif::ProgressBar,
+    stop: &AtomicBool,
+    threads: usize,
+) -> Drained {
+    let mut summary = Summary::new(threads);
+    let mut error: Option<Error> = None;
+    let started = Instant::now();
+    while let Ok(outcome) = rx.recv_blocking() {
+        match outcome {
+            Outcome::Record {
+                article,
+                json,
+                stats,
+            } => {
+                summary.add_article(&stats, true);
+                if error.is_none() {
+                    let record = Record {
+                        article: &article,
+                        json: &json,
+                    };
+                    if let Err(e) = sink.write(record) {
+                        stop.store(true, Ordering::Relaxed);
+                        error = Some(e);
+                    }
+                }
+            }
+            Outcome::Dropped { stats, .. } => summary.add_article(&stats, false),
+            Outcome::Rejected(r) => {
+                progress.suspend(|| warn!("rejected {}: {}", r.location(), r.reason));
+                summary.add_rejected(r.kind, r.bytes);
+                if let (Some(rej), None) = (rejects.as_mut(), &error) {
+                    let written = serde_json::to_vec(&r)
+                        .map_err(|e| Error::Output(e.into()))
+                        .and_then(|line| rej.write_line(&line));
+                    if let Err(e) = written {
+                        stop.store(true, Ordering::Relaxed);
+                        error = Some(e);
+                    }
+                }
+            }
+        }
+        progress.inc(1);
+        if summary.inputs % 64 == 0 {
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            let mb = summary.input_bytes as f64 / 1e6;
+            progress.set_message(format!(
+                "{mb:.1} MB, {:.1} MB/s, {} rejected",
+                mb / secs,
+                summary.rejected_total()
+            ));
+        }
+    }
+    progress.finish_and_clear();
+    (summary, sink, rejects, error)
+}

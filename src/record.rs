@@ -24,6 +24,13 @@ pub struct SourceInfo {
     /// Identifier supplied by the input itself (the `id` field of a JSONL line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// When the daemon took the input (RFC 3339, UTC); absent in batch runs,
+    /// whose output depends on nothing but the input and the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingested_at: Option<String>,
+    /// xxh3-64 of the raw input bytes; keys the daemon's processed-file ledger.
+    #[serde(skip)]
+    pub input_hash: u64,
 }
 
 /// A span of text removed as boilerplate.

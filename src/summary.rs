@@ -1,1 +1,278 @@
 //! Run counters and the end-of-run summary.
+//!
+//! Workers describe each article in a small [`ArticleStats`]; the sink thread,
+//! which sees every outcome in order, folds them into one [`Summary`]. No
+//! shared atomics, and the totals are the same whatever the thread count.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::record::{Article, DedupStatus, Label};
+
+/// Stages whose time is measured per article, in pipeline order.
+pub const TIMED_STAGES: [&str; 6] = [
+    "decode",
+    "normalize",
+    "title",
+    "boilerplate",
+    "fingerprint",
+    "entities",
+];
+
+/// What one article contributes to the summary.
+#[derive(Debug, Default, Clone)]
+pub struct ArticleStats {
+    /// Input bytes.
+    pub bytes: u64,
+    /// Rule id of each removed boilerplate span.
+    pub boilerplate_rules: Vec<String>,
+    /// Entity count per label (text and title), indexed like [`Label::ALL`].
+    pub entities: [u64; 4],
+    /// Dedup verdict.
+    pub dedup: DedupStatus,
+    /// Nanoseconds spent in each of [`TIMED_STAGES`].
+    pub stage_nanos: [u64; TIMED_STAGES.len()],
+}
+
+impl ArticleStats {
+    /// Record the parts of `article` the summary counts.
+    pub fn observe(&mut self, article: &Article) {
+        self.bytes = article.source.bytes;
+        self.boilerplate_rules = article.boilerplate.iter().map(|r| r.rule.clone()).collect();
+        self.dedup = article.dedup.status;
+        self.entities = [0; 4];
+        for e in article.entities.iter().chain(&article.title_entities) {
+            if let Some(i) = Label::ALL.iter().position(|l| *l == e.label) {
+                self.entities[i] += 1;
+            }
+        }
+    }
+}
+
+/// Per-stage time and throughput.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct StageTime {
+    /// CPU seconds summed over workers.
+    pub seconds: f64,
+    /// Input megabytes per CPU second through this stage alone.
+    pub mb_per_s: f64,
+}
+
+/// Totals of one run. Serialized by `--summary-json`.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    /// Inputs seen: files, JSONL lines, stdin.
+    pub inputs: u64,
+    /// Input bytes of every input, rejected ones included.
+    pub input_bytes: u64,
+    /// Records written to the output.
+    pub written: u64,
+    /// Inputs rejected, by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Articles marked as exact duplicates.
+    pub exact_duplicates: u64,
+    /// Articles marked as near duplicates.
+    pub near_duplicates: u64,
+    /// Duplicates left out of the output (`--drop-duplicates`).
+    pub dropped_duplicates: u64,
+    /// Removed boilerplate spans, by rule id.
+    pub boilerplate: BTreeMap<String, u64>,
+    /// Entities tagged, by label.
+    pub entities: BTreeMap<String, u64>,
+    /// Wall-clock seconds of the run.
+    pub seconds: f64,
+    /// Input megabytes per wall-clock second.
+    pub mb_per_s: f64,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Articles held by the dedup index at the end.
+    pub dedup_index_articles: u64,
+    /// Heap bytes of the dedup index at the end.
+    pub dedup_index_bytes: u64,
+    /// Time per stage.
+    pub stages: BTreeMap<String, StageTime>,
+    /// True when the run was interrupted before all input was read.
+    pub interrupted: bool,
+    #[serde(skip)]
+    stage_nanos: [u64; TIMED_STAGES.len()],
+}
+
+impl Summary {
+    /// An empty summary.
+    pub fn new(threads: usize) -> Self {
+        Summary {
+            threads,
+            ..Summary::default()
+        }
+    }
+
+    /// Count an article that reached the sink; `written` says whether its record was output.
+    pub fn add_article(&mut self, stats: &ArticleStats, written: bool) {
+        self.inputs += 1;
+        self.input_bytes += stats.bytes;
+        if written {
+            self.written += 1;
+        } else {
+            self.dropped_duplicates += 1;
+        }
+        match stats.dedup {
+            DedupStatus::Unique => {}
+            DedupStatus::Exact => self.exact_duplicates += 1,
+            DedupStatus::Near => self.near_duplicates += 1,
+        }
+        for rule in &stats.boilerplate_rules {
+            *self.boilerplate.entry(rule.clone()).or_default() += 1;
+        }
+        for (label, n) in Label::ALL.iter().zip(stats.entities) {
+            if n > 0 {
+                *self.entities.entry(label.as_str().to_owned()).or_default() += n;
+            }
+        }
+        for (acc, n) in self.stage_nanos.iter_mut().zip(stats.stage_nanos) {
+            *acc += n;
+        }
+    }
+
+    /// Count a rejected input.
+    pub fn add_rejected(&mut self, kind: &str, bytes: u64) {
+        self.inputs += 1;
+        self.input_bytes += bytes;
+        *self.rejected.entry(kind.to_owned()).or_default() += 1;
+    }
+
+    /// Total rejected inputs.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+
+    /// Fill in the timing fields once the run is over.
+    pub fn finish(&mut self, elapsed: Duration, index_articles: usize, index_bytes: usize) {
+        self.seconds = elapsed.as_secs_f64();
+        let mb = self.input_bytes as f64 / 1e6;
+        self.mb_per_s = if self.seconds > 0.0 {
+            mb / self.seconds
+        } else {
+            0.0
+        };
+        self.dedup_index_articles = index_articles as u64;
+        self.dedup_index_bytes = index_bytes as u64;
+        self.stages.clear();
+        for (name, nanos) in TIMED_STAGES.iter().zip(self.stage_nanos) {
+            if nanos == 0 {
+                continue;
+            }
+            let seconds = nanos as f64 / 1e9;
+            self.stages.insert(
+                (*name).to_owned(),
+                StageTime {
+                    seconds,
+                    mb_per_s: mb / seconds,
+                },
+            );
+        }
+    }
+
+    /// The human-readable summary printed on stderr.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let status = if self.interrupted {
+            "interrupted"
+        } else {
+            "done"
+        };
+        let _ = writeln!(
+            s,
+            "newspipe: {status} in {:.2}s, {} threads",
+            self.seconds, self.threads
+        );
+        let _ = writeln!(
+            s,
+            "  read        {} inputs, {:.1} MB, {:.1} MB/s",
+            self.inputs,
+            self.input_bytes as f64 / 1e6,
+            self.mb_per_s
+        );
+        let _ = writeln!(
+            s,
+            "  rejected    {}{}",
+            self.rejected_total(),
+            list(&self.rejected)
+        );
+        let _ = writeln!(s, "  written     {} records", self.written);
+        let _ = writeln!(
+            s,
+            "  duplicates  {} exact, {} near, {} dropped",
+            self.exact_duplicates, self.near_duplicates, self.dropped_duplicates
+        );
+        let spans: u64 = self.boilerplate.values().sum();
+        let _ = writeln!(
+            s,
+            "  boilerplate {} spans{}",
+            spans,
+            list(&self.boilerplate)
+        );
+        let ents: u64 = self.entities.values().sum();
+        let _ = writeln!(s, "  entities    {}{}", ents, list(&self.entities));
+        if self.dedup_index_articles > 0 {
+            let _ = writeln!(
+                s,
+                "  dedup index {} articles, {:.1} MB, {} B/article",
+                self.dedup_index_articles,
+                self.dedup_index_bytes as f64 / 1e6,
+                self.dedup_index_bytes / self.dedup_index_articles
+            );
+        }
+        if !self.stages.is_empty() {
+            let parts: Vec<String> = TIMED_STAGES
+                .iter()
+                .filter_map(|n| {
+                    self.stages
+                        .get(*n)
+                        .map(|t| format!("{n} {:.0}", t.mb_per_s))
+                })
+                .collect();
+            let _ = writeln!(s, "  MB/s/core   {}", parts.join(", "));
+        }
+        s
+    }
+}
+
+fn list(map: &BTreeMap<String, u64>) -> String {
+    if map.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    format!(" ({})", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_articles_rejects_and_duplicates() {
+        let mut s = Summary::new(2);
+        let mut st = ArticleStats {
+            bytes: 1000,
+            boilerplate_rules: vec!["also-read".into()],
+            entities: [2, 1, 0, 0],
+            ..ArticleStats::default()
+        };
+        s.add_article(&st, true);
+        st.dedup = DedupStatus::Exact;
+        s.add_article(&st, false);
+        s.add_rejected("binary", 10);
+        s.finish(Duration::from_secs(1), 1, 600);
+        assert_eq!((s.inputs, s.written, s.input_bytes), (3, 1, 2010));
+        assert_eq!((s.exact_duplicates, s.dropped_duplicates), (1, 1));
+        assert_eq!(s.rejected.get("binary"), Some(&1));
+        assert_eq!(s.boilerplate.get("also-read"), Some(&2));
+        assert_eq!(s.entities.get("PER"), Some(&4));
+        let text = s.render();
+        assert!(text.contains("rejected    1 (binary 1)"), "{text}");
+        assert!(text.contains("600 B/article"), "{text}");
+    }
+}

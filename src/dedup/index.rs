@@ -72,7 +72,7 @@ impl DedupIndex {
             // canonical. A value under the threshold can only mean a 64-bit key
             // collision between different texts, so it does not count.
             let similarity = self.similarity_to(slot, &fp.minhash);
-            if similarity.map_or(true, |s| s >= self.threshold()) {
+            if similarity.is_none_or(|s| s >= self.threshold()) {
                 return DedupInfo {
                     status: DedupStatus::Exact,
                     duplicate_of: Some(self.id(slot).to_owned()),
@@ -207,7 +207,7 @@ impl DedupIndex {
             // Candidates are in slot order, so a strict `>` keeps the earliest on ties.
             if similarity < threshold {
                 self.stats.rejected += 1;
-            } else if best.map_or(true, |(_, s)| similarity > s) {
+            } else if best.is_none_or(|(_, s)| similarity > s) {
                 best = Some((slot, similarity));
             }
         }

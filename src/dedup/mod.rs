@@ -55,6 +55,11 @@ impl Default for NearParams {
     }
 }
 
+/// Version of the fingerprint algorithm (folding, shingle hashing, MinHash
+/// scheme and seeds). Fingerprints of different versions must not meet in
+/// one index: bump it on any change that alters a fingerprint.
+pub const FINGERPRINT_VERSION: u32 = 1;
+
 /// The folding used by [`hashing_key`] and [`Fingerprinter`].
 pub const DEFAULT_FOLDING: Folding = Folding::Words;
 

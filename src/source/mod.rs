@@ -1,3 +1,393 @@
 //! Sources: where articles come from.
+//!
+//! A source turns the command line's inputs (files, directories walked in
+//! sorted order, `-` for stdin) into a stream of [`Input`]s numbered in input
+//! order. It does the I/O and nothing else: decoding and every transform run on
+//! the worker pool. Anything it cannot read becomes an [`Input::Rejected`] that
+//! flows on in order, so it is logged and counted like every other outcome.
 
 pub mod decode;
+pub mod jsonl;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::config::{InputConfig, InputFormat};
+use crate::error::RejectReason;
+use crate::record::{Article, SourceInfo};
+
+/// One unit of work from a source.
+#[derive(Debug)]
+pub enum Input {
+    /// A whole file's bytes, to be decoded on a worker.
+    Raw {
+        /// Position in input order.
+        seq: u64,
+        /// Where it came from (`encoding` still empty).
+        source: SourceInfo,
+        /// The file's content.
+        bytes: Vec<u8>,
+    },
+    /// An article parsed from a JSONL line; its text is not yet normalized.
+    Parsed(Box<Article>),
+    /// An input that could not be read or parsed.
+    Rejected(Rejected),
+}
+
+impl Input {
+    /// Position in input order.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Input::Raw { seq, .. } => *seq,
+            Input::Parsed(a) => a.seq,
+            Input::Rejected(r) => r.seq,
+        }
+    }
+}
+
+/// An input left out of the output, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejected {
+    /// Position in input order.
+    #[serde(skip)]
+    pub seq: u64,
+    /// Path relative to the input root.
+    pub path: String,
+    /// Line number, for JSONL inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Size of the input in bytes.
+    pub bytes: u64,
+    /// Counter key of the reason.
+    pub kind: &'static str,
+    /// The reason.
+    #[serde(serialize_with = "serialize_display")]
+    pub reason: RejectReason,
+    /// xxh3-64 of the raw input, when it was read (the daemon's ledger key).
+    #[serde(skip)]
+    pub input_hash: u64,
+}
+
+fn serialize_display<S: serde::Serializer>(reason: &RejectReason, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(reason)
+}
+
+impl Rejected {
+    /// A rejection of the input described by `source`.
+    pub fn new(seq: u64, source: &SourceInfo, reason: RejectReason) -> Self {
+        Rejected {
+            seq,
+            path: source.path.clone(),
+            line: source.line,
+            bytes: source.bytes,
+            kind: reason.kind(),
+            reason,
+            input_hash: source.input_hash,
+        }
+    }
+
+    /// `path` or `path:line`, for messages.
+    pub fn location(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}", self.path),
+            None => self.path.clone(),
+        }
+    }
+}
+
+/// Hands inputs to the pipeline in order, numbering them.
+///
+/// `emit` returns false when the pipeline is shutting down; reading stops.
+pub struct Emitter<'a> {
+    next_seq: u64,
+    emit: &'a mut dyn FnMut(Input) -> bool,
+    stop: &'a AtomicBool,
+}
+
+impl<'a> Emitter<'a> {
+    /// Wrap a callback that forwards inputs downstream.
+    pub fn new(emit: &'a mut dyn FnMut(Input) -> bool, stop: &'a AtomicBool) -> Self {
+        Emitter {
+            next_seq: 0,
+            emit,
+            stop,
+        }
+    }
+
+    /// The sequence number the next input will get.
+    pub fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Forward one input. Returns false when reading should stop.
+    pub fn emit(&mut self, input: Input) -> bool {
+        !self.stop.load(Ordering::Relaxed) && (self.emit)(input)
+    }
+
+    fn reject(&mut self, source: &SourceInfo, reason: RejectReason) -> bool {
+        let seq = self.next_seq();
+        self.emit(Input::Rejected(Rejected::new(seq, source, reason)))
+    }
+
+    /// True once a shutdown was requested.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// The name `-` stands for standard input.
+pub const STDIN: &str = "-";
+
+/// Read every input in order: each root is a file, a directory (walked
+/// recursively in sorted path order) or `-` for stdin. Blocking; run it on a
+/// thread of its own.
+pub fn read_inputs(roots: &[PathBuf], cfg: &InputConfig, out: &mut Emitter<'_>) {
+    for root in roots {
+        if out.stopped() {
+            return;
+        }
+        let keep_going = if root.as_os_str() == STDIN {
+            read_stdin(cfg, out)
+        } else if root.is_dir() {
+            read_dir(root, cfg, out)
+        } else {
+            read_file(root, &display_path(root), cfg, out)
+        };
+        if !keep_going {
+            return;
+        }
+    }
+}
+
+fn display_path(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn is_jsonl(path: &Path, format: InputFormat) -> bool {
+    match format {
+        InputFormat::Jsonl => true,
+        InputFormat::Text => false,
+        InputFormat::Auto => path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson")),
+    }
+}
+
+fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            // The root itself may be `.` or a hidden directory the user named.
+            e.depth() == 0 || !cfg.skip_hidden || !e.file_name().to_string_lossy().starts_with('.')
+        });
+    for entry in walker {
+        if out.stopped() {
+            return false;
+        }
+        match entry {
+            Ok(entry) if entry.file_type().is_dir() => {}
+            Ok(entry) => {
+                let rel = entry
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap_or(entry.path())
+                    .to_string_lossy()
+                    .into_owned();
+                if !read_file(entry.path(), &rel, cfg, out) {
+                    return false;
+                }
+            }
+            Err(err) => {
+                let path = err
+                    .path()
+                    .map(|p| {
+                        p.strip_prefix(root)
+                            .unwrap_or(p)
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .unwrap_or_else(|| display_path(root));
+                let info = SourceInfo {
+                    path,
+                    ..SourceInfo::default()
+                };
+                let reason = RejectReason::Unreadable(io_reason(&err));
+                if !out.reject(&info, reason) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+fn io_reason(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !msg.contains(&s) {
+            msg.push_str(": ");
+            msg.push_str(&s);
+        }
+        cause = c.source();
+    }
+    msg
+}
+
+fn read_file(path: &Path, rel: &str, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
+    let mut info = SourceInfo {
+        path: rel.to_owned(),
+        ..SourceInfo::default()
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return out.reject(&info, RejectReason::Unreadable(io_reason(&e))),
+    };
+    if !meta.is_file() {
+        return out.reject(&info, RejectReason::NotAFile);
+    }
+    info.bytes = meta.len();
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return out.reject(&info, RejectReason::Unreadable(io_reason(&e))),
+    };
+    if is_jsonl(path, cfg.format) {
+        return jsonl::read_lines(std::io::BufReader::new(file), rel, cfg.max_file_bytes, out);
+    }
+    if meta.len() > cfg.max_file_bytes {
+        let reason = RejectReason::TooLarge {
+            bytes: meta.len(),
+            limit: cfg.max_file_bytes,
+        };
+        return out.reject(&info, reason);
+    }
+    read_whole(file, info, cfg.max_file_bytes, out)
+}
+
+/// Read one whole-text article, refusing to buffer more than `limit` bytes
+/// (a file can grow after its size was checked; stdin has no size).
+fn read_whole(reader: impl Read, mut info: SourceInfo, limit: u64, out: &mut Emitter<'_>) -> bool {
+    let mut bytes = Vec::new();
+    if let Err(e) = reader.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+        return out.reject(&info, RejectReason::Unreadable(io_reason(&e)));
+    }
+    info.bytes = bytes.len() as u64;
+    if info.bytes > limit {
+        let reason = RejectReason::TooLarge {
+            bytes: info.bytes,
+            limit,
+        };
+        return out.reject(&info, reason);
+    }
+    let seq = out.next_seq();
+    out.emit(Input::Raw {
+        seq,
+        source: info,
+        bytes,
+    })
+}
+
+fn read_stdin(cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
+    let stdin = std::io::stdin().lock();
+    if cfg.format == InputFormat::Jsonl {
+        jsonl::read_lines(stdin, STDIN, cfg.max_file_bytes, out)
+    } else {
+        let info = SourceInfo {
+            path: STDIN.to_owned(),
+            ..SourceInfo::default()
+        };
+        read_whole(stdin, info, cfg.max_file_bytes, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> InputConfig {
+        InputConfig {
+            format: InputFormat::Auto,
+            max_file_bytes: 100,
+            skip_hidden: true,
+        }
+    }
+
+    fn collect(roots: &[PathBuf], cfg: &InputConfig) -> Vec<Input> {
+        let mut got = Vec::new();
+        let stop = AtomicBool::new(false);
+        let mut push = |i: Input| {
+            got.push(i);
+            true
+        };
+        let mut em = Emitter::new(&mut push, &stop);
+        read_inputs(roots, cfg, &mut em);
+        got
+    }
+
+    #[test]
+    fn walks_directories_in_sorted_order_with_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("b")).unwrap();
+        std::fs::write(dir.path().join("b/2.txt"), "two").unwrap();
+        std::fs::write(dir.path().join("a.txt"), "one").unwrap();
+        std::fs::write(dir.path().join("c.txt"), "three").unwrap();
+        std::fs::write(dir.path().join(".hidden"), "x").unwrap();
+        let got = collect(&[dir.path().to_path_buf()], &cfg());
+        let paths: Vec<String> = got
+            .iter()
+            .map(|i| match i {
+                Input::Raw { source, .. } => source.path.clone(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(paths, ["a.txt", "b/2.txt", "c.txt"]);
+        let seqs: Vec<u64> = got.iter().map(Input::seq).collect();
+        assert_eq!(seqs, [0, 1, 2]);
+    }
+
+    #[test]
+    fn oversized_file_is_rejected_with_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big.txt"), vec![b'a'; 101]).unwrap();
+        let got = collect(&[dir.path().to_path_buf()], &cfg());
+        match &got[..] {
+            [Input::Rejected(r)] => {
+                assert_eq!(r.kind, "too_large");
+                assert_eq!(r.path, "big.txt");
+                assert!(r.reason.to_string().contains("101 bytes"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_root_is_rejected_not_fatal() {
+        let got = collect(&[PathBuf::from("/definitely/not/here.txt")], &cfg());
+        assert!(matches!(&got[..], [Input::Rejected(r)] if r.kind == "unreadable"));
+    }
+
+    #[test]
+    fn stop_flag_ends_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            std::fs::write(dir.path().join(format!("{i}.txt")), "x").unwrap();
+        }
+        let stop = AtomicBool::new(false);
+        let mut n = 0;
+        let mut push = |_: Input| {
+            n += 1;
+            stop.store(n >= 2, Ordering::Relaxed);
+            true
+        };
+        let mut em = Emitter::new(&mut push, &stop);
+        read_inputs(&[dir.path().to_path_buf()], &cfg(), &mut em);
+        assert_eq!(n, 2);
+    }
+}

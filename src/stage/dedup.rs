@@ -81,9 +81,29 @@ impl Deduplicator {
 
     /// Mark `article` and remember it. Must be called in input order.
     pub fn process(&mut self, article: &mut Article) {
-        if let Some(fp) = article.fingerprint.take() {
-            article.dedup = self.index.check_and_insert(&article.id, &fp);
+        // The fingerprint stays on the article: the daemon persists it so that
+        // a restart can rebuild this index.
+        if let Some(fp) = &article.fingerprint {
+            article.dedup = self.index.check_and_insert(&article.id, fp);
         }
+    }
+
+    /// Feed an article decided in an earlier run back into the index, so a
+    /// restarted daemon decides as an uninterrupted one would.
+    pub fn replay(&mut self, id: &str, fp: &crate::record::Fingerprint) {
+        self.index.check_and_insert(id, fp);
+    }
+
+    /// A text naming every setting that shapes the index; a daemon refuses
+    /// to reuse an index built under a different one.
+    pub fn config_key(cfg: &DedupConfig) -> String {
+        format!(
+            "enabled={} near={} {:?} fingerprint=v{}",
+            cfg.enabled,
+            cfg.near,
+            cfg.params,
+            dedup::FINGERPRINT_VERSION
+        )
     }
 
     /// The underlying index, for reporting its size.

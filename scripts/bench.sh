@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: MB/s and peak RSS of `newspipe run` over the BBC corpus
+# and over a generated corpus of at least 200 MB, at 1 and 2 threads, with
+# every stage on and with stages switched off. Figures are also given as a
+# ratio to a baseline measured in the same script (reading the same files with
+# cat), because absolute numbers on shared machines are noisy.
+#
+# usage: scripts/bench.sh [--mb 200] [--skip-large]
+# needs: ../shared/data/bbc (skips with a message when absent), python3, /usr/bin/time
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MB=200
+SKIP_LARGE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mb) MB="$2"; shift 2 ;;
+    --skip-large) SKIP_LARGE=1; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+BBC=../shared/data/bbc
+if [ ! -d "$BBC" ]; then
+  echo "bench: $BBC not found; nothing to measure"
+  exit 0
+fi
+
+cargo build --release --quiet
+BIN=target/release/newspipe
+WORK=$(mktemp -d /tmp/newspipe-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# bytes of input under a directory
+bytes_of() { find "$1" -type f -print0 | du -cb --files0-from=- | tail -1 | cut -f1; }
+
+# run LABEL DIR BYTES ARGS... : prints MB/s, peak RSS and the ratio to baseline
+run() {
+  local label="$1" dir="$2" bytes="$3"; shift 3
+  local t
+  t=$( { /usr/bin/time -f '%e %M' "$BIN" run -q --progress never --summary-json "$WORK/summary.json" "$@" "$dir" > /dev/null || true; } 2>&1 | tail -1 )
+  local secs=${t% *} rss=${t#* }
+  python3 - "$label" "$bytes" "$secs" "$rss" "$BASE_MBS" "$WORK/summary.json" <<'PY'
+import json, sys
+label, nbytes, secs, rss, base, summ = sys.argv[1:]
+mbs = int(nbytes) / 1e6 / max(float(secs), 1e-3)
+s = json.load(open(summ))
+idx = s.get("dedup_index_bytes", 0) / max(s.get("dedup_index_articles", 0), 1)
+print(f"  {label:<34} {mbs:8.1f} MB/s  x{mbs / float(base):5.2f} of cat  peak RSS {int(rss) / 1024:7.1f} MB  index {idx:6.0f} B/article")
+PY
+}
+
+measure() {
+  local name="$1" dir="$2"
+  local bytes; bytes=$(bytes_of "$dir")
+  local t0 t1
+  t0=$(date +%s.%N); find "$dir" -type f -print0 | xargs -0 cat > /dev/null; t1=$(date +%s.%N)
+  BASE_MBS=$(python3 -c "print($bytes / 1e6 / max($t1 - $t0, 1e-3))")
+  printf '%s: %.1f MB in %s files; baseline cat %.1f MB/s\n' "$name" "$(python3 -c "print($bytes/1e6)")" \
+    "$(find "$dir" -type f | wc -l)" "$BASE_MBS"
+  for threads in 1 2; do
+    run "all stages, $threads thread(s)" "$dir" "$bytes" --threads "$threads"
+  done
+  run "no entities, 2 threads" "$dir" "$bytes" --threads 2 --no-entities
+  run "no dedup, 2 threads" "$dir" "$bytes" --threads 2 --no-dedup
+  run "exact dedup only, 2 threads" "$dir" "$bytes" --threads 2 --no-near-dedup
+  run "read+normalize only, 2 threads" "$dir" "$bytes" --threads 2 --no-entities --no-dedup --no-boilerplate --no-title
+}
+
+measure "BBC corpus" "$BBC"
+if [ "$SKIP_LARGE" = 0 ]; then
+  python3 scripts/gen_corpus.py "$BBC" "$WORK/large" --mb "$MB" > /dev/null
+  sync
+  # Warm the page cache so both the baseline and newspipe read from memory.
+  find "$WORK/large" -type f -print0 | xargs -0 cat > /dev/null
+  measure "generated corpus" "$WORK/large"
+fi

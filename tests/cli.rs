@@ -1,0 +1,389 @@
+//! End-to-end tests through the `newspipe` binary, named after what a user sees.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn newspipe() -> Command {
+    let mut cmd = Command::cargo_bin("newspipe").expect("binary builds");
+    // Keep the user's environment out of the tests.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("NEWSPIPE__") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+fn seeds() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
+}
+
+fn records(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+fn article(i: usize) -> String {
+    let topics = [
+        "harbour", "orchard", "railway", "library", "stadium", "bakery",
+    ];
+    let t = topics[i % topics.len()];
+    format!(
+        "Council approves plan for the {t} number {i}\n\n\
+         The council voted on Tuesday to approve a new plan for the {t} in district {i}, \
+         after months of debate among residents and officials about its cost.\n\n\
+         Supporters said the project, estimated at {} thousand pounds, would bring jobs. \
+         Opponents argued that the money should go to schools and roads instead.\n\n\
+         Work on site {i} is expected to begin next spring and last about {} months.\n",
+        100 + i * 7,
+        6 + i % 11
+    )
+}
+
+/// A directory with a mix of unique articles, exact duplicates and bad files.
+fn corpus(dir: &Path, n: usize) {
+    for i in 0..n {
+        std::fs::write(dir.join(format!("a{i:03}.txt")), article(i)).unwrap();
+    }
+    std::fs::write(dir.join("dup_of_a001.txt"), article(1)).unwrap();
+    std::fs::write(dir.join("empty.txt"), "").unwrap();
+    std::fs::write(dir.join("image.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0").unwrap();
+}
+
+#[test]
+fn help_describes_every_command_and_exit_codes() {
+    let out = newspipe()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8_lossy(&out);
+    for word in ["run", "check-config", "Exit codes", "NEWSPIPE__"] {
+        assert!(help.contains(word), "--help lacks {word}:\n{help}");
+    }
+    let out = newspipe()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8_lossy(&out);
+    for flag in [
+        "--output",
+        "--threads",
+        "--drop-duplicates",
+        "--no-dedup",
+        "--input-format",
+        "--rejects",
+    ] {
+        assert!(help.contains(flag), "run --help lacks {flag}");
+    }
+}
+
+#[test]
+fn run_on_seeds_writes_one_record_per_article() {
+    let out = newspipe()
+        .args(["run", "-q"])
+        .arg(seeds())
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    let files = std::fs::read_dir(seeds()).unwrap().count();
+    assert_eq!(recs.len(), files);
+    for r in &recs {
+        assert_eq!(r["schema_version"], 1);
+        assert_eq!(r["id"].as_str().map(str::len), Some(32));
+        assert!(r["text"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(r["source"]["path"].as_str().is_some());
+    }
+}
+
+#[test]
+fn output_is_identical_for_one_and_many_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path(), 60);
+    let run = |threads: &str| {
+        newspipe()
+            .args(["run", "-q", "--threads", threads])
+            .arg(dir.path())
+            .assert()
+            .code(3)
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let one = run("1");
+    assert!(!one.is_empty());
+    assert_eq!(one, run("4"));
+    assert_eq!(one, run("2"));
+}
+
+#[test]
+fn bad_inputs_are_reported_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path(), 3);
+    std::fs::write(dir.path().join("huge.txt"), "word ".repeat(400)).unwrap();
+    let rejects = dir.path().join("out/rejects.jsonl");
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let summary = dir.path().join("out/summary.json");
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            std::fs::rename(&p, input.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let assert = newspipe()
+        .args(["run", "--max-file-bytes", "1000", "--rejects"])
+        .arg(&rejects)
+        .arg("--summary-json")
+        .arg(&summary)
+        .arg(&input)
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    for needle in [
+        "empty.txt: empty file",
+        "image.png: binary content",
+        "huge.txt: file is 2000 bytes",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{stderr}"
+        );
+    }
+    let recs = records(&assert.get_output().stdout);
+    assert_eq!(recs.len(), 4, "three articles and one duplicate");
+
+    let rej: Vec<Value> = records(&std::fs::read(&rejects).unwrap());
+    let kinds: Vec<&str> = rej.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds, ["empty", "too_large", "binary"], "input order");
+
+    let s: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(s["inputs"], 7);
+    assert_eq!(s["written"], 4);
+    assert_eq!(s["rejected"]["empty"], 1);
+    assert_eq!(s["rejected"]["binary"], 1);
+    assert_eq!(s["rejected"]["too_large"], 1);
+}
+
+#[test]
+fn latin1_file_is_decoded_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cafe.txt"),
+        b"Caf\xe9 owners welcome new rules\n\nThe caf\xe9 trade said the rules were fair.\n",
+    )
+    .unwrap();
+    let out = newspipe()
+        .args(["run", "-q"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs[0]["source"]["encoding"], "windows-1252");
+    let all = format!("{} {}", recs[0]["title"], recs[0]["text"]);
+    assert!(all.contains("café"), "{all}");
+}
+
+#[test]
+fn stdin_article_goes_to_stdout() {
+    let text = std::fs::read(seeds().join("000_104e59b0cc160511.txt")).unwrap();
+    let out = newspipe()
+        .args(["run", "-q", "-"])
+        .write_stdin(text)
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["source"]["path"], "-");
+    assert!(recs[0]["text"].as_str().unwrap().contains("Sergei Lavrov"));
+}
+
+#[test]
+fn jsonl_input_passes_fields_through_and_reports_bad_lines() {
+    let feed = concat!(
+        "{\"id\":\"a1\",\"title\":\"Markets rally\",\"url\":\"https://example.com/a1\",\"published\":\"2025-01-02\",\"text\":\"Shares rose sharply on Monday.\\n\\nTraders cited strong earnings.\"}\n",
+        "{not json}\n",
+        "{\"text\":\"Second article body about rain in the valley.\"}\n",
+    );
+    let out = newspipe()
+        .args(["run", "--input-format", "jsonl", "-"])
+        .write_stdin(feed)
+        .assert()
+        .code(3);
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["title"], "Markets rally");
+    assert_eq!(recs[0]["url"], "https://example.com/a1");
+    assert_eq!(recs[0]["published"], "2025-01-02");
+    assert_eq!(recs[0]["source"]["id"], "a1");
+    assert_eq!(recs[0]["source"]["line"], 1);
+    assert_eq!(recs[1]["source"]["line"], 3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(stderr.contains("-:2: malformed JSON"), "{stderr}");
+}
+
+#[test]
+fn jsonl_file_is_detected_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("feed.jsonl"),
+        "{\"text\":\"One body.\"}\n{\"text\":\"Two body.\"}\n",
+    )
+    .unwrap();
+    let out = newspipe()
+        .args(["run", "-q"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1]["source"]["path"], "feed.jsonl");
+}
+
+#[test]
+fn duplicates_are_marked_or_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        std::fs::write(dir.path().join(format!("a{i}.txt")), article(i)).unwrap();
+    }
+    std::fs::write(dir.path().join("b_copy.txt"), article(0)).unwrap();
+    let out = newspipe()
+        .args(["run", "-q"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs.len(), 4);
+    assert_eq!(recs[3]["dedup"]["status"], "exact");
+    assert_eq!(recs[3]["dedup"]["duplicate_of"], recs[0]["id"]);
+    assert_eq!(recs[0]["dedup"]["status"], "unique");
+
+    let summary = dir.path().join("s.json");
+    let out = newspipe()
+        .args(["run", "-q", "--drop-duplicates", "--summary-json"])
+        .arg(&summary)
+        .arg(dir.path())
+        .assert()
+        .success();
+    assert_eq!(records(&out.get_output().stdout).len(), 3);
+    let s: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(s["dropped_duplicates"], 1);
+    assert_eq!(s["exact_duplicates"], 1);
+
+    let out = newspipe()
+        .args(["run", "-q", "--no-dedup"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    assert!(recs.iter().all(|r| r["dedup"]["status"] == "unique"));
+}
+
+#[test]
+fn output_file_appears_complete_and_no_temp_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let dest = out_dir.join("articles.jsonl");
+    newspipe()
+        .args(["run", "-q", "-o"])
+        .arg(&dest)
+        .arg(seeds())
+        .assert()
+        .success()
+        .stdout("");
+    let text = std::fs::read_to_string(&dest).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        std::fs::read_dir(seeds()).unwrap().count()
+    );
+    let names: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, [std::ffi::OsString::from("articles.jsonl")]);
+}
+
+#[test]
+fn unknown_config_key_stops_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[dedup]\nthreshhold = 0.9\n").unwrap();
+    let dest = dir.path().join("never.jsonl");
+    let out = newspipe()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .arg("-o")
+        .arg(&dest)
+        .arg(seeds())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("dedup.threshhold"),
+        "{stderr}"
+    );
+    assert!(!dest.exists());
+}
+
+#[test]
+fn bad_environment_value_names_the_variable() {
+    let out = newspipe()
+        .env("NEWSPIPE__DEDUP__ENABLED", "perhaps")
+        .args(["run"])
+        .arg(seeds())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(stderr.contains("NEWSPIPE__DEDUP__ENABLED"), "{stderr}");
+}
+
+#[test]
+fn stages_can_be_switched_off_by_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), article(0)).unwrap();
+    std::fs::write(dir.path().join("b.txt"), article(0)).unwrap();
+    let out = newspipe()
+        .env("NEWSPIPE__DEDUP__ENABLED", "false")
+        .args(["run", "-q"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs[1]["dedup"]["status"], "unique");
+}
+
+#[test]
+fn usage_error_exits_2() {
+    newspipe().args(["run"]).assert().code(2);
+    newspipe()
+        .args(["run", "--threads", "x", "seeds"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn summary_is_printed_on_stderr() {
+    let out = newspipe().args(["run"]).arg(seeds()).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    for word in [
+        "written",
+        "rejected",
+        "duplicates",
+        "boilerplate",
+        "entities",
+        "MB/s",
+    ] {
+        assert!(stderr.contains(word), "summary lacks {word}:\n{stderr}");
+    }
+}
