@@ -127,14 +127,14 @@ pub struct Entity {
 }
 
 /// Fingerprints computed in parallel before the sequential dedup decision.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fingerprint {
     /// xxh3-64 of the folded hashing key.
     pub exact: u64,
-    /// MinHash signature over word shingles (empty when near-dup detection is off).
+    /// MinHash signature over word shingles of the folded key, `bands * rows`
+    /// values; empty when near-dup detection is off or the text has no words.
+    /// Candidates are verified on it: no shingle set is kept.
     pub minhash: Vec<u32>,
-    /// Sorted, deduplicated shingle hashes, kept for candidate verification.
-    pub shingles: Vec<u64>,
 }
 
 /// One article: the unit every stage reads and writes.

@@ -41,21 +41,78 @@ fn records(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// A distinct made-up article per `i`: a headline and three paragraphs whose
+/// wording is drawn pseudo-randomly, so no two share many 5-word shingles.
 fn article(i: usize) -> String {
-    let topics = [
-        "harbour", "orchard", "railway", "library", "stadium", "bakery",
+    const WORDS: [&str; 48] = [
+        "council",
+        "harbour",
+        "orchard",
+        "railway",
+        "library",
+        "stadium",
+        "bakery",
+        "river",
+        "budget",
+        "school",
+        "bridge",
+        "market",
+        "tower",
+        "festival",
+        "museum",
+        "garden",
+        "approved",
+        "delayed",
+        "opened",
+        "rejected",
+        "funded",
+        "planned",
+        "closed",
+        "expanded",
+        "residents",
+        "officials",
+        "traders",
+        "teachers",
+        "engineers",
+        "farmers",
+        "drivers",
+        "students",
+        "quickly",
+        "finally",
+        "again",
+        "quietly",
+        "twice",
+        "early",
+        "late",
+        "north",
+        "south",
+        "east",
+        "west",
+        "new",
+        "old",
+        "small",
+        "large",
+        "busy",
     ];
-    let t = topics[i % topics.len()];
-    format!(
-        "Council approves plan for the {t} number {i}\n\n\
-         The council voted on Tuesday to approve a new plan for the {t} in district {i}, \
-         after months of debate among residents and officials about its cost.\n\n\
-         Supporters said the project, estimated at {} thousand pounds, would bring jobs. \
-         Opponents argued that the money should go to schools and roads instead.\n\n\
-         Work on site {i} is expected to begin next spring and last about {} months.\n",
-        100 + i * 7,
-        6 + i % 11
-    )
+    let mut state = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut sentence = |n: usize| {
+        let words: Vec<&str> = (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                WORDS[(state % WORDS.len() as u64) as usize]
+            })
+            .collect();
+        let mut s = words.join(" ");
+        s[..1].make_ascii_uppercase();
+        s
+    };
+    let title = sentence(6);
+    let paras: Vec<String> = (0..3)
+        .map(|_| format!("{}. {}. {}.", sentence(14), sentence(12), sentence(16)))
+        .collect();
+    format!("{title}\n\n{}\n", paras.join("\n\n"))
 }
 
 /// A directory with a mix of unique articles, exact duplicates and bad files.
@@ -463,10 +520,21 @@ fn real_sentence_starting_with_advertisement_is_kept() {
 }
 
 #[test]
-fn seeds_carry_an_exact_duplicate() {
+fn seeds_carry_an_exact_and_a_near_duplicate() {
     let recs = seed_records();
     let original = by_path(&recs, "003_");
     let copy = by_path(&recs, "005_");
     assert_eq!(copy["dedup"]["status"], "exact");
     assert_eq!(copy["dedup"]["duplicate_of"], original["id"]);
+    let original = by_path(&recs, "002_");
+    let edited = by_path(&recs, "006_");
+    assert_eq!(edited["dedup"]["status"], "near");
+    assert_eq!(edited["dedup"]["duplicate_of"], original["id"]);
+    let sim = edited["dedup"]["similarity"].as_f64().unwrap();
+    assert!((0.5..1.0).contains(&sim), "{sim}");
+    let unique = recs
+        .iter()
+        .filter(|r| r["dedup"]["status"] == "unique")
+        .count();
+    assert_eq!(unique, recs.len() - 2);
 }

@@ -369,23 +369,13 @@ fn encode_fingerprint(w: &mut Writer, fp: &Fingerprint) {
     for &v in &fp.minhash {
         w.u32(v);
     }
-    w.u32(fp.shingles.len() as u32);
-    for &v in &fp.shingles {
-        w.u64(v);
-    }
 }
 
 fn decode_fingerprint(r: &mut Reader<'_>) -> Option<Fingerprint> {
     let exact = r.u64()?;
     let n = r.u32()? as usize;
     let minhash = (0..n).map(|_| r.u32()).collect::<Option<Vec<_>>>()?;
-    let n = r.u32()? as usize;
-    let shingles = (0..n).map(|_| r.u64()).collect::<Option<Vec<_>>>()?;
-    Some(Fingerprint {
-        exact,
-        minhash,
-        shingles,
-    })
+    Some(Fingerprint { exact, minhash })
 }
 
 /// Inverse of [`encode_delta`]; `None` when the bytes are damaged.
@@ -445,7 +435,6 @@ mod tests {
                     Fingerprint {
                         exact: i,
                         minhash: vec![1, 2, 3],
-                        shingles: vec![9, 8],
                     },
                 )
             }),

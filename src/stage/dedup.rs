@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::dedup::{fingerprint, DedupIndex, NearParams};
+use crate::dedup::{self, DedupIndex, NearParams};
 use crate::record::Article;
 use crate::stage::Stage;
 
@@ -43,14 +43,14 @@ impl DedupConfig {
 /// Parallel half: computes [`crate::record::Fingerprint`]s.
 #[derive(Debug, Clone)]
 pub struct Fingerprinter {
-    near: Option<NearParams>,
+    inner: dedup::Fingerprinter,
 }
 
 impl Fingerprinter {
     /// Build from config.
     pub fn new(cfg: &DedupConfig) -> Self {
         Fingerprinter {
-            near: cfg.near_params().cloned(),
+            inner: dedup::Fingerprinter::new(cfg.near_params()),
         }
     }
 }
@@ -61,7 +61,7 @@ impl Stage for Fingerprinter {
     }
 
     fn process(&self, article: &mut Article) {
-        article.fingerprint = Some(fingerprint(&article.text, self.near.as_ref()));
+        article.fingerprint = Some(self.inner.fingerprint(&article.text));
     }
 }
 
@@ -97,7 +97,13 @@ impl Deduplicator {
     /// A text naming every setting that shapes the index; a daemon refuses
     /// to reuse an index built under a different one.
     pub fn config_key(cfg: &DedupConfig) -> String {
-        format!("enabled={} near={} {:?}", cfg.enabled, cfg.near, cfg.params)
+        format!(
+            "enabled={} near={} {:?} fingerprint=v{}",
+            cfg.enabled,
+            cfg.near,
+            cfg.params,
+            dedup::FINGERPRINT_VERSION
+        )
     }
 
     /// The underlying index, for reporting its size.
