@@ -346,9 +346,7 @@ pub async fn run(
         return Err(e);
     }
     summary.interrupted = interrupted;
-    let (index_len, index_bytes) = dedup
-        .as_ref()
-        .map_or((0, 0), |d| (d.index().len(), d.index().heap_bytes()));
+    let (index_len, index_bytes) = dedup.as_ref().map_or((0, 0), |d| (d.len(), d.heap_bytes()));
     summary.finish(started.elapsed(), index_len, index_bytes);
     if !interrupted {
         sink.commit()?;

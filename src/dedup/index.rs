@@ -66,19 +66,8 @@ impl DedupIndex {
     /// A near duplicate is an LSH candidate whose estimated similarity reaches
     /// the threshold; among several, the most similar wins, then the earliest.
     pub fn check_and_insert(&mut self, id: &str, fp: &Fingerprint) -> DedupInfo {
-        if let Some(&slot) = self.exact.get(&fp.exact) {
-            // `slot` is the canonical of an identical earlier article, which may
-            // itself have been a near duplicate: report the similarity to the
-            // canonical. A value under the threshold can only mean a 64-bit key
-            // collision between different texts, so it does not count.
-            let similarity = self.similarity_to(slot, &fp.minhash);
-            if similarity.is_none_or(|s| s >= self.threshold()) {
-                return DedupInfo {
-                    status: DedupStatus::Exact,
-                    duplicate_of: Some(self.id(slot).to_owned()),
-                    similarity: Some(similarity.unwrap_or(1.0)),
-                };
-            }
+        if let Some(info) = self.exact_match(fp) {
+            return info;
         }
         let keys = self.band_keys(&fp.minhash);
         if let Some((slot, similarity)) = self.best_candidate(&keys, &fp.minhash) {
@@ -92,6 +81,37 @@ impl DedupIndex {
         }
         self.insert(id, fp, &keys);
         DedupInfo::default()
+    }
+
+    /// Look `fp` up as [`DedupIndex::check_and_insert`] would, without
+    /// remembering anything: `None` means it would be unique.
+    pub fn find(&mut self, fp: &Fingerprint) -> Option<DedupInfo> {
+        if let Some(info) = self.exact_match(fp) {
+            return Some(info);
+        }
+        let keys = self.band_keys(&fp.minhash);
+        self.best_candidate(&keys, &fp.minhash)
+            .map(|(slot, similarity)| DedupInfo {
+                status: DedupStatus::Near,
+                duplicate_of: Some(self.id(slot).to_owned()),
+                similarity: Some(similarity),
+            })
+    }
+
+    fn exact_match(&self, fp: &Fingerprint) -> Option<DedupInfo> {
+        let &slot = self.exact.get(&fp.exact)?;
+        // `slot` is the canonical of an identical earlier article, which may
+        // itself have been a near duplicate: report the similarity to the
+        // canonical. A value under the threshold can only mean a 64-bit key
+        // collision between different texts, so it does not count.
+        let similarity = self.similarity_to(slot, &fp.minhash);
+        similarity
+            .is_none_or(|s| s >= self.threshold())
+            .then(|| DedupInfo {
+                status: DedupStatus::Exact,
+                duplicate_of: Some(self.id(slot).to_owned()),
+                similarity: Some(similarity.unwrap_or(1.0)),
+            })
     }
 
     /// Number of articles remembered (the canonical ones).

@@ -23,10 +23,12 @@
 mod fold;
 mod index;
 mod minhash;
+mod retain;
 
 pub use fold::{fold_into, Folding};
 pub use index::{DedupIndex, IndexStats};
 pub use minhash::{estimate_similarity, MinHasher, Scheme, MAX_SHINGLE_WORDS};
+pub use retain::RetainingIndex;
 
 use crate::record::Fingerprint;
 

@@ -23,7 +23,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Outcome};
 use crate::record::Article;
-use crate::stage::dedup::Deduplicator;
+use crate::stage::dedup::{ingested_secs, Deduplicator};
 use metrics::Metrics;
 use state::{DeltaEntry, Layout, State};
 
@@ -113,13 +113,16 @@ pub async fn run(
     for path in &recovered.discarded {
         info!("discarded uncommitted {}", path.display());
     }
+    let retention = cfg.retention_days.saturating_mul(86_400);
     let mut dedup = settings
         .dedup
         .enabled
-        .then(|| Deduplicator::new(&settings.dedup));
+        .then(|| Deduplicator::with_retention(&settings.dedup, retention));
     if let Some(d) = dedup.as_mut() {
-        for (id, fp) in recovered.entries.iter().filter_map(|e| e.article.as_ref()) {
-            d.replay(id, fp);
+        for e in &recovered.entries {
+            if let Some((id, fp)) = &e.article {
+                d.replay(id, fp, e.ingested_at);
+            }
         }
     }
     info!(
@@ -131,7 +134,7 @@ pub async fn run(
 
     let metrics = Arc::new(Metrics::default());
     if let Some(d) = &dedup {
-        metrics.index(d.index().len(), d.index().heap_bytes());
+        metrics.index(d.len(), d.heap_bytes());
     }
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http = if cfg.metrics_addr.is_empty() {
@@ -286,7 +289,8 @@ impl SegmentWriter {
         self.entries.push(DeltaEntry {
             path_hash: watch::path_hash(&article.source.path),
             input_hash: article.source.input_hash,
-            ingested_at: unix_now(),
+            // The time dedup saw, so a replay puts it in the same generation.
+            ingested_at: ingested_secs(article.source.ingested_at.as_deref()),
             article: article
                 .fingerprint
                 .as_ref()

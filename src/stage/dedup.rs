@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 
-use crate::dedup::{self, DedupIndex, NearParams};
+use crate::dedup::RetainingIndex;
+use crate::dedup::{self, NearParams};
 use crate::record::Article;
 use crate::stage::Stage;
 
@@ -68,14 +69,20 @@ impl Stage for Fingerprinter {
 /// Sequential half: holds the index and marks duplicates in input order.
 #[derive(Debug)]
 pub struct Deduplicator {
-    index: DedupIndex,
+    index: RetainingIndex,
 }
 
 impl Deduplicator {
-    /// Build from config.
+    /// Build from config; remembers every article (a batch run).
     pub fn new(cfg: &DedupConfig) -> Self {
+        Self::with_retention(cfg, u64::MAX)
+    }
+
+    /// Build from config; forgets articles ingested more than `retention_secs`
+    /// before the newest one (the daemon).
+    pub fn with_retention(cfg: &DedupConfig, retention_secs: u64) -> Self {
         Deduplicator {
-            index: DedupIndex::new(cfg.near_params().cloned()),
+            index: RetainingIndex::new(cfg.near_params().cloned(), retention_secs),
         }
     }
 
@@ -84,14 +91,31 @@ impl Deduplicator {
         // The fingerprint stays on the article: the daemon persists it so that
         // a restart can rebuild this index.
         if let Some(fp) = &article.fingerprint {
-            article.dedup = self.index.check_and_insert(&article.id, fp);
+            let now = ingested_secs(article.source.ingested_at.as_deref());
+            article.dedup = self.index.check_and_insert(&article.id, fp, now);
         }
     }
 
-    /// Feed an article decided in an earlier run back into the index, so a
-    /// restarted daemon decides as an uninterrupted one would.
-    pub fn replay(&mut self, id: &str, fp: &crate::record::Fingerprint) {
-        self.index.check_and_insert(id, fp);
+    /// Feed an article decided in an earlier run back into the index, with
+    /// the time it was ingested, so a restarted daemon decides as an
+    /// uninterrupted one would.
+    pub fn replay(&mut self, id: &str, fp: &crate::record::Fingerprint, ingested_secs: u64) {
+        self.index.check_and_insert(id, fp, ingested_secs);
+    }
+
+    /// Articles remembered.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Heap bytes of the index.
+    pub fn heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
     }
 
     /// A text naming every setting that shapes the index; a daemon refuses
@@ -105,9 +129,13 @@ impl Deduplicator {
             dedup::FINGERPRINT_VERSION
         )
     }
+}
 
-    /// The underlying index, for reporting its size.
-    pub fn index(&self) -> &DedupIndex {
-        &self.index
-    }
+/// Unix seconds of an RFC 3339 ingest time; 0 when absent (batch runs, whose
+/// articles all share one moment).
+pub fn ingested_secs(ingested_at: Option<&str>) -> u64 {
+    ingested_at
+        .and_then(|s| humantime::parse_rfc3339(s).ok())
+        .and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
 }
