@@ -1,0 +1,375 @@
+//! The trained weights, their compact file format, and Viterbi decoding.
+//!
+//! Tags are BIO over the four labels: `O`, `B-X` (1..=4), `I-X` (5..=8) in
+//! [`Label::ALL`] order. A model is a set of rows, one per hashed feature id
+//! that survived training, each holding a quantized weight per tag, plus tag
+//! transition weights.
+//!
+//! File layout (little endian): magic `NPNER001`, `bits: u32`, `rows: u32`,
+//! `scale: f32`, start weights `[i16; 9]`, transition weights `[[i16; 9]; 9]`,
+//! then per row, in increasing id order, the id delta as a LEB128 varint and
+//! `[i16; 9]`. Weight = quantized value * scale.
+
+use crate::error::Error;
+use crate::record::Label;
+
+/// Number of BIO tags.
+pub(crate) const NTAGS: usize = 9;
+const MAGIC: &[u8; 8] = b"NPNER001";
+
+/// The BIO tag `B-label`.
+pub(crate) fn begin(label: Label) -> u8 {
+    label_index(label) + 1
+}
+
+/// The BIO tag `I-label`.
+pub(crate) fn inside(label: Label) -> u8 {
+    label_index(label) + 5
+}
+
+fn label_index(label: Label) -> u8 {
+    match label {
+        Label::Per => 0,
+        Label::Org => 1,
+        Label::Loc => 2,
+        Label::Misc => 3,
+    }
+}
+
+/// Label of a non-`O` tag.
+pub(crate) fn tag_label(tag: u8) -> Option<Label> {
+    match tag {
+        1..=8 => Some(Label::ALL[usize::from((tag - 1) % 4)]),
+        _ => None,
+    }
+}
+
+/// Whether `cur` may follow `prev` (`None` = sentence start): `I-X` only continues `X`.
+pub(crate) fn allowed(prev: Option<u8>, cur: u8) -> bool {
+    if cur < 5 {
+        return true;
+    }
+    matches!(prev, Some(p) if p != 0 && tag_label(p) == tag_label(cur))
+}
+
+/// One slot of the runtime feature table.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// Feature id + 1; 0 marks an empty slot.
+    key: u32,
+    w: [i16; NTAGS],
+}
+
+/// Weights ready for decoding.
+#[derive(Debug)]
+pub(crate) struct Model {
+    pub bits: u32,
+    slots: Vec<Slot>,
+    mask: usize,
+    scale: f32,
+    start: [f32; NTAGS],
+    trans: [[f32; NTAGS]; NTAGS],
+}
+
+/// Dense float weights as training produces them.
+pub(crate) struct DenseWeights<'a> {
+    pub bits: u32,
+    /// `2^bits * NTAGS` emission weights.
+    pub emit: &'a [f32],
+    pub start: &'a [f32; NTAGS],
+    pub trans: &'a [[f32; NTAGS]; NTAGS],
+}
+
+/// Serialize dense weights, dropping features whose largest weight magnitude
+/// is below `prune` (after quantization) so the file stays small.
+pub(crate) fn encode(dense: &DenseWeights<'_>, prune: i16) -> Vec<u8> {
+    let mut max = 0f32;
+    for v in dense.emit.iter().chain(dense.start).chain(dense.trans.iter().flatten()) {
+        max = max.max(v.abs());
+    }
+    let scale = if max > 0.0 { max / f32::from(i16::MAX) } else { 1.0 };
+    let q = |v: f32| (v / scale).round().clamp(-32767.0, 32767.0) as i16;
+    let mut rows: Vec<u8> = Vec::new();
+    let mut nrows = 0u32;
+    let mut last = 0u32;
+    for (id, w) in dense.emit.chunks_exact(NTAGS).enumerate() {
+        let qw: Vec<i16> = w.iter().map(|&v| q(v)).collect();
+        if qw.iter().all(|v| v.unsigned_abs() < prune.unsigned_abs().max(1)) {
+            continue;
+        }
+        let id = id as u32;
+        write_varint(&mut rows, id - last);
+        last = id;
+        for v in qw {
+            rows.extend_from_slice(&v.to_le_bytes());
+        }
+        nrows += 1;
+    }
+    let mut out = Vec::with_capacity(rows.len() + 256);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&dense.bits.to_le_bytes());
+    out.extend_from_slice(&nrows.to_le_bytes());
+    out.extend_from_slice(&scale.to_le_bytes());
+    for v in dense.start.iter().chain(dense.trans.iter().flatten()) {
+        out.extend_from_slice(&q(*v).to_le_bytes());
+    }
+    out.extend_from_slice(&rows);
+    out
+}
+
+fn write_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A cursor over model bytes that reports truncation as an error.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], Error> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| Error::Model("model file is truncated".into()))?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u32(&mut self) -> Result<u32, Error> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn i16(&mut self) -> Result<i16, Error> {
+        let b = self.take(2)?;
+        Ok(i16::from_le_bytes([b[0], b[1]]))
+    }
+    fn varint(&mut self) -> Result<u32, Error> {
+        let mut v = 0u32;
+        for shift in (0..35).step_by(7) {
+            let b = self.take(1)?[0];
+            v |= u32::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(Error::Model("bad varint in model file".into()))
+    }
+}
+
+impl Model {
+    /// Parse model bytes written by [`encode`].
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Model, Error> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(8)? != MAGIC {
+            return Err(Error::Model("not a newspipe tagger model (bad magic)".into()));
+        }
+        let bits = r.u32()?;
+        if !(8..=28).contains(&bits) {
+            return Err(Error::Model(format!("unsupported feature table size 2^{bits}")));
+        }
+        let nrows = r.u32()? as usize;
+        let scale = f32::from_bits(r.u32()?);
+        let mut start = [0f32; NTAGS];
+        for v in &mut start {
+            *v = f32::from(r.i16()?) * scale;
+        }
+        let mut trans = [[0f32; NTAGS]; NTAGS];
+        for v in trans.iter_mut().flatten() {
+            *v = f32::from(r.i16()?) * scale;
+        }
+        // Load factor at most 2/3 keeps probe chains short.
+        let cap = (nrows * 3 / 2 + 1).next_power_of_two().max(16);
+        let mut slots = vec![Slot { key: 0, w: [0; NTAGS] }; cap];
+        let mask = cap - 1;
+        let mut id = 0u32;
+        for _ in 0..nrows {
+            id = id
+                .checked_add(r.varint()?)
+                .filter(|&i| i < 1 << bits)
+                .ok_or_else(|| Error::Model("feature id out of range".into()))?;
+            let mut w = [0i16; NTAGS];
+            for v in &mut w {
+                *v = r.i16()?;
+            }
+            let mut k = slot_of(id, mask);
+            while slots[k].key != 0 {
+                k = (k + 1) & mask;
+            }
+            slots[k] = Slot { key: id + 1, w };
+        }
+        if r.pos != bytes.len() {
+            return Err(Error::Model("trailing bytes after model rows".into()));
+        }
+        Ok(Model {
+            bits,
+            slots,
+            mask,
+            scale,
+            start,
+            trans,
+        })
+    }
+
+    /// Emission scores of one token from its feature ids.
+    #[inline]
+    pub(crate) fn emit(&self, feats: &[u32], out: &mut [f32; NTAGS]) {
+        let mut acc = [0i32; NTAGS];
+        for &f in feats {
+            let key = f + 1;
+            let mut k = slot_of(f, self.mask);
+            loop {
+                let slot = &self.slots[k];
+                if slot.key == key {
+                    for (a, w) in acc.iter_mut().zip(slot.w) {
+                        *a += i32::from(w);
+                    }
+                    break;
+                }
+                if slot.key == 0 {
+                    break;
+                }
+                k = (k + 1) & self.mask;
+            }
+        }
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = a as f32 * self.scale;
+        }
+    }
+
+    /// Transition weights as a decoder needs them.
+    pub(crate) fn transitions(&self) -> (&[f32; NTAGS], &[[f32; NTAGS]; NTAGS]) {
+        (&self.start, &self.trans)
+    }
+}
+
+#[inline]
+fn slot_of(id: u32, mask: usize) -> usize {
+    // Ids are top bits of a hash, but spread them again in case the table is
+    // larger than the id space.
+    (id.wrapping_mul(0x9E37_79B1) as usize ^ id as usize) & mask
+}
+
+/// Reusable Viterbi buffers.
+#[derive(Debug, Default)]
+pub(crate) struct Viterbi {
+    back: Vec<[u8; NTAGS]>,
+}
+
+impl Viterbi {
+    /// Best tag sequence for `emit` (one score row per token) under BIO
+    /// constraints, written to `tags`.
+    pub(crate) fn decode(
+        &mut self,
+        emit: &[[f32; NTAGS]],
+        start: &[f32; NTAGS],
+        trans: &[[f32; NTAGS]; NTAGS],
+        tags: &mut Vec<u8>,
+    ) {
+        tags.clear();
+        let n = emit.len();
+        if n == 0 {
+            return;
+        }
+        self.back.clear();
+        self.back.resize(n, [0; NTAGS]);
+        let mut score = [f32::NEG_INFINITY; NTAGS];
+        for t in 0..NTAGS {
+            if allowed(None, t as u8) {
+                score[t] = start[t] + emit[0][t];
+            }
+        }
+        for i in 1..n {
+            let mut next = [f32::NEG_INFINITY; NTAGS];
+            for cur in 0..NTAGS {
+                let (mut best, mut arg) = (f32::NEG_INFINITY, 0u8);
+                for prev in 0..NTAGS {
+                    if !allowed(Some(prev as u8), cur as u8) {
+                        continue;
+                    }
+                    let s = score[prev] + trans[prev][cur];
+                    if s > best {
+                        best = s;
+                        arg = prev as u8;
+                    }
+                }
+                next[cur] = best + emit[i][cur];
+                self.back[i][cur] = arg;
+            }
+            score = next;
+        }
+        let mut best = 0;
+        for t in 1..NTAGS {
+            if score[t] > score[best] {
+                best = t;
+            }
+        }
+        tags.resize(n, 0);
+        let mut t = best as u8;
+        for i in (0..n).rev() {
+            tags[i] = t;
+            t = self.back[i][usize::from(t)];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bio_constraints_forbid_inside_without_begin() {
+        let i_per = inside(Label::Per);
+        assert!(!allowed(None, i_per));
+        assert!(!allowed(Some(0), i_per));
+        assert!(!allowed(Some(begin(Label::Org)), i_per));
+        assert!(allowed(Some(begin(Label::Per)), i_per));
+        assert!(allowed(Some(i_per), i_per));
+    }
+
+    #[test]
+    fn viterbi_repairs_an_inside_tag_after_outside() {
+        // Token 1 prefers I-PER, which cannot follow O; the decoder must pick
+        // the best legal path (B-PER I-PER) rather than the greedy one.
+        let mut e = [[0f32; NTAGS]; 2];
+        e[0][0] = 1.0;
+        e[0][usize::from(begin(Label::Per))] = 0.8;
+        e[1][usize::from(inside(Label::Per))] = 2.0;
+        let mut v = Viterbi::default();
+        let mut tags = Vec::new();
+        v.decode(&e, &[0.0; NTAGS], &[[0.0; NTAGS]; NTAGS], &mut tags);
+        assert_eq!(tags, [begin(Label::Per), inside(Label::Per)]);
+    }
+
+    #[test]
+    fn encode_decode_round_trips_and_prunes() {
+        let bits = 8;
+        let mut emit = vec![0f32; (1 << bits) * NTAGS];
+        emit[3 * NTAGS + 1] = 2.0;
+        emit[200 * NTAGS + 5] = -1.0;
+        emit[7 * NTAGS] = 1e-6; // pruned
+        let start = [0.5; NTAGS];
+        let trans = [[0.25; NTAGS]; NTAGS];
+        let bytes = encode(&DenseWeights { bits, emit: &emit, start: &start, trans: &trans }, 1);
+        let m = Model::decode(&bytes).unwrap();
+        let mut out = [0f32; NTAGS];
+        m.emit(&[3, 200, 7], &mut out);
+        assert!((out[1] - 2.0).abs() < 1e-3 && (out[5] + 1.0).abs() < 1e-3);
+        assert_eq!(out[0], 0.0);
+        assert!((m.transitions().0[0] - 0.5).abs() < 1e-3);
+    }
+
+    #[test]
+    fn decode_rejects_garbage_and_truncation() {
+        assert!(Model::decode(b"nonsense").is_err());
+        let emit = vec![1f32; 256 * NTAGS];
+        let bytes = encode(
+            &DenseWeights { bits: 8, emit: &emit, start: &[0.0; NTAGS], trans: &[[0.0; NTAGS]; NTAGS] },
+            1,
+        );
+        assert!(Model::decode(&bytes[..bytes.len() - 3]).is_err());
+    }
+}
