@@ -40,7 +40,30 @@ fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(x)?);
             }
         }
-        _ => anyhow::bail!("usage: ner_dev train OUT [epochs] [bits] [prune] | eval MODEL FILE | tag MODEL FILE"),
+        Some("speed") => {
+            let tagger = Tagger::from_model_bytes(&std::fs::read(&args[1])?)?;
+            let mut docs = Vec::new();
+            for e in std::fs::read_dir(&args[2])? {
+                docs.push(std::fs::read_to_string(e?.path())?);
+            }
+            let mut toks = Vec::new();
+            let mut n = 0;
+            for d in &docs {
+                toks.clear();
+                newspipe::ner::tokenize(d, &mut toks);
+                n += toks.len();
+            }
+            let t0 = std::time::Instant::now();
+            let reps = 20;
+            for _ in 0..reps {
+                for d in &docs {
+                    std::hint::black_box(tagger.tag_article(None, d));
+                }
+            }
+            let s = t0.elapsed().as_secs_f64();
+            println!("{} tokens x {reps} in {s:.2}s: {:.0} tokens/s", n, (n * reps) as f64 / s);
+        }
+        _ => anyhow::bail!("usage: ner_dev train OUT [epochs] [bits] [prune] | eval MODEL FILE | tag MODEL FILE | speed MODEL DIR"),
     }
     Ok(())
 }

@@ -52,20 +52,24 @@ pub(crate) fn allowed(prev: Option<u8>, cur: u8) -> bool {
     matches!(prev, Some(p) if p != 0 && tag_label(p) == tag_label(cur))
 }
 
-/// One slot of the runtime feature table.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    /// Feature id + 1; 0 marks an empty slot.
-    key: u32,
-    w: [i16; NTAGS],
+/// 64 ids of the presence bitmap and the number of present ids before them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Block {
+    bits: u64,
+    before: u32,
 }
 
 /// Weights ready for decoding.
 #[derive(Debug)]
 pub(crate) struct Model {
     pub bits: u32,
-    slots: Vec<Slot>,
-    mask: usize,
+    /// Presence bitmap over all feature ids, with a running count of set
+    /// bits per word: a rank structure that maps an id straight to its row.
+    /// For 2^20 ids it is 256 KB, small enough to stay in cache, and unseen
+    /// features (most of them, in new text) cost one cached load.
+    blocks: Vec<Block>,
+    /// Weights of the present ids, in id order.
+    rows: Vec<[i16; NTAGS]>,
     scale: f32,
     start: [f32; NTAGS],
     trans: [[f32; NTAGS]; NTAGS],
@@ -181,33 +185,34 @@ impl Model {
         for v in trans.iter_mut().flatten() {
             *v = f32::from(r.i16()?) * scale;
         }
-        // Load factor at most 2/3 keeps probe chains short.
-        let cap = (nrows * 3 / 2 + 1).next_power_of_two().max(16);
-        let mut slots = vec![Slot { key: 0, w: [0; NTAGS] }; cap];
-        let mask = cap - 1;
+        let mut blocks = vec![Block::default(); (1usize << bits).div_ceil(64)];
+        let mut rows = Vec::with_capacity(nrows.min(1 << bits));
         let mut id = 0u32;
-        for _ in 0..nrows {
+        for n in 0..nrows {
+            let delta = r.varint()?;
             id = id
-                .checked_add(r.varint()?)
-                .filter(|&i| i < 1 << bits)
-                .ok_or_else(|| Error::Model("feature id out of range".into()))?;
+                .checked_add(delta)
+                .filter(|&i| i < 1 << bits && (n == 0 || delta > 0))
+                .ok_or_else(|| Error::Model("feature id out of range or repeated".into()))?;
             let mut w = [0i16; NTAGS];
             for v in &mut w {
                 *v = r.i16()?;
             }
-            let mut k = slot_of(id, mask);
-            while slots[k].key != 0 {
-                k = (k + 1) & mask;
-            }
-            slots[k] = Slot { key: id + 1, w };
+            blocks[id as usize / 64].bits |= 1 << (id % 64);
+            rows.push(w);
+        }
+        let mut before = 0u32;
+        for b in &mut blocks {
+            b.before = before;
+            before += b.bits.count_ones();
         }
         if r.pos != bytes.len() {
             return Err(Error::Model("trailing bytes after model rows".into()));
         }
         Ok(Model {
             bits,
-            slots,
-            mask,
+            blocks,
+            rows,
             scale,
             start,
             trans,
@@ -219,20 +224,17 @@ impl Model {
     pub(crate) fn emit(&self, feats: &[u32], out: &mut [f32; NTAGS]) {
         let mut acc = [0i32; NTAGS];
         for &f in feats {
-            let key = f + 1;
-            let mut k = slot_of(f, self.mask);
-            loop {
-                let slot = &self.slots[k];
-                if slot.key == key {
-                    for (a, w) in acc.iter_mut().zip(slot.w) {
-                        *a += i32::from(w);
+            let Some(b) = self.blocks.get(f as usize / 64) else {
+                continue;
+            };
+            let bit = 1u64 << (f % 64);
+            if b.bits & bit != 0 {
+                let idx = b.before + (b.bits & (bit - 1)).count_ones();
+                if let Some(row) = self.rows.get(idx as usize) {
+                    for (a, w) in acc.iter_mut().zip(row) {
+                        *a += i32::from(*w);
                     }
-                    break;
                 }
-                if slot.key == 0 {
-                    break;
-                }
-                k = (k + 1) & self.mask;
             }
         }
         for (o, a) in out.iter_mut().zip(acc) {
@@ -244,13 +246,6 @@ impl Model {
     pub(crate) fn transitions(&self) -> (&[f32; NTAGS], &[[f32; NTAGS]; NTAGS]) {
         (&self.start, &self.trans)
     }
-}
-
-#[inline]
-fn slot_of(id: u32, mask: usize) -> usize {
-    // Ids are top bits of a hash, but spread them again in case the table is
-    // larger than the id space.
-    (id.wrapping_mul(0x9E37_79B1) as usize ^ id as usize) & mask
 }
 
 /// Reusable Viterbi buffers.

@@ -31,7 +31,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            epochs: 12,
+            epochs: 15,
             bits: 20,
             seed: 0x6E65_7773,
             prune: 8,
