@@ -118,16 +118,6 @@ impl Gazetteer {
         Ok(g)
     }
 
-    /// The place whose folded token sequence hashes to `key`.
-    pub(crate) fn place(&self, key: u64) -> Option<&Place> {
-        self.places.get(&key)
-    }
-
-    /// Whether some longer place name starts with the sequence hashing to `key`.
-    pub(crate) fn is_prefix(&self, key: u64) -> bool {
-        self.prefixes.contains(&key)
-    }
-
     /// Name facts for a folded word hash.
     pub(crate) fn name_bits(&self, word_hash: u64) -> NameBits {
         self.names.get(&word_hash).copied().unwrap_or(0)

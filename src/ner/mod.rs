@@ -265,7 +265,7 @@ mod tests {
         tokenize(text, &mut toks);
         let mut s = Vec::new();
         split_sentences(text, &toks, 10, &mut s);
-        assert_eq!(s, vec![10..13, 13..20, 20..22]);
+        assert_eq!(s, vec![10..13, 13..19, 19..21]);
     }
 
     #[test]

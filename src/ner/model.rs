@@ -271,21 +271,30 @@ impl Viterbi {
         }
         self.back.clear();
         self.back.resize(n, [0; NTAGS]);
-        let mut score = [f32::NEG_INFINITY; NTAGS];
-        for t in 0..NTAGS {
-            if allowed(None, t as u8) {
-                score[t] = start[t] + emit[0][t];
+        // Fold the BIO constraints into the weights once per sentence so the
+        // inner loop has no branches.
+        let mut first = [f32::NEG_INFINITY; NTAGS];
+        let mut tr = [[f32::NEG_INFINITY; NTAGS]; NTAGS];
+        for cur in 0..NTAGS {
+            if allowed(None, cur as u8) {
+                first[cur] = start[cur];
+            }
+            for prev in 0..NTAGS {
+                if allowed(Some(prev as u8), cur as u8) {
+                    tr[cur][prev] = trans[prev][cur];
+                }
             }
         }
+        let mut score = [0f32; NTAGS];
+        for t in 0..NTAGS {
+            score[t] = first[t] + emit[0][t];
+        }
         for i in 1..n {
-            let mut next = [f32::NEG_INFINITY; NTAGS];
+            let mut next = [0f32; NTAGS];
             for cur in 0..NTAGS {
                 let (mut best, mut arg) = (f32::NEG_INFINITY, 0u8);
                 for prev in 0..NTAGS {
-                    if !allowed(Some(prev as u8), cur as u8) {
-                        continue;
-                    }
-                    let s = score[prev] + trans[prev][cur];
+                    let s = score[prev] + tr[cur][prev];
                     if s > best {
                         best = s;
                         arg = prev as u8;

@@ -100,8 +100,9 @@ fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token
         });
         start += c.len_utf8();
     }
-    // Trailing punctuation, collected in reverse.
-    let mut tail: Vec<Token> = Vec::new();
+    // Trailing punctuation, collected in reverse at the end of `out`, then
+    // moved behind the word.
+    let tail_at = out.len();
     while end > start {
         let word = &text[start..end];
         let Some(c) = word.chars().next_back() else {
@@ -112,7 +113,7 @@ fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token
         }
         if c == '.' {
             if word.ends_with("...") && word.len() > 3 {
-                tail.push(Token {
+                out.push(Token {
                     start: end - 3,
                     end,
                 });
@@ -122,7 +123,7 @@ fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token
             if keeps_period(word) {
                 break;
             }
-            tail.push(Token {
+            out.push(Token {
                 start: end - 1,
                 end,
             });
@@ -131,7 +132,7 @@ fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token
         }
         if is_closing(c) {
             // "players'" keeps the apostrophe apart, but "O'" inside stays.
-            tail.push(Token {
+            out.push(Token {
                 start: end - c.len_utf8(),
                 end,
             });
@@ -140,6 +141,8 @@ fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token
         }
         break;
     }
+    out[tail_at..].reverse();
+    let tail_len = out.len() - tail_at;
     if end > start {
         let word = &text[start..end];
         let cl = clitic_len(word);
@@ -156,7 +159,9 @@ fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token
             out.push(Token { start, end });
         }
     }
-    out.extend(tail.into_iter().rev());
+    // Rotate the word (and clitic) in front of the trailing punctuation.
+    let word_len = out.len() - tail_at - tail_len;
+    out[tail_at..].rotate_right(word_len);
 }
 
 /// Byte length of a trailing clitic ("'s", "n't", "’ll", ...), or 0.
