@@ -55,7 +55,9 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes as u64));
     g.bench_function("tag_article/bytes", |b| b.iter(run));
     g.finish();
-    c.bench_function("load_builtin_model", |b| b.iter(|| Tagger::builtin().map(|_| ())));
+    c.bench_function("load_builtin_model", |b| {
+        b.iter(|| Tagger::builtin().map(|_| ()))
+    });
 }
 
 criterion_group!(benches, bench);

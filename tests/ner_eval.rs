@@ -51,7 +51,12 @@ fn seed_article_people_organisations_and_places() {
         assert!(found.iter().all(|e| e.label == label), "{name}: {found:?}");
     }
     let kremlin = find(&ents, "Kremlin");
-    assert!(!kremlin.is_empty() && kremlin.iter().all(|e| matches!(e.label, Label::Org | Label::Loc)));
+    assert!(
+        !kremlin.is_empty()
+            && kremlin
+                .iter()
+                .all(|e| matches!(e.label, Label::Org | Label::Loc))
+    );
 
     let kyiv = find(&ents, "Kyiv")[0];
     assert_eq!(kyiv.country.as_deref(), Some("UA"));
@@ -81,7 +86,9 @@ fn seed_article_short_forms_get_canonical_full_forms() {
         assert_eq!(u.country.as_deref(), Some("US"));
     }
     // The full form itself carries no canonical.
-    assert!(find(&ents, "Donald Trump").iter().all(|e| e.canonical.is_none()));
+    assert!(find(&ents, "Donald Trump")
+        .iter()
+        .all(|e| e.canonical.is_none()));
 }
 
 #[test]
@@ -96,7 +103,9 @@ fn offsets_are_code_points_into_the_text() {
     // Non-ASCII before the entities shifts byte offsets but not code points.
     let text = "Ça va. «Zürich» café: Angela Merkel met Emmanuel Macron in Paris.";
     let (_, ents) = tagger.tag_article(None, text);
-    assert!(find(&ents, "Emmanuel Macron").iter().any(|e| e.label == Label::Per));
+    assert!(find(&ents, "Emmanuel Macron")
+        .iter()
+        .any(|e| e.label == Label::Per));
     for e in &ents {
         assert_eq!(slice(text, e.start, e.end), e.text, "{e:?}");
     }
@@ -111,7 +120,9 @@ fn title_entities_have_offsets_into_the_title_and_share_canonical_forms() {
     assert_eq!(trump.len(), 1, "{title_ents:?}");
     assert_eq!(trump[0].canonical.as_deref(), Some("Donald Trump"));
     assert_eq!(slice(title, trump[0].start, trump[0].end), "Trump");
-    assert!(find(&title_ents, "NATO").iter().all(|e| e.label == Label::Org));
+    assert!(find(&title_ents, "NATO")
+        .iter()
+        .all(|e| e.label == Label::Org));
     assert!(!ents.is_empty());
 }
 
@@ -121,15 +132,31 @@ fn long_articles_are_tagged_to_the_end() {
     let seed = seed_text();
     let text = vec![seed.as_str(); 40].join("\n\n");
     let (_, ents) = tagger.tag_article(None, &text);
-    let last = ents.iter().filter(|e| e.text == "Emmanuel Macron").map(|e| e.start).max();
-    let expected = text.chars().count() - seed.chars().count() + seed[..seed.find("Emmanuel Macron").unwrap()].chars().count();
+    let last = ents
+        .iter()
+        .filter(|e| e.text == "Emmanuel Macron")
+        .map(|e| e.start)
+        .max();
+    let expected = text.chars().count() - seed.chars().count()
+        + seed[..seed.find("Emmanuel Macron").unwrap()]
+            .chars()
+            .count();
     assert_eq!(last, Some(expected));
 }
 
 #[test]
 fn empty_and_odd_input_does_not_panic() {
     let tagger = Tagger::builtin().unwrap();
-    for t in ["", " ", "\n\n", "...", "’s", "(", "🙂 Emoji 🙂 Paris", "a\u{0}b"] {
+    for t in [
+        "",
+        " ",
+        "\n\n",
+        "...",
+        "’s",
+        "(",
+        "🙂 Emoji 🙂 Paris",
+        "a\u{0}b",
+    ] {
         let (ti, te) = tagger.tag_article(Some(t), t);
         for e in ti.iter().chain(&te) {
             assert_eq!(slice(t, e.start, e.end), e.text);
@@ -149,7 +176,11 @@ fn conll_dev_set_f1_stays_above_floor() {
     let tagger = Tagger::builtin().unwrap();
     let report = evaluate(&tagger, &dir.join("eng.testa")).unwrap();
     println!("{report}");
-    assert!(report.overall_f1() >= 0.88, "F1 {:.4} < 0.88\n{report}", report.overall_f1());
+    assert!(
+        report.overall_f1() >= 0.88,
+        "F1 {:.4} < 0.88\n{report}",
+        report.overall_f1()
+    );
 }
 
 /// Slow in debug builds: `cargo test --release --test ner_eval -- --ignored`.
@@ -157,7 +188,17 @@ fn conll_dev_set_f1_stays_above_floor() {
 #[ignore]
 fn training_reproduces_the_shipped_model_byte_for_byte() {
     let Some(dir) = conll_dir() else { return };
-    let bytes = train(&dir.join("eng.train"), Some(&dir.join("eng.testa")), &TrainOptions::default(), |_| {}).unwrap();
-    let shipped = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tagger.bin")).unwrap();
-    assert!(bytes == shipped, "retrained model differs from models/tagger.bin");
+    let bytes = train(
+        &dir.join("eng.train"),
+        Some(&dir.join("eng.testa")),
+        &TrainOptions::default(),
+        |_| {},
+    )
+    .unwrap();
+    let shipped =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tagger.bin")).unwrap();
+    assert!(
+        bytes == shipped,
+        "retrained model differs from models/tagger.bin"
+    );
 }

@@ -70,14 +70,17 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Doc>, String> {
             }
             continue;
         }
-        let tag = cols.next_back().ok_or_else(|| format!("line {}: no tag column", n + 1))?;
+        let tag = cols
+            .next_back()
+            .ok_or_else(|| format!("line {}: no tag column", n + 1))?;
         let gold = if tag == "O" {
             0
         } else {
             let (prefix, name) = tag
                 .split_once('-')
                 .ok_or_else(|| format!("line {}: bad tag {tag:?}", n + 1))?;
-            let label = parse_label(name).ok_or_else(|| format!("line {}: unknown label {name:?}", n + 1))?;
+            let label = parse_label(name)
+                .ok_or_else(|| format!("line {}: unknown label {name:?}", n + 1))?;
             // IOB1: "I-X" opens an entity unless the previous token is also X;
             // "B-X" only separates two adjacent X entities.
             let prev = if doc.words.len() > sent_start {
@@ -142,7 +145,15 @@ mod tests {
         assert_eq!(d.sentences, vec![0..4, 4..7]);
         assert_eq!(
             d.gold,
-            vec![begin(Label::Org), 0, begin(Label::Misc), 0, begin(Label::Per), inside(Label::Per), begin(Label::Per)]
+            vec![
+                begin(Label::Org),
+                0,
+                begin(Label::Misc),
+                0,
+                begin(Label::Per),
+                inside(Label::Per),
+                begin(Label::Per)
+            ]
         );
         assert_eq!(docs[1].gold, vec![begin(Label::Loc)]);
     }
@@ -153,7 +164,12 @@ mod tests {
         let c = chunks(&docs[0].gold, &docs[0].sentences);
         assert_eq!(
             c,
-            vec![(0..1, Label::Org), (2..3, Label::Misc), (4..6, Label::Per), (6..7, Label::Per)]
+            vec![
+                (0..1, Label::Org),
+                (2..3, Label::Misc),
+                (4..6, Label::Per),
+                (6..7, Label::Per)
+            ]
         );
     }
 

@@ -82,11 +82,15 @@ pub(crate) fn resolve(
             continue;
         }
         if m.label == Label::Per {
-            surnames.entry(lower[m.range.end - 1]).or_insert_with(|| m.range.clone());
+            surnames
+                .entry(lower[m.range.end - 1])
+                .or_insert_with(|| m.range.clone());
         } else {
             let init = initials(&words[m.range.clone()]);
             if init.len() >= 2 {
-                acronyms.entry(init).or_insert_with(|| (m.range.clone(), m.label));
+                acronyms
+                    .entry(init)
+                    .or_insert_with(|| (m.range.clone(), m.label));
             }
         }
     }
@@ -101,7 +105,8 @@ pub(crate) fn resolve(
         if let Some(full) = surnames.get(&lower[i]) {
             m.label = Label::Per;
             m.full_form = Some(full.clone());
-        } else if let Some((full, label)) = acronym_letters(words[i]).and_then(|a| acronyms.get(&a)) {
+        } else if let Some((full, label)) = acronym_letters(words[i]).and_then(|a| acronyms.get(&a))
+        {
             m.label = *label;
             m.full_form = Some(full.clone());
         }
@@ -160,7 +165,9 @@ mod tests {
                 hash_bytes(buf.as_bytes())
             })
             .collect();
-        resolve(&words, &lower, &[0..words.len()], chunks)
+        let all = 0..words.len();
+        let whole = std::slice::from_ref(&all);
+        resolve(&words, &lower, whole, chunks)
     }
 
     #[test]

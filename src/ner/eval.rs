@@ -69,7 +69,11 @@ impl EvalReport {
     }
 
     /// Add one document's gold and predicted entity chunks.
-    pub(crate) fn add_chunks(&mut self, gold: &[(Range<usize>, Label)], pred: &[(Range<usize>, Label)]) {
+    pub(crate) fn add_chunks(
+        &mut self,
+        gold: &[(Range<usize>, Label)],
+        pred: &[(Range<usize>, Label)],
+    ) {
         for (_, l) in gold {
             self.per_label[idx(*l)].gold += 1;
         }
@@ -142,7 +146,7 @@ mod tests {
         let gold = [per, i_per, 0, loc];
         let pred = [per, 0, 0, loc];
         let mut r = EvalReport::default();
-        r.add(&gold, &pred, &[0..4]);
+        r.add(&gold, &pred, std::slice::from_ref(&(0..4)));
         let p = r.per_label[0];
         assert_eq!((p.correct, p.predicted, p.gold), (0, 1, 1));
         assert_eq!(r.per_label[2].correct, 1);

@@ -43,7 +43,10 @@ fn case_of(word: &str) -> Case {
     if alpha == 0 {
         return if digit > 0 {
             Case::Digit
-        } else if word.chars().all(|c| c.is_ascii_punctuation() || !c.is_alphanumeric()) {
+        } else if word
+            .chars()
+            .all(|c| c.is_ascii_punctuation() || !c.is_alphanumeric())
+        {
             Case::Punct
         } else {
             Case::Other
@@ -292,30 +295,57 @@ pub(crate) fn extract(
             push!(T::ShapeBiP1, mix(sh, shp1));
             push!(T::LowerM1Shape, mix(lm1, sh));
             push!(T::ShapeLowerP1, mix(sh, lp1));
-            push!(T::CaseInit, mix(case, u64::from(s.sent_start[i]) * 2 + caps));
+            push!(
+                T::CaseInit,
+                mix(case, u64::from(s.sent_start[i]) * 2 + caps)
+            );
             push!(T::Length, w.chars().count().min(12) as u64);
             let cm1 = if i > r.start { s.case[i - 1] as u64 } else { 0 };
-            let cp1 = if i + 1 < r.end { s.case[i + 1] as u64 } else { 0 };
+            let cp1 = if i + 1 < r.end {
+                s.case[i + 1] as u64
+            } else {
+                0
+            };
             push!(T::CaseM1CaseP1, cm1 * 16 + case * 256 + cp1);
             // Affixes of the folded word, by characters.
             fold_into(w, &mut s.buf);
             let folded = s.buf.as_str();
             for (k, (b, _)) in folded.char_indices().skip(1).take(4).enumerate() {
-                push!(T::Prefix, mix(k as u64, hash_bytes(&folded.as_bytes()[..b])));
+                push!(
+                    T::Prefix,
+                    mix(k as u64, hash_bytes(&folded.as_bytes()[..b]))
+                );
             }
             for (k, (b, _)) in folded.char_indices().rev().take(4).enumerate() {
                 if b == 0 {
                     break;
                 }
-                push!(T::Suffix, mix(k as u64, hash_bytes(&folded.as_bytes()[b..])));
+                push!(
+                    T::Suffix,
+                    mix(k as u64, hash_bytes(&folded.as_bytes()[b..]))
+                );
             }
             let place = s.place[i];
             push!(T::Place, mix(place, case));
             push!(T::PlaceM1, if i > r.start { s.place[i - 1] } else { 99 });
             push!(T::PlaceP1, if i + 1 < r.end { s.place[i + 1] } else { 99 });
             push!(T::Names, mix(u64::from(s.names[i]), case));
-            push!(T::NamesM1, if i > r.start { u64::from(s.names[i - 1]) * 8 + cm1 } else { 999 });
-            push!(T::NamesP1, if i + 1 < r.end { u64::from(s.names[i + 1]) * 8 + cp1 } else { 999 });
+            push!(
+                T::NamesM1,
+                if i > r.start {
+                    u64::from(s.names[i - 1]) * 8 + cm1
+                } else {
+                    999
+                }
+            );
+            push!(
+                T::NamesP1,
+                if i + 1 < r.end {
+                    u64::from(s.names[i + 1]) * 8 + cp1
+                } else {
+                    999
+                }
+            );
             let seen = s.doc.get(&lw).copied().unwrap_or(0);
             push!(T::DocSeen, mix(u64::from(seen), case * 2 + caps));
             if caps == 1 {
@@ -341,7 +371,9 @@ mod tests {
         let g = Gazetteer::parse("P\tNew York\tS\t5128638\tUS\t\n").unwrap();
         let mut s = Scratch::default();
         let mut f = Features::default();
-        extract(&g, 20, words, &[0..words.len()], &mut s, &mut f);
+        let all = 0..words.len();
+        let whole = std::slice::from_ref(&all);
+        extract(&g, 20, words, whole, &mut s, &mut f);
         (f, s)
     }
 

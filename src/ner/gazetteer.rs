@@ -55,7 +55,7 @@ pub(crate) struct Gazetteer {
 }
 
 /// Start value of a token-sequence key.
-pub(crate) const SEQ_SEED: u64 = 0x5EED_0F_91ACE5;
+pub(crate) const SEQ_SEED: u64 = 0x5EED_0F91_ACE5;
 
 impl Gazetteer {
     /// Parse the TSV written by `scripts/build_gazetteer.py`.

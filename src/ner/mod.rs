@@ -101,17 +101,39 @@ impl Tagger {
     /// Tag pre-tokenized sentences of one document: returns the entity
     /// mentions (token ranges, labels and full forms) after the
     /// document-consistency pass.
-    fn tag_tokens(&self, words: &[&str], sentences: &[Range<usize>], scratch: &mut Scratch) -> Vec<Mention> {
+    fn tag_tokens(
+        &self,
+        words: &[&str],
+        sentences: &[Range<usize>],
+        scratch: &mut Scratch,
+    ) -> Vec<Mention> {
         let mut feats = Features::default();
-        extract(&self.gaz, self.model.bits, words, sentences, scratch, &mut feats);
+        extract(
+            &self.gaz,
+            self.model.bits,
+            words,
+            sentences,
+            scratch,
+            &mut feats,
+        );
         let mut tags = Vec::new();
-        decode_features(&self.model, &feats, sentences, &mut Viterbi::default(), &mut tags);
+        decode_features(
+            &self.model,
+            &feats,
+            sentences,
+            &mut Viterbi::default(),
+            &mut tags,
+        );
         let chunks = conll::chunks(&tags, sentences);
         consistency::resolve(words, &scratch.lower, sentences, chunks)
     }
 
     /// Tag pre-tokenized sentences of one document: `(token range, label)` per entity.
-    pub fn tag_words(&self, words: &[&str], sentences: &[Range<usize>]) -> Vec<(Range<usize>, Label)> {
+    pub fn tag_words(
+        &self,
+        words: &[&str],
+        sentences: &[Range<usize>],
+    ) -> Vec<(Range<usize>, Label)> {
         let mut scratch = Scratch::default();
         self.tag_tokens(words, sentences, &mut scratch)
             .into_iter()
@@ -148,7 +170,10 @@ impl Tagger {
             while let Some(men) = m.next_if(|men| men.range.start < end) {
                 let first = p.tokens[men.range.start - base];
                 let last = p.tokens[men.range.end - 1 - base];
-                let (start, end_c) = (cursor.chars_at(p.text, first.start), cursor.chars_at(p.text, last.end));
+                let (start, end_c) = (
+                    cursor.chars_at(p.text, first.start),
+                    cursor.chars_at(p.text, last.end),
+                );
                 let mut e = Entity {
                     text: p.text[first.start..last.end].to_owned(),
                     label: men.label,
@@ -159,10 +184,14 @@ impl Tagger {
                     country: None,
                 };
                 if e.label == Label::Loc {
-                    if let Some((len, place)) = self.gaz.longest_place(&scratch.lower[..men.range.end], men.range.start) {
+                    if let Some((len, place)) = self
+                        .gaz
+                        .longest_place(&scratch.lower[..men.range.end], men.range.start)
+                    {
                         if len == men.range.len() {
                             e.geonames_id = Some(place.geonames_id);
-                            e.country = (!place.country.is_empty()).then(|| place.country.to_string());
+                            e.country =
+                                (!place.country.is_empty()).then(|| place.country.to_string());
                             if e.canonical.is_none() {
                                 e.canonical = place.canonical.as_deref().map(str::to_owned);
                             }

@@ -88,17 +88,29 @@ pub(crate) struct DenseWeights<'a> {
 /// is below `prune` (after quantization) so the file stays small.
 pub(crate) fn encode(dense: &DenseWeights<'_>, prune: i16) -> Vec<u8> {
     let mut max = 0f32;
-    for v in dense.emit.iter().chain(dense.start).chain(dense.trans.iter().flatten()) {
+    for v in dense
+        .emit
+        .iter()
+        .chain(dense.start)
+        .chain(dense.trans.iter().flatten())
+    {
         max = max.max(v.abs());
     }
-    let scale = if max > 0.0 { max / f32::from(i16::MAX) } else { 1.0 };
+    let scale = if max > 0.0 {
+        max / f32::from(i16::MAX)
+    } else {
+        1.0
+    };
     let q = |v: f32| (v / scale).round().clamp(-32767.0, 32767.0) as i16;
     let mut rows: Vec<u8> = Vec::new();
     let mut nrows = 0u32;
     let mut last = 0u32;
     for (id, w) in dense.emit.chunks_exact(NTAGS).enumerate() {
         let qw: Vec<i16> = w.iter().map(|&v| q(v)).collect();
-        if qw.iter().all(|v| v.unsigned_abs() < prune.unsigned_abs().max(1)) {
+        if qw
+            .iter()
+            .all(|v| v.unsigned_abs() < prune.unsigned_abs().max(1))
+        {
             continue;
         }
         let id = id as u32;
@@ -169,11 +181,15 @@ impl Model {
     pub(crate) fn decode(bytes: &[u8]) -> Result<Model, Error> {
         let mut r = Reader { bytes, pos: 0 };
         if r.take(8)? != MAGIC {
-            return Err(Error::Model("not a newspipe tagger model (bad magic)".into()));
+            return Err(Error::Model(
+                "not a newspipe tagger model (bad magic)".into(),
+            ));
         }
         let bits = r.u32()?;
         if !(8..=28).contains(&bits) {
-            return Err(Error::Model(format!("unsupported feature table size 2^{bits}")));
+            return Err(Error::Model(format!(
+                "unsupported feature table size 2^{bits}"
+            )));
         }
         let nrows = r.u32()? as usize;
         let scale = f32::from_bits(r.u32()?);
@@ -289,7 +305,7 @@ impl Viterbi {
         for t in 0..NTAGS {
             score[t] = first[t] + emit[0][t];
         }
-        for i in 1..n {
+        for (e, back) in emit.iter().zip(self.back.iter_mut()).skip(1) {
             let mut next = [0f32; NTAGS];
             for cur in 0..NTAGS {
                 let (mut best, mut arg) = (f32::NEG_INFINITY, 0u8);
@@ -300,8 +316,8 @@ impl Viterbi {
                         arg = prev as u8;
                     }
                 }
-                next[cur] = best + emit[i][cur];
-                self.back[i][cur] = arg;
+                next[cur] = best + e[cur];
+                back[cur] = arg;
             }
             score = next;
         }
@@ -357,7 +373,15 @@ mod tests {
         emit[7 * NTAGS] = 1e-6; // pruned
         let start = [0.5; NTAGS];
         let trans = [[0.25; NTAGS]; NTAGS];
-        let bytes = encode(&DenseWeights { bits, emit: &emit, start: &start, trans: &trans }, 1);
+        let bytes = encode(
+            &DenseWeights {
+                bits,
+                emit: &emit,
+                start: &start,
+                trans: &trans,
+            },
+            1,
+        );
         let m = Model::decode(&bytes).unwrap();
         let mut out = [0f32; NTAGS];
         m.emit(&[3, 200, 7], &mut out);
@@ -371,7 +395,12 @@ mod tests {
         assert!(Model::decode(b"nonsense").is_err());
         let emit = vec![1f32; 256 * NTAGS];
         let bytes = encode(
-            &DenseWeights { bits: 8, emit: &emit, start: &[0.0; NTAGS], trans: &[[0.0; NTAGS]; NTAGS] },
+            &DenseWeights {
+                bits: 8,
+                emit: &emit,
+                start: &[0.0; NTAGS],
+                trans: &[[0.0; NTAGS]; NTAGS],
+            },
             1,
         );
         assert!(Model::decode(&bytes[..bytes.len() - 3]).is_err());

@@ -51,7 +51,10 @@ fn is_closing(c: char) -> bool {
 
 /// Characters that always stand alone, even inside a word ("war—and").
 fn is_standalone(c: char) -> bool {
-    matches!(c, '\u{2014}' | '\u{2013}' | '\u{2026}' | '"' | '\u{201C}' | '\u{201D}')
+    matches!(
+        c,
+        '\u{2014}' | '\u{2013}' | '\u{2026}' | '"' | '\u{201C}' | '\u{201D}'
+    )
 }
 
 fn is_apostrophe(c: char) -> bool {
@@ -172,8 +175,20 @@ fn clitic_len(word: &str) -> usize {
             && word[word.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
     };
     const CLITICS: &[&str] = &[
-        "n't", "n\u{2019}t", "'s", "\u{2019}s", "'re", "\u{2019}re", "'ve", "\u{2019}ve", "'ll",
-        "\u{2019}ll", "'d", "\u{2019}d", "'m", "\u{2019}m",
+        "n't",
+        "n\u{2019}t",
+        "'s",
+        "\u{2019}s",
+        "'re",
+        "\u{2019}re",
+        "'ve",
+        "\u{2019}ve",
+        "'ll",
+        "\u{2019}ll",
+        "'d",
+        "\u{2019}d",
+        "'m",
+        "\u{2019}m",
     ];
     for cl in CLITICS {
         if lower_ends(cl) {
@@ -192,11 +207,17 @@ fn keeps_period(word: &str) -> bool {
     }
     // Letter-dot sequences: "U.S", "a.m", "J".
     let bytes = body.as_bytes();
-    let initials = bytes
-        .iter()
-        .enumerate()
-        .all(|(i, b)| if i % 2 == 0 { b.is_ascii_alphabetic() } else { *b == b'.' });
-    if initials && bytes.len() <= 9 && (bytes.len() == 1 && bytes[0].is_ascii_uppercase() || bytes.len() > 1) {
+    let initials = bytes.iter().enumerate().all(|(i, b)| {
+        if i % 2 == 0 {
+            b.is_ascii_alphabetic()
+        } else {
+            *b == b'.'
+        }
+    });
+    if initials
+        && bytes.len() <= 9
+        && (bytes.len() == 1 && bytes[0].is_ascii_uppercase() || bytes.len() > 1)
+    {
         return true;
     }
     ABBREVIATIONS
@@ -218,7 +239,17 @@ mod tests {
     fn splits_punctuation_but_keeps_initialisms() {
         assert_eq!(
             toks("former U.S. President, (Donald) Trump."),
-            ["former", "U.S.", "President", ",", "(", "Donald", ")", "Trump", "."]
+            [
+                "former",
+                "U.S.",
+                "President",
+                ",",
+                "(",
+                "Donald",
+                ")",
+                "Trump",
+                "."
+            ]
         );
     }
 
@@ -231,12 +262,18 @@ mod tests {
 
     #[test]
     fn keeps_known_abbreviations_and_names_with_apostrophes() {
-        assert_eq!(toks("Mr. O'Brien of Acme Inc. left"), ["Mr.", "O'Brien", "of", "Acme", "Inc.", "left"]);
+        assert_eq!(
+            toks("Mr. O'Brien of Acme Inc. left"),
+            ["Mr.", "O'Brien", "of", "Acme", "Inc.", "left"]
+        );
     }
 
     #[test]
     fn splits_dashes_and_quotes_inside_words() {
-        assert_eq!(toks("war—and “peace”"), ["war", "—", "and", "“", "peace", "”"]);
+        assert_eq!(
+            toks("war—and “peace”"),
+            ["war", "—", "and", "“", "peace", "”"]
+        );
     }
 
     #[test]

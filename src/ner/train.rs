@@ -61,7 +61,14 @@ fn prepare(gaz: &Gazetteer, bits: u32, docs: Vec<Doc>) -> Vec<Prepared> {
     docs.into_iter()
         .map(|doc| {
             let mut feats = Features::default();
-            extract(gaz, bits, &doc.word_refs(), &doc.sentences, &mut scratch, &mut feats);
+            extract(
+                gaz,
+                bits,
+                &doc.word_refs(),
+                &doc.sentences,
+                &mut scratch,
+                &mut feats,
+            );
             Prepared { doc, feats }
         })
         .collect()
@@ -145,13 +152,18 @@ impl Perceptron {
     /// Averaged weights, encoded as model bytes.
     fn averaged(&self, prune: i16) -> Vec<u8> {
         let avg = |w: f32, a: f32| w - a / self.c;
-        let emit: Vec<f32> = self.w.iter().zip(&self.acc).map(|(w, a)| avg(*w, *a)).collect();
+        let emit: Vec<f32> = self
+            .w
+            .iter()
+            .zip(&self.acc)
+            .map(|(w, a)| avg(*w, *a))
+            .collect();
         let mut start = [0f32; NTAGS];
         let mut trans = [[0f32; NTAGS]; NTAGS];
-        for t in 0..NTAGS {
+        for (t, row) in trans.iter_mut().enumerate() {
             start[t] = avg(self.start[t], self.start_acc[t]);
-            for u in 0..NTAGS {
-                trans[t][u] = avg(self.trans[t][u], self.trans_acc[t][u]);
+            for (u, v) in row.iter_mut().enumerate() {
+                *v = avg(self.trans[t][u], self.trans_acc[t][u]);
             }
         }
         encode(
@@ -213,7 +225,11 @@ pub fn train(
                 mistakes += 1;
                 for (k, i) in range.clone().enumerate() {
                     let (g, q) = (gold[k], pred[k]);
-                    let (gp, qp) = if k == 0 { (None, None) } else { (Some(gold[k - 1]), Some(pred[k - 1])) };
+                    let (gp, qp) = if k == 0 {
+                        (None, None)
+                    } else {
+                        (Some(gold[k - 1]), Some(pred[k - 1]))
+                    };
                     if g != q {
                         p.bump_feats(prep.feats.of(i), g, 1.0);
                         p.bump_feats(prep.feats.of(i), q, -1.0);
@@ -282,11 +298,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tiny.conll");
         let mut text = String::from("-DOCSTART- -X- O O\n\n");
-        for (a, b) in [("Alice", "Paris"), ("Bob", "Rome"), ("Carol", "Oslo"), ("Dave", "Lima")] {
-            text.push_str(&format!("{a} NNP I-NP I-PER\nvisited VBD I-VP O\n{b} NNP I-NP I-LOC\n. . O O\n\n"));
+        for (a, b) in [
+            ("Alice", "Paris"),
+            ("Bob", "Rome"),
+            ("Carol", "Oslo"),
+            ("Dave", "Lima"),
+        ] {
+            text.push_str(&format!(
+                "{a} NNP I-NP I-PER\nvisited VBD I-VP O\n{b} NNP I-NP I-LOC\n. . O O\n\n"
+            ));
         }
         std::fs::write(&path, text).unwrap();
-        let opts = TrainOptions { epochs: 5, bits: 14, prune: 1, ..TrainOptions::default() };
+        let opts = TrainOptions {
+            epochs: 5,
+            bits: 14,
+            prune: 1,
+            ..TrainOptions::default()
+        };
         let mut last = usize::MAX;
         let a = train(&path, Some(&path), &opts, |r| last = r.mistakes).unwrap();
         let b = train(&path, None, &opts, |_| {}).unwrap();
