@@ -11,7 +11,7 @@ census-names.{male,female}.first, census-names.all.last.
 Output lines, tab-separated, sorted, deterministic:
   P  name  kind  geonameid  country  canonical   a place name (canonical empty when
      it is the name itself) (kind: C country,
-     K continent, S US state, T city, A alias of a country); ambiguous names
+     K continent, S US state or UK nation, T city, A alias of a country); ambiguous names
      resolve to the highest-priority kind, then the most populous place.
   F  NAME  bucket   a first name; bucket 0 (most common) .. 3 (rare)
   L  NAME  bucket   a last name; same buckets
@@ -44,6 +44,10 @@ COUNTRY_ALIASES = {
     "CV": ["Cape Verde"],
     "TL": ["East Timor"],
 }
+
+# Constituent countries of the UK: GeoNames first-order divisions, absent
+# from countries.json but named in news as often as countries.
+UK_NATIONS = {"England": 6269131, "Scotland": 2638360, "Wales": 2634895, "Northern Ireland": 2641364}
 
 # Lower number wins when two places share a name.
 PRIORITY = {"C": 0, "A": 1, "K": 2, "B": 3, "S": 4, "T": 5, "U": 6}
@@ -87,6 +91,8 @@ def main():
     for c in load("continents.json").values():
         name = c.get("name") or c.get("toponymName")
         offer(name, "K", c["geonameId"], "", c.get("population", 0), name)
+    for name, gid in UK_NATIONS.items():
+        offer(name, "S", gid, "GB", 0, name)
     for s in load("us_states.json").values():
         offer(s["name"], "S", s["geonameid"], "US", 0, s["name"])
     for c in load("cities15000.json").values():
