@@ -50,3 +50,26 @@ impl Stage for Entities {
         article.entities = entities;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Label, SourceInfo};
+
+    #[test]
+    fn fills_title_and_text_entities() {
+        let stage = Entities::new(&EntitiesConfig::default()).unwrap();
+        let mut a = Article::new(
+            0,
+            SourceInfo::default(),
+            "Russian Foreign Minister Sergei Lavrov met officials in Moscow.".to_owned(),
+        );
+        a.title = Some("Lavrov visits Kyiv".to_owned());
+        stage.process(&mut a);
+        assert!(a.entities.iter().any(|e| e.text == "Sergei Lavrov" && e.label == Label::Per));
+        let kyiv = a.title_entities.iter().find(|e| e.text == "Kyiv").unwrap();
+        assert_eq!((kyiv.start, kyiv.end), (14, 18));
+        let lavrov = a.title_entities.iter().find(|e| e.text == "Lavrov").unwrap();
+        assert_eq!(lavrov.canonical.as_deref(), Some("Sergei Lavrov"));
+    }
+}
