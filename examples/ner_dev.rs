@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
                 n += toks.len();
             }
             let t0 = std::time::Instant::now();
-            let reps = 20;
+            let reps: usize = std::env::var("REPS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
             for _ in 0..reps {
                 for d in &docs {
                     std::hint::black_box(tagger.tag_article(None, d));

@@ -95,6 +95,33 @@ fn shape_hash(word: &str) -> u64 {
     acc
 }
 
+/// Hashes of the proper prefixes and suffixes of 1..=4 characters, computed
+/// incrementally (one mix per character, not one hash per affix).
+fn affix_hashes(folded: &str) -> [u64; 8] {
+    let mut out = [0u64; 8];
+    let n = if folded.is_ascii() {
+        folded.len()
+    } else {
+        folded.chars().count()
+    };
+    let mut h = 0x9F1;
+    for (k, c) in folded.chars().take(4.min(n.saturating_sub(1))).enumerate() {
+        h = mix(h, c as u64);
+        out[k] = h;
+    }
+    let mut h = 0x5FF;
+    for (k, c) in folded
+        .chars()
+        .rev()
+        .take(4.min(n.saturating_sub(1)))
+        .enumerate()
+    {
+        h = mix(h, c as u64);
+        out[4 + k] = h;
+    }
+    out
+}
+
 /// Feature templates. The numeric values are part of the model format.
 #[derive(Clone, Copy)]
 #[repr(u64)]
@@ -163,6 +190,9 @@ pub(crate) struct Scratch {
     place: Vec<u64>,
     names: Vec<u8>,
     doc: HashKeyMap<u8>,
+    /// Per token: hashes of the 1..=4-character prefixes, then suffixes, of
+    /// the folded word (0 = the word is too short).
+    affixes: Vec<[u64; 8]>,
     buf: String,
 }
 
@@ -188,9 +218,11 @@ pub(crate) fn extract(
     s.place.clear();
     s.place.resize(n, 0);
     s.doc.clear();
+    s.affixes.clear();
     for w in words {
         fold_into(w, &mut s.buf);
         let lh = hash_bytes(s.buf.as_bytes());
+        s.affixes.push(affix_hashes(&s.buf));
         s.lower.push(lh);
         s.word.push(hash_bytes(w.as_bytes()));
         s.shape.push(shape_hash(w));
@@ -251,7 +283,9 @@ pub(crate) fn extract(
     }
 
     out.ids.clear();
+    out.ids.reserve(n * 40);
     out.offsets.clear();
+    out.offsets.reserve(n + 1);
     out.offsets.push(0);
     let shift = 64 - bits;
     macro_rules! push {
@@ -307,23 +341,10 @@ pub(crate) fn extract(
                 0
             };
             push!(T::CaseM1CaseP1, cm1 * 16 + case * 256 + cp1);
-            // Affixes of the folded word, by characters.
-            fold_into(w, &mut s.buf);
-            let folded = s.buf.as_str();
-            for (k, (b, _)) in folded.char_indices().skip(1).take(4).enumerate() {
-                push!(
-                    T::Prefix,
-                    mix(k as u64, hash_bytes(&folded.as_bytes()[..b]))
-                );
-            }
-            for (k, (b, _)) in folded.char_indices().rev().take(4).enumerate() {
-                if b == 0 {
-                    break;
+            for (k, h) in s.affixes[i].iter().enumerate() {
+                if *h != 0 {
+                    push!(if k < 4 { T::Prefix } else { T::Suffix }, mix(k as u64, *h));
                 }
-                push!(
-                    T::Suffix,
-                    mix(k as u64, hash_bytes(&folded.as_bytes()[b..]))
-                );
             }
             let place = s.place[i];
             push!(T::Place, mix(place, case));

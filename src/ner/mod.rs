@@ -231,7 +231,7 @@ fn split_sentences(text: &str, tokens: &[Token], base: usize, out: &mut Vec<Rang
         let word = &text[t.start..t.end];
         let line_break = tokens
             .get(i + 1)
-            .is_some_and(|n| text[t.end..n.start].contains('\n'));
+            .is_some_and(|n| text.as_bytes()[t.end..n.start].contains(&b'\n'));
         let final_punct = matches!(word, "." | "!" | "?" | "...")
             && tokens.get(i + 1).is_some_and(|n| {
                 !text[n.start..n.end]

@@ -307,17 +307,26 @@ impl Viterbi {
         }
         for (e, back) in emit.iter().zip(self.back.iter_mut()).skip(1) {
             let mut next = [0f32; NTAGS];
-            for cur in 0..NTAGS {
+            // O and B-X may follow any tag.
+            for cur in 0..5 {
                 let (mut best, mut arg) = (f32::NEG_INFINITY, 0u8);
                 for prev in 0..NTAGS {
                     let s = score[prev] + tr[cur][prev];
-                    if s > best {
-                        best = s;
-                        arg = prev as u8;
-                    }
+                    let better = s > best;
+                    best = if better { s } else { best };
+                    arg = if better { prev as u8 } else { arg };
                 }
                 next[cur] = best + e[cur];
                 back[cur] = arg;
+            }
+            // I-X only continues B-X or I-X.
+            for cur in 5..NTAGS {
+                let (b, i) = (cur - 4, cur);
+                let sb = score[b] + tr[cur][b];
+                let si = score[i] + tr[cur][i];
+                let (best, arg) = if si > sb { (si, i) } else { (sb, b) };
+                next[cur] = best + e[cur];
+                back[cur] = arg as u8;
             }
             score = next;
         }

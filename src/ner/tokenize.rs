@@ -88,6 +88,14 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
 
 /// Split one whitespace-free chunk `text[start..end]` into tokens.
 fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token>) {
+    // Most chunks are plain words or numbers: nothing to split.
+    if text.as_bytes()[start..end]
+        .iter()
+        .all(u8::is_ascii_alphanumeric)
+    {
+        out.push(Token { start, end });
+        return;
+    }
     // Leading punctuation, one token per character.
     while let Some(c) = text[start..end].chars().next() {
         if !is_opening(c) || start + c.len_utf8() == end {

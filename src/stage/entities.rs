@@ -66,10 +66,17 @@ mod tests {
         );
         a.title = Some("Lavrov visits Kyiv".to_owned());
         stage.process(&mut a);
-        assert!(a.entities.iter().any(|e| e.text == "Sergei Lavrov" && e.label == Label::Per));
+        assert!(a
+            .entities
+            .iter()
+            .any(|e| e.text == "Sergei Lavrov" && e.label == Label::Per));
         let kyiv = a.title_entities.iter().find(|e| e.text == "Kyiv").unwrap();
         assert_eq!((kyiv.start, kyiv.end), (14, 18));
-        let lavrov = a.title_entities.iter().find(|e| e.text == "Lavrov").unwrap();
+        let lavrov = a
+            .title_entities
+            .iter()
+            .find(|e| e.text == "Lavrov")
+            .unwrap();
         assert_eq!(lavrov.canonical.as_deref(), Some("Sergei Lavrov"));
     }
 }
