@@ -23,6 +23,9 @@ enum Case {
 }
 
 fn case_of(word: &str) -> Case {
+    if word.is_ascii() {
+        return case_of_ascii(word.as_bytes());
+    }
     let mut chars = word.chars();
     let Some(first) = chars.next() else {
         return Case::Other;
@@ -63,6 +66,43 @@ fn case_of(word: &str) -> Case {
     }
 }
 
+/// `case_of` for ASCII words, without char decoding.
+fn case_of_ascii(w: &[u8]) -> Case {
+    let Some(&first) = w.first() else {
+        return Case::Other;
+    };
+    let (mut upper, mut lower, mut digit) = (0usize, 0usize, 0usize);
+    let mut rest_upper = false;
+    for (i, b) in w.iter().enumerate() {
+        if b.is_ascii_uppercase() {
+            upper += 1;
+            rest_upper |= i > 0;
+        } else if b.is_ascii_lowercase() {
+            lower += 1;
+        } else if b.is_ascii_digit() {
+            digit += 1;
+        }
+    }
+    if upper + lower == 0 {
+        return if digit > 0 {
+            Case::Digit
+        } else if w.iter().all(u8::is_ascii_punctuation) {
+            Case::Punct
+        } else {
+            Case::Other
+        };
+    }
+    if upper == 0 {
+        Case::Lower
+    } else if lower == 0 {
+        Case::AllCaps
+    } else if first.is_ascii_uppercase() && !rest_upper {
+        Case::InitCap
+    } else {
+        Case::Mixed
+    }
+}
+
 /// Hash of the collapsed shape of a word: "Trump" -> "Xx", "U.S." -> "X.X.",
 /// "1996-08-22" -> "d-d-d".
 fn shape_hash(word: &str) -> u64 {
@@ -70,7 +110,14 @@ fn shape_hash(word: &str) -> u64 {
     let mut last = '\0';
     let mut n = 0;
     for c in word.chars() {
-        let s = if c.is_uppercase() {
+        let s = if c.is_ascii() {
+            match c {
+                'A'..='Z' => 'X',
+                'a'..='z' => 'x',
+                '0'..='9' => 'd',
+                _ => c,
+            }
+        } else if c.is_uppercase() {
             'X'
         } else if c.is_lowercase() {
             'x'
@@ -219,6 +266,12 @@ pub(crate) fn extract(
     s.place.resize(n, 0);
     s.doc.clear();
     s.affixes.clear();
+    s.affixes.reserve(n);
+    s.lower.reserve(n);
+    s.word.reserve(n);
+    s.shape.reserve(n);
+    s.case.reserve(n);
+    s.names.reserve(n);
     for w in words {
         fold_into(w, &mut s.buf);
         let lh = hash_bytes(s.buf.as_bytes());

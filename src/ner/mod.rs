@@ -63,8 +63,9 @@ pub(crate) fn decode_features(
     tags: &mut Vec<u8>,
 ) {
     tags.clear();
-    let mut emit: Vec<[f32; NTAGS]> = Vec::new();
-    let mut sent_tags = Vec::new();
+    let mut emit: Vec<[f32; NTAGS]> = Vec::with_capacity(64);
+    let mut sent_tags = Vec::with_capacity(64);
+    tags.reserve(feats.offsets.len());
     let (start, trans) = model.transitions();
     for r in sentences {
         emit.clear();

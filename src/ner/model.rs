@@ -52,12 +52,26 @@ pub(crate) fn allowed(prev: Option<u8>, cur: u8) -> bool {
     matches!(prev, Some(p) if p != 0 && tag_label(p) == tag_label(cur))
 }
 
-/// 64 ids of the presence bitmap and the number of present ids before them.
+/// 64 ids of the presence bitmap, the number of present ids before them, and
+/// the count within the block before each 16-id quarter: with those, a rank
+/// needs only a 16-bit popcount, done by table (no POPCNT on baseline x86-64).
 #[derive(Debug, Clone, Copy, Default)]
 struct Block {
     bits: u64,
     before: u32,
+    quarter: [u8; 4],
 }
+
+/// Set bits per byte value.
+const POP8: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).count_ones() as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Weights ready for decoding.
 #[derive(Debug)]
@@ -220,6 +234,9 @@ impl Model {
         let mut before = 0u32;
         for b in &mut blocks {
             b.before = before;
+            for q in 0..4 {
+                b.quarter[q] = (b.bits & ((1u64 << (16 * q)) - 1)).count_ones() as u8;
+            }
             before += b.bits.count_ones();
         }
         if r.pos != bytes.len() {
@@ -245,7 +262,13 @@ impl Model {
             };
             let bit = 1u64 << (f % 64);
             if b.bits & bit != 0 {
-                let idx = b.before + (b.bits & (bit - 1)).count_ones();
+                let pos = f % 64;
+                let q = (pos / 16) as usize;
+                let below = (b.bits >> (q * 16)) as u16 & ((1u16 << (pos % 16)) - 1);
+                let idx = b.before
+                    + u32::from(b.quarter[q])
+                    + u32::from(POP8[usize::from(below & 0xff)])
+                    + u32::from(POP8[usize::from(below >> 8)]);
                 if let Some(row) = self.rows.get(idx as usize) {
                     for (a, w) in acc.iter_mut().zip(row) {
                         *a += i32::from(*w);
