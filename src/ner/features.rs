@@ -341,10 +341,15 @@ pub(crate) fn extract(
     out.offsets.reserve(n + 1);
     out.offsets.push(0);
     let shift = 64 - bits;
+    // A token's features go to a fixed buffer first (fewer than 40
+    // templates fire), then to `out` in one copy.
+    let mut buf = [0u32; 48];
+    let mut len: usize;
     macro_rules! push {
-        ($t:expr, $v:expr) => {
-            out.ids.push((mix($t as u64, $v) >> shift) as u32)
-        };
+        ($t:expr, $v:expr) => {{
+            buf[len] = (mix($t as u64, $v) >> shift) as u32;
+            len += 1;
+        }};
     }
     for r in sentences {
         let ctx = |v: &Vec<u64>, i: usize, d: isize, edge: u64| -> u64 {
@@ -357,6 +362,7 @@ pub(crate) fn extract(
         };
         let mut depth = 0usize;
         for i in r.clone() {
+            len = 0;
             let w = words[i];
             let case = s.case[i] as u64;
             let lw = s.lower[i];
@@ -432,6 +438,7 @@ pub(crate) fn extract(
             } else if depth > 0 {
                 push!(T::InParens, sh);
             }
+            out.ids.extend_from_slice(&buf[..len]);
             out.offsets.push(out.ids.len());
         }
     }
