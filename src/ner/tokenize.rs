@@ -18,7 +18,7 @@ const ABBREVIATIONS: &[&str] = &[
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "inc", "corp", "co", "ltd", "vs", "gen", "sen",
     "rep", "gov", "lt", "col", "capt", "sgt", "prof", "rev", "no", "jan", "feb", "mar", "apr",
     "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "calif", "fla", "mass", "ariz",
-    "penn", "wash", "bros", "ft", "mt", "gov", "adm", "cmdr", "pres", "messrs", "etc",
+    "penn", "wash", "bros", "ft", "mt", "adm", "cmdr", "pres", "messrs", "etc",
 ];
 
 /// Characters split off the front of a word.
