@@ -12,7 +12,7 @@ use newspipe::config::{LogFormat, Progress, Settings};
 use newspipe::pipeline::{self, RunExtras};
 use newspipe::sink::jsonl::JsonlSink;
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, EvalArgs, RunArgs, TrainArgs};
 use crate::exit_codes::Exit;
 
 fn main() -> ExitCode {
@@ -61,6 +61,8 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Run(args) => run(args, settings, cli.quiet),
         Command::Serve(_) => serve(settings),
+        Command::TrainTagger(args) => train_tagger(args),
+        Command::EvalTagger(args) => eval_tagger(args, settings),
         Command::CheckConfig => {
             println!(
                 "{}",
@@ -121,6 +123,58 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
     } else {
         Exit::Success
     })
+}
+
+fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
+    use newspipe::ner::{train, TrainOptions};
+    let mut opts = TrainOptions::default();
+    if let Some(e) = args.epochs {
+        opts.epochs = e;
+    }
+    let started = std::time::Instant::now();
+    let bytes = train(&args.train, Some(&args.dev), &opts, |r| {
+        let f1 = r.dev.as_ref().map_or(f64::NAN, |d| d.overall_f1());
+        eprintln!(
+            "epoch {:>2}: {} sentences wrong, dev F1 {f1:.4} ({:.1?})",
+            r.epoch,
+            r.mistakes,
+            started.elapsed()
+        );
+    })
+    .with_context(|| format!("cannot train on {}", args.train.display()))?;
+    newspipe::serve::state::write_atomic(&args.output, &bytes)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes) in {:.1?}",
+        args.output.display(),
+        bytes.len(),
+        started.elapsed()
+    );
+    Ok(Exit::Success)
+}
+
+fn eval_tagger(args: &EvalArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let stage_cfg = &settings.entities;
+    let tagger = if stage_cfg.model.is_empty() {
+        newspipe::ner::Tagger::builtin()?
+    } else {
+        let bytes = std::fs::read(&stage_cfg.model)
+            .with_context(|| format!("cannot read model {}", stage_cfg.model))?;
+        newspipe::ner::Tagger::from_model_bytes(&bytes)?
+    };
+    let report = newspipe::ner::evaluate(&tagger, &args.file)
+        .with_context(|| format!("cannot evaluate on {}", args.file.display()))?;
+    println!("{report}");
+    match args.min_f1 {
+        Some(min) if report.overall_f1() < min => {
+            eprintln!(
+                "newspipe: overall F1 {:.4} is below --min-f1 {min}",
+                report.overall_f1()
+            );
+            Ok(Exit::Failure)
+        }
+        _ => Ok(Exit::Success),
+    }
 }
 
 fn serve(settings: &Settings) -> anyhow::Result<Exit> {

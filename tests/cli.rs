@@ -538,3 +538,68 @@ fn seeds_carry_an_exact_and_a_near_duplicate() {
         .count();
     assert_eq!(unique, recs.len() - 2);
 }
+
+#[test]
+fn seed_article_entities_come_out_labelled_with_canonical_forms() {
+    let recs = seed_records();
+    let seed = by_path(&recs, "000_");
+    let text: Vec<char> = seed["text"].as_str().unwrap().chars().collect();
+    let ents = seed["entities"].as_array().unwrap();
+    let has = |surface: &str, label: &str| {
+        ents.iter()
+            .any(|e| e["text"] == surface && e["label"] == label)
+    };
+    for (surface, label) in [
+        ("Sergei Lavrov", "PER"),
+        ("Donald Trump", "PER"),
+        ("Volodymyr Zelensky", "PER"),
+        ("Emmanuel Macron", "PER"),
+        ("NATO", "ORG"),
+        ("Kyiv", "LOC"),
+        ("Moscow", "LOC"),
+    ] {
+        assert!(has(surface, label), "{surface} {label} missing");
+    }
+    for e in ents {
+        let (s, t) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        let covered: String = text[s..t].iter().collect();
+        assert_eq!(
+            covered,
+            e["text"].as_str().unwrap(),
+            "offsets count code points"
+        );
+        if e["text"] == "Trump" {
+            assert_eq!(e["canonical"], "Donald Trump");
+        }
+    }
+    let kyiv = ents.iter().find(|e| e["text"] == "Kyiv").unwrap();
+    assert_eq!(kyiv["country"], "UA");
+    assert!(kyiv["geonames_id"].as_u64().is_some());
+}
+
+#[test]
+fn eval_tagger_prints_scores_per_label() {
+    let testa = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/conll2003/eng.testa");
+    if !testa.exists() {
+        eprintln!("skipping: {} not found", testa.display());
+        return;
+    }
+    let out = newspipe()
+        .args(["eval-tagger", "--min-f1", "0.88"])
+        .arg(&testa)
+        .assert()
+        .success();
+    let table = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for label in ["PER", "ORG", "LOC", "MISC", "overall"] {
+        assert!(table.lines().any(|l| l.starts_with(label)), "{table}");
+    }
+    // An impossible floor fails with exit code 1.
+    newspipe()
+        .args(["eval-tagger", "--min-f1", "0.999"])
+        .arg(&testa)
+        .assert()
+        .code(1);
+}
