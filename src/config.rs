@@ -24,7 +24,7 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 pub const ENV_PREFIX: &str = "NEWSPIPE__";
 
 /// The resolved configuration of one run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `[input]`: how inputs are read.
@@ -48,7 +48,7 @@ pub struct Settings {
 }
 
 /// How an input is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum InputFormat {
     /// By file name: `*.jsonl` / `*.ndjson` as JSONL, anything else as text.
@@ -60,7 +60,7 @@ pub enum InputFormat {
 }
 
 /// `[input]` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputConfig {
     /// How inputs are read.
@@ -72,7 +72,7 @@ pub struct InputConfig {
 }
 
 /// `[pipeline]` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     /// Worker threads for CPU-heavy stages; 0 means one per core.
@@ -93,7 +93,7 @@ impl PipelineConfig {
 }
 
 /// `[output]` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     /// `-` for stdout, else a file path.
@@ -103,7 +103,7 @@ pub struct OutputConfig {
 }
 
 /// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -113,7 +113,7 @@ pub enum LogFormat {
 }
 
 /// When to draw a progress bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Progress {
     /// Only when standard error is a terminal.
@@ -125,7 +125,7 @@ pub enum Progress {
 }
 
 /// `[log]` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     /// Text or JSON.

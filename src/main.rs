@@ -64,14 +64,8 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
         Command::TrainTagger(args) => train_tagger(args),
         Command::EvalTagger(args) => eval_tagger(args, settings),
         Command::CheckConfig => {
-            println!(
-                "{}",
-                newspipe::config::DEFAULT_TOML
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-            );
-            println!("{settings:#?}");
+            let toml = toml::to_string(settings).context("cannot print the configuration")?;
+            println!("# newspipe configuration: valid; resolved from every layer\n\n{toml}");
             Ok(Exit::Success)
         }
     }

@@ -603,3 +603,44 @@ fn eval_tagger_prints_scores_per_label() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn check_config_prints_the_resolved_configuration_as_toml() {
+    let out = newspipe()
+        .env("NEWSPIPE__DEDUP__THRESHOLD", "0.7")
+        .args(["check-config"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let parsed: toml::Table = text.parse().expect("valid TOML");
+    assert_eq!(parsed["dedup"]["threshold"].as_float(), Some(0.7));
+    assert!(parsed.contains_key("serve"));
+}
+
+#[test]
+fn piping_into_a_closed_reader_exits_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..400 {
+        std::fs::write(dir.path().join(format!("{i:04}.txt")), article(i)).unwrap();
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("newspipe"))
+        .args(["run", "-q", "--no-entities"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then hang up, as `| head -1` does.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with('{'));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -28,7 +28,7 @@ use metrics::Metrics;
 use state::{DeltaEntry, Layout, State};
 
 /// `[serve]` config section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
     /// Directory to watch.

@@ -37,7 +37,7 @@ pub const GENERIC_NAV: &str = "generic-nav";
 const NAV_MAX_WORDS: usize = 40;
 
 /// `[boilerplate]` config section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BoilerplateConfig {
     /// Remove boilerplate at all.

@@ -10,7 +10,7 @@ use crate::record::Article;
 use crate::stage::Stage;
 
 /// `[dedup]` config section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DedupConfig {
     /// Detect duplicates at all.

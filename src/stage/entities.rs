@@ -8,7 +8,7 @@ use crate::record::Article;
 use crate::stage::Stage;
 
 /// `[entities]` config section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntitiesConfig {
     /// Tag entities at all.

@@ -9,7 +9,7 @@ use crate::record::Article;
 use crate::stage::Stage;
 
 /// `[title]` config section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TitleConfig {
     /// Detect a headline on the first line.
