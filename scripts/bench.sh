@@ -5,17 +5,22 @@
 # ratio to a baseline measured in the same script (reading the same files with
 # cat), because absolute numbers on shared machines are noisy.
 #
-# usage: scripts/bench.sh [--mb 200] [--skip-large]
+# The datasketch comparison (MinHash + MinHashLSH from PyPI, one thread, on the
+# same BBC bodies) runs in a virtualenv under /tmp that the script creates.
+#
+# usage: scripts/bench.sh [--mb 200] [--skip-large] [--skip-datasketch]
 # needs: ../shared/data/bbc (skips with a message when absent), python3, /usr/bin/time
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MB=200
 SKIP_LARGE=0
+SKIP_DS=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --mb) MB="$2"; shift 2 ;;
     --skip-large) SKIP_LARGE=1; shift ;;
+    --skip-datasketch) SKIP_DS=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +73,20 @@ measure() {
 }
 
 measure "BBC corpus" "$BBC"
+
+if [ "$SKIP_DS" = 0 ]; then
+  VENV=/tmp/newspipe-bench-venv
+  if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet datasketch
+  fi
+  echo "near-duplicate detection alone, one thread, BBC bodies:"
+  ds=$("$VENV/bin/python" benches/datasketch_compare.py "$BBC" | awk '/datasketch total/ {print $3}')
+  # newspipe does more here (read, decode, normalize, title, serialize) on top of MinHash-LSH.
+  bytes=$(bytes_of "$BBC")
+  t=$( { /usr/bin/time -f '%e' "$BIN" run -q --progress never --threads 1 --no-entities --no-boilerplate "$BBC" > /dev/null || true; } 2>&1 | tail -1 )
+  np=$(python3 -c "print($bytes / 1e6 / max($t, 1e-3))")
+  printf '  datasketch MinHash+LSH %8.1f MB/s\n  newspipe run, dedup on  %8.1f MB/s  (x%.1f datasketch)\n' "$ds" "$np" "$(python3 -c "print($np / $ds)")"
+fi
 if [ "$SKIP_LARGE" = 0 ]; then
   python3 scripts/gen_corpus.py "$BBC" "$WORK/large" --mb "$MB" > /dev/null
   sync
