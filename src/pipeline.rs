@@ -239,8 +239,9 @@ where
         let mut dedup = dedup;
         let dedup_step = async {
             while let Ok(mut prepared) = prep_rx.recv().await {
-                if let (Ok((article, _)), Some(d)) = (&mut prepared, dedup.as_mut()) {
+                if let (Ok((article, stats)), Some(d)) = (&mut prepared, dedup.as_mut()) {
                     d.process(article);
+                    stats.dedup_index = Some((d.len(), d.heap_bytes()));
                 }
                 if dedup_tx.send(prepared).await.is_err() {
                     break;

@@ -35,6 +35,9 @@ pub struct ArticleStats {
     pub dedup: DedupStatus,
     /// Nanoseconds spent in each of [`TIMED_STAGES`].
     pub stage_nanos: [u64; TIMED_STAGES.len()],
+    /// Size of the dedup index (articles, heap bytes) right after this
+    /// article was decided; for live metrics.
+    pub dedup_index: Option<(usize, usize)>,
 }
 
 impl ArticleStats {

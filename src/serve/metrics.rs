@@ -47,7 +47,13 @@ impl Metrics {
 
     /// Count one article that reached the consumer.
     pub fn article(&self, stats: &ArticleStats, written: bool) {
-        self.with(|m| m.summary.add_article(stats, written));
+        self.with(|m| {
+            m.summary.add_article(stats, written);
+            if let Some((articles, bytes)) = stats.dedup_index {
+                m.index_articles = articles as u64;
+                m.index_bytes = bytes as u64;
+            }
+        });
     }
 
     /// Count one rejected input.
