@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS articles
 (
     `schema_version` UInt32 COMMENT 'Version of this record layout.',
     `id` String COMMENT 'Content identifier (hex xxh3-128 of the normalized article).',
-    `source` Tuple(`path` String, `line` Nullable(UInt64), `bytes` UInt64, `encoding` String, `id` Nullable(String)) COMMENT 'Where the article came from.',
+    `source` Tuple(`path` String, `line` Nullable(UInt64), `bytes` UInt64, `encoding` String, `id` Nullable(String), `ingested_at` Nullable(String)) COMMENT 'Where the article came from.',
     `title` Nullable(String) COMMENT 'Headline.',
     `text` String COMMENT 'Clean body text, paragraphs separated by a blank line.',
     `url` Nullable(String) COMMENT 'Source URL.',

@@ -4,7 +4,7 @@
 CREATE TABLE IF NOT EXISTS articles (
     "schema_version" UINTEGER NOT NULL,  -- Version of this record layout.
     "id" VARCHAR NOT NULL PRIMARY KEY,  -- Content identifier (hex xxh3-128 of the normalized article).
-    "source" STRUCT("path" VARCHAR, "line" UBIGINT, "bytes" UBIGINT, "encoding" VARCHAR, "id" VARCHAR) NOT NULL,  -- Where the article came from.
+    "source" STRUCT("path" VARCHAR, "line" UBIGINT, "bytes" UBIGINT, "encoding" VARCHAR, "id" VARCHAR, "ingested_at" VARCHAR) NOT NULL,  -- Where the article came from.
     "title" VARCHAR,  -- Headline.
     "text" VARCHAR NOT NULL,  -- Clean body text, paragraphs separated by a blank line.
     "url" VARCHAR,  -- Source URL.
@@ -21,7 +21,7 @@ CREATE OR REPLACE MACRO newspipe_jsonl(path) AS TABLE
     SELECT * FROM read_json(path, format = 'newline_delimited', columns = {
         'schema_version': 'UINTEGER',
         'id': 'VARCHAR',
-        'source': 'STRUCT("path" VARCHAR, "line" UBIGINT, "bytes" UBIGINT, "encoding" VARCHAR, "id" VARCHAR)',
+        'source': 'STRUCT("path" VARCHAR, "line" UBIGINT, "bytes" UBIGINT, "encoding" VARCHAR, "id" VARCHAR, "ingested_at" VARCHAR)',
         'title': 'VARCHAR',
         'text': 'VARCHAR',
         'url': 'VARCHAR',

@@ -236,17 +236,14 @@ fn synthetic(n: u64) -> Vec<Article> {
     ];
     (0..n)
         .map(|i| {
-            let mut a = Article::new(
-                i,
-                SourceInfo {
-                    path: format!("feed.jsonl"),
-                    line: (i % 2 == 0).then_some(i + 1),
-                    bytes: 100 + i,
-                    encoding: "utf-8".into(),
-                    id: None,
-                },
-                format!("Article {i}."),
-            );
+            let source = SourceInfo {
+                path: "feed.jsonl".into(),
+                line: (i % 2 == 0).then_some(i + 1),
+                bytes: 100 + i,
+                encoding: "utf-8".into(),
+                ..SourceInfo::default()
+            };
+            let mut a = Article::new(i, source, format!("Article {i}."));
             a.id = format!("{:032x}", i % 40);
             a.title = (i % 3 != 0).then(|| format!("Title {i}"));
             a.url = (i % 5 == 0).then(|| format!("https://example.org/{i}"));

@@ -21,28 +21,50 @@ pub enum Compression {
     Gzip,
 }
 
-/// The compressing layer between records and the temporary file.
-enum Encoder {
-    Plain(BufWriter<NamedTempFile>),
-    Zstd(zstd::Encoder<'static, BufWriter<NamedTempFile>>),
-    Gzip(GzEncoder<BufWriter<NamedTempFile>>),
+/// JSONL lines into any writer, through the chosen compression. Reusable
+/// for one file of any kind (a segment of a rolling output, a buffer).
+pub enum JsonlWriter<W: Write> {
+    /// Plain text.
+    Plain(BufWriter<W>),
+    /// zstd frame.
+    Zstd(zstd::Encoder<'static, BufWriter<W>>),
+    /// gzip member.
+    Gzip(GzEncoder<BufWriter<W>>),
 }
 
-impl Encoder {
-    fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            Encoder::Plain(w) => w,
-            Encoder::Zstd(w) => w,
-            Encoder::Gzip(w) => w,
-        }
+impl<W: Write> JsonlWriter<W> {
+    /// Start writing to `out`.
+    pub fn new(out: W, compression: Compression) -> Result<Self> {
+        let out = BufWriter::with_capacity(1 << 16, out);
+        Ok(match compression {
+            Compression::None => JsonlWriter::Plain(out),
+            Compression::Zstd => {
+                JsonlWriter::Zstd(zstd::Encoder::new(out, 3).map_err(Error::Output)?)
+            }
+            Compression::Gzip => {
+                JsonlWriter::Gzip(GzEncoder::new(out, flate2::Compression::new(6)))
+            }
+        })
     }
 
-    /// Write the compressed stream's trailer and return the file.
-    fn finish(self) -> Result<NamedTempFile> {
+    /// Append one line of JSON (the trailing newline is added).
+    pub fn write_line(&mut self, line: &[u8]) -> Result<()> {
+        let w: &mut dyn Write = match self {
+            JsonlWriter::Plain(w) => w,
+            JsonlWriter::Zstd(w) => w,
+            JsonlWriter::Gzip(w) => w,
+        };
+        w.write_all(line)
+            .and_then(|()| w.write_all(b"\n"))
+            .map_err(Error::Output)
+    }
+
+    /// Write the compressed stream's trailer, flush, and return the output.
+    pub fn finish(self) -> Result<W> {
         let buffered = match self {
-            Encoder::Plain(w) => w,
-            Encoder::Zstd(w) => w.finish().map_err(Error::Output)?,
-            Encoder::Gzip(w) => w.finish().map_err(Error::Output)?,
+            JsonlWriter::Plain(w) => w,
+            JsonlWriter::Zstd(w) => w.finish().map_err(Error::Output)?,
+            JsonlWriter::Gzip(w) => w.finish().map_err(Error::Output)?,
         };
         buffered
             .into_inner()
@@ -55,7 +77,7 @@ enum Target {
     /// Written under a temporary name in the destination's directory and
     /// renamed over `dest` on commit; dropped (and deleted) otherwise.
     File {
-        tmp: Encoder,
+        tmp: JsonlWriter<NamedTempFile>,
         dest: PathBuf,
     },
 }
@@ -80,12 +102,7 @@ impl JsonlSink {
 
     /// Records to `dest`, compressed, which appears only on commit.
     pub fn create_compressed(dest: &Path, compression: Compression) -> Result<Self> {
-        let file = BufWriter::with_capacity(1 << 16, temp_beside(dest)?);
-        let tmp = match compression {
-            Compression::None => Encoder::Plain(file),
-            Compression::Zstd => Encoder::Zstd(zstd::Encoder::new(file, 3).map_err(Error::Output)?),
-            Compression::Gzip => Encoder::Gzip(GzEncoder::new(file, flate2::Compression::new(6))),
-        };
+        let tmp = JsonlWriter::new(temp_beside(dest)?, compression)?;
         Ok(JsonlSink {
             target: Target::File {
                 tmp,
@@ -107,13 +124,13 @@ impl JsonlSink {
 impl JsonlSink {
     /// Append one line of JSON (the trailing newline is added).
     pub fn write_line(&mut self, record: &[u8]) -> Result<()> {
-        let w: &mut dyn Write = match &mut self.target {
-            Target::Stdout(w) => w,
-            Target::File { tmp, .. } => tmp.writer(),
-        };
-        w.write_all(record)
-            .and_then(|()| w.write_all(b"\n"))
-            .map_err(Error::Output)
+        match &mut self.target {
+            Target::Stdout(w) => w
+                .write_all(record)
+                .and_then(|()| w.write_all(b"\n"))
+                .map_err(Error::Output),
+            Target::File { tmp, .. } => tmp.write_line(record),
+        }
     }
 }
 

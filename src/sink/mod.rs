@@ -22,6 +22,7 @@ pub mod jsonl;
 pub mod parquet;
 pub mod schema;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -30,8 +31,8 @@ use tempfile::NamedTempFile;
 use crate::config::OutputConfig;
 use crate::error::{Error, Result};
 use crate::record::Article;
-use jsonl::{Compression, JsonlSink};
-use parquet::{ParquetOptions, ParquetSink};
+use jsonl::{Compression, JsonlSink, JsonlWriter};
+use parquet::{ParquetOptions, ParquetSink, ParquetWriter};
 
 /// One output record: the article, and its JSON form serialized on a worker
 /// thread (so that JSON sinks need not serialize on the sink thread).
@@ -139,6 +140,46 @@ impl SinkOptions {
                 row_group_rows: output.parquet_row_group_rows,
                 ..ParquetOptions::default()
             },
+        }
+    }
+}
+
+/// One output file of any format on any writer: what a rolling-segment
+/// writer opens per segment (`FileWriter::new(file, format, ...)`, `write`
+/// per record, `finish` to get the file back for `sync_all` and rename).
+pub enum FileWriter<W: Write + Send> {
+    /// JSONL, plain or compressed.
+    Jsonl(JsonlWriter<W>),
+    /// Parquet.
+    Parquet(ParquetWriter<W>),
+}
+
+impl<W: Write + Send> FileWriter<W> {
+    /// Start a file of `format` (`Auto` means plain JSONL) on `out`.
+    pub fn new(out: W, format: OutputFormat, parquet: ParquetOptions) -> Result<Self> {
+        Ok(match format {
+            OutputFormat::Parquet => FileWriter::Parquet(ParquetWriter::new(out, parquet)?),
+            OutputFormat::JsonlZstd => FileWriter::Jsonl(JsonlWriter::new(out, Compression::Zstd)?),
+            OutputFormat::JsonlGzip => FileWriter::Jsonl(JsonlWriter::new(out, Compression::Gzip)?),
+            OutputFormat::Auto | OutputFormat::Jsonl => {
+                FileWriter::Jsonl(JsonlWriter::new(out, Compression::None)?)
+            }
+        })
+    }
+
+    /// Append one record.
+    pub fn write(&mut self, record: Record<'_>) -> Result<()> {
+        match self {
+            FileWriter::Jsonl(w) => w.write_line(record.json),
+            FileWriter::Parquet(w) => w.write(record),
+        }
+    }
+
+    /// Complete the file (trailer, footer) and return the output.
+    pub fn finish(self) -> Result<W> {
+        match self {
+            FileWriter::Jsonl(w) => w.finish(),
+            FileWriter::Parquet(w) => w.finish(),
         }
     }
 }
@@ -251,6 +292,14 @@ pub(crate) fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
 
 /// Make a finished temporary file durable and rename it to `dest`.
 pub(crate) fn publish(tmp: NamedTempFile, dest: &Path) -> Result<()> {
+    // Temporary files are private (0600); output is for other readers too,
+    // such as a warehouse server running as its own user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(tmp.path(), mode).map_err(Error::Output)?;
+    }
     tmp.as_file().sync_all().map_err(Error::Output)?;
     tmp.persist(dest).map_err(|e| Error::Io {
         op: "cannot rename output into place at",
@@ -340,6 +389,29 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["part-0000.parquet", "part-0001.parquet"]);
+    }
+
+    #[test]
+    fn file_writer_completes_each_format_on_any_writer() {
+        let a = full_article(5);
+        let json = serde_json::to_vec(&a).unwrap();
+        for (format, want) in [
+            (OutputFormat::Parquet, &b"PAR1"[..]),
+            (OutputFormat::JsonlZstd, &[0x28, 0xb5, 0x2f, 0xfd][..]),
+            (OutputFormat::Jsonl, &json[..4]),
+        ] {
+            let mut w = FileWriter::new(Vec::new(), format, ParquetOptions::default()).unwrap();
+            w.write(Record {
+                article: &a,
+                json: &json,
+            })
+            .unwrap();
+            let bytes = w.finish().unwrap();
+            assert_eq!(&bytes[..4], want, "{format:?}");
+            if format == OutputFormat::Parquet {
+                assert_eq!(&bytes[bytes.len() - 4..], b"PAR1", "footer written");
+            }
+        }
     }
 
     #[test]

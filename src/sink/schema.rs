@@ -82,6 +82,11 @@ pub const SOURCE: &[Column] = &[
     col("bytes", Kind::U64, "Size of the raw input in bytes."),
     col("encoding", Kind::Str, "How the raw bytes were decoded."),
     opt("id", Kind::Str, "Identifier supplied by the input itself."),
+    opt(
+        "ingested_at",
+        Kind::Str,
+        "When the daemon took the input (RFC 3339, UTC); absent in batch runs.",
+    ),
 ];
 
 /// Fields of each `boilerplate` item.
@@ -459,17 +464,16 @@ pub(crate) mod tests {
 
     /// A record with every optional field set, nested lists non-empty.
     pub(crate) fn full_article(i: u64) -> Article {
-        let mut a = Article::new(
-            i,
-            SourceInfo {
-                path: format!("news/{i:03}.jsonl"),
-                line: Some(i + 1),
-                bytes: 1000 + i,
-                encoding: "utf-8".into(),
-                id: Some(format!("given-{i}")),
-            },
-            format!("Body {i} about Paris and Acme Corp."),
-        );
+        let source = SourceInfo {
+            path: format!("news/{i:03}.jsonl"),
+            line: Some(i + 1),
+            bytes: 1000 + i,
+            encoding: "utf-8".into(),
+            // Not `id`, so `..default()` is needed and fields added later still compile.
+            ..SourceInfo::default()
+        };
+        let mut a = Article::new(i, source, format!("Body {i} about Paris and Acme Corp."));
+        a.source.id = Some(format!("given-{i}"));
         a.id = format!("{i:032x}");
         a.title = Some(format!("Headline {i}"));
         a.url = Some(format!("https://example.org/{i}"));
