@@ -261,13 +261,16 @@ fn synthetic(n: u64) -> Vec<Article> {
             let k = (i as usize * 7) % 11;
             a.entities = (0..k % 5)
                 .map(|j| {
-                    let (text, label) = names[(k + j * 3) % names.len()];
+                    let (name, label) = names[(k + j * 3) % names.len()];
+                    // Several spellings per name, unevenly often, so that the
+                    // top-N cut and its tie-break are exercised.
+                    let text = format!("{name} {}", (i as usize % 13) % (3 + j));
                     Entity {
-                        text: text.into(),
+                        text: text.clone(),
                         label,
                         start: j * 10,
                         end: j * 10 + text.chars().count(),
-                        canonical: (label == Label::Per).then(|| text.into()),
+                        canonical: (label == Label::Per).then(|| name.into()),
                         geonames_id: (label == Label::Loc).then_some(2_988_507),
                         country: (label == Label::Loc).then(|| "FR".into()),
                     }
@@ -289,6 +292,10 @@ fn nested_entities_and_upserts_work_in_duckdb_and_chdb() {
         .collect();
     let want = expected(&records);
     assert!(want.entities.len() == 4 && want.distinct_ids == 40);
+    assert!(
+        want.top_entities.values().all(|top| top.len() == TOP),
+        "every label has more than TOP distinct texts"
+    );
     let dir = tempfile::tempdir().unwrap();
     for name in ["s.parquet", "s.jsonl.gz", "s.jsonl"] {
         let path = dir.path().join(name);

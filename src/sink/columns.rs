@@ -55,13 +55,15 @@ impl Buf {
         }
     }
 
-    /// Append `value` (`None` or JSON null for a missing value).
-    fn push(&mut self, col: &Column, value: Option<&Value>, at: &str) -> Result<(), String> {
+    /// Append `value` (`None` or JSON null for a missing value). An error
+    /// message starts with the path below this column (`.field`, `[i]`),
+    /// which callers prefix on the way up: no path is built on success.
+    fn push(&mut self, col: &Column, value: Option<&Value>) -> Result<(), String> {
         let value = value.filter(|v| !v.is_null());
         if value.is_none() && !col.nullable {
-            return Err(format!("{at}: required field is missing"));
+            return Err(": required field is missing".to_owned());
         }
-        let bad = |v: &Value| format!("{at}: unexpected value {v}");
+        let bad = |v: &Value| format!(": unexpected value {v}");
         match self {
             Buf::Str(b) => match value {
                 None => b.append_null(),
@@ -103,7 +105,9 @@ impl Buf {
                 valid.append(obj.is_some());
                 for (c, child) in cols.iter().zip(children.iter_mut()) {
                     match obj {
-                        Some(o) => child.push(c, o.get(c.name), &format!("{at}.{}", c.name))?,
+                        Some(o) => child
+                            .push(c, o.get(c.name))
+                            .map_err(|e| format!(".{}{e}", c.name))?,
                         // Children of a null struct are masked; any value will do.
                         None => child.push_masked(),
                     }
@@ -127,13 +131,14 @@ impl Buf {
                     doc: "",
                 };
                 for (i, v) in items.iter().enumerate() {
-                    item.push(&item_col, Some(v), &format!("{at}[{i}]"))?;
+                    item.push(&item_col, Some(v))
+                        .map_err(|e| format!("[{i}]{e}"))?;
                 }
                 let last = offsets.last().copied().unwrap_or(0);
                 let len = i32::try_from(items.len())
                     .ok()
                     .and_then(|n| last.checked_add(n))
-                    .ok_or_else(|| format!("{at}: list too long for one batch"))?;
+                    .ok_or_else(|| ": list too long for one batch".to_owned())?;
                 offsets.push(len);
                 valid.append(value.is_some());
             }
@@ -241,7 +246,8 @@ impl Columns {
             return Err("$: a record must be a JSON object".into());
         };
         for (c, buf) in schema::RECORD.iter().zip(self.bufs.iter_mut()) {
-            buf.push(c, obj.get(c.name), &format!("$.{}", c.name))?;
+            buf.push(c, obj.get(c.name))
+                .map_err(|e| format!("$.{}{e}", c.name))?;
         }
         self.rows += 1;
         Ok(())
@@ -328,6 +334,15 @@ mod tests {
         v["dedup"].as_object_mut().unwrap().remove("status");
         let err = Columns::new().push(&v).unwrap_err();
         assert!(err.contains("$.dedup.status"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_in_a_list_item_names_its_index() {
+        let mut v = serde_json::to_value(full_article(1)).unwrap();
+        v["entities"][1]["label"] = serde_json::json!("PERSON");
+        let err = Columns::new().push(&v).unwrap_err();
+        assert!(err.starts_with("$.entities[1].label: "), "{err}");
+        assert!(err.contains("PERSON"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use tempfile::NamedTempFile;
 
 use super::columns::Columns;
@@ -64,6 +65,10 @@ impl<W: Write + Send> ParquetWriter<W> {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_size(options.row_group_rows.max(1))
+            // Bodies and headlines are nearly all distinct: a dictionary only
+            // costs time before the writer falls back to plain encoding.
+            .set_column_dictionary_enabled(ColumnPath::from("text"), false)
+            .set_column_dictionary_enabled(ColumnPath::from("title"), false)
             .set_created_by(format!("newspipe {}", env!("CARGO_PKG_VERSION")))
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 SCHEMA_VERSION_KEY.to_owned(),
