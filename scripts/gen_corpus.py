@@ -43,6 +43,7 @@ def main():
     ap.add_argument("--mb", type=float, default=200.0, help="target size in MB (default 200)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dup-share", type=float, default=0.05, help="share of duplicate articles")
+    ap.add_argument("--count", type=int, default=0, help="stop after this many articles (0: no limit)")
     args = ap.parse_args()
 
     articles = load(args.bbc_dir)
@@ -53,7 +54,7 @@ def main():
     written = 0
     n = 0
     recent = []
-    while written < target:
+    while written < target and (args.count == 0 or n < args.count):
         if recent and rng.random() < args.dup_share:
             body = rng.choice(recent)
             if rng.random() < 0.5:

@@ -57,8 +57,23 @@ pub enum Command {
     ///   newspipe run feed.jsonl              one JSON article per line
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
-    /// Print the resolved configuration as TOML after checking it, then exit.
+    /// Run as a daemon: process the files already in a directory, then every
+    /// new one, into rolling JSONL segments; survives kill -9 without losing
+    /// or repeating an article. Stops cleanly on SIGTERM/SIGINT.
+    ///
+    /// Example:
+    ///   newspipe serve --watch /data/in --output-dir /data/out --state-dir /var/lib/newspipe
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
+    /// Check the configuration and print it resolved, then exit.
     CheckConfig,
+    /// Train the entity tagger on CoNLL-2003 files and write the model.
+    ///
+    /// With the defaults this reproduces models/tagger.bin byte for byte.
+    TrainTagger(TrainArgs),
+    /// Score the entity tagger on a CoNLL-format file: precision, recall and
+    /// F1 per label and overall (exact span and label, as conlleval counts).
+    EvalTagger(EvalArgs),
 }
 
 /// Arguments of `newspipe run`.
@@ -125,6 +140,65 @@ pub struct RunArgs {
     pub progress: Option<Progress>,
 }
 
+/// Arguments of `newspipe train-tagger`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training file (CoNLL-2003 format).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "../shared/data/conll2003/eng.train"
+    )]
+    pub train: PathBuf,
+    /// Development file: the epoch with the best F1 on it is kept.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "../shared/data/conll2003/eng.testa"
+    )]
+    pub dev: PathBuf,
+    /// Where to write the model.
+    #[arg(long, short, value_name = "FILE", default_value = "models/tagger.bin")]
+    pub output: PathBuf,
+    /// Passes over the training data (the best by dev F1 is kept).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+}
+
+/// Arguments of `newspipe eval-tagger`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// CoNLL-format file with gold labels (e.g. eng.testa).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Model to score; the built-in one when absent [config: entities.model].
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<String>,
+    /// Exit with code 1 when overall F1 is below this.
+    #[arg(long, value_name = "F1")]
+    pub min_f1: Option<f64>,
+}
+
+/// Arguments of `newspipe serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory to watch [config: serve.watch_dir].
+    #[arg(long, value_name = "DIR")]
+    pub watch: Option<String>,
+    /// Directory for committed segments [config: serve.output_dir].
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<String>,
+    /// Directory for the daemon's state [config: serve.state_dir].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<String>,
+    /// Address for /metrics and /healthz; "" disables [config: serve.metrics_addr].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Worker threads; 0 means one per core [config: pipeline.threads].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
 impl Cli {
     /// The configuration layer the flags form.
     pub fn overrides(&self) -> Overrides {
@@ -151,8 +225,19 @@ impl Cli {
                 o.set("log.level", "trace");
             }
         }
-        if let Command::Run(run) = &self.command {
-            run.add_overrides(&mut o);
+        match &self.command {
+            Command::Run(run) => run.add_overrides(&mut o),
+            Command::Serve(serve) => {
+                o.set_opt("serve.watch_dir", serve.watch.clone());
+                o.set_opt("serve.output_dir", serve.output_dir.clone());
+                o.set_opt("serve.state_dir", serve.state_dir.clone());
+                o.set_opt("serve.metrics_addr", serve.metrics_addr.clone());
+                o.set_opt("pipeline.threads", serve.threads.map(|n| n as u64));
+            }
+            Command::EvalTagger(e) => {
+                o.set_opt("entities.model", e.model.clone());
+            }
+            Command::CheckConfig | Command::TrainTagger(_) => {}
         }
         o
     }

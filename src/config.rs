@@ -43,6 +43,8 @@ pub struct Settings {
     pub output: OutputConfig,
     /// `[log]`: logs and progress.
     pub log: LogConfig,
+    /// `[serve]`: daemon mode.
+    pub serve: crate::serve::ServeConfig,
 }
 
 /// How an input is read.
@@ -258,9 +260,15 @@ impl Settings {
         if self.title.max_chars == 0 {
             return Err(bad("title.max_chars", "must be at least 1"));
         }
+        if self.title.min_words > self.title.max_words {
+            return Err(bad("title.min_words", "must not exceed title.max_words"));
+        }
         let near = &self.dedup.params;
-        if near.shingle_words == 0 {
-            return Err(bad("dedup.shingle_words", "must be at least 1"));
+        if near.shingle_words == 0 || near.shingle_words > crate::dedup::MAX_SHINGLE_WORDS {
+            return Err(bad(
+                "dedup.shingle_words",
+                &format!("must be 1 to {}", crate::dedup::MAX_SHINGLE_WORDS),
+            ));
         }
         if near.bands == 0 || near.rows == 0 {
             return Err(bad("dedup.bands", "bands and rows must both be at least 1"));

@@ -13,6 +13,8 @@
 //!   (MinHash-LSH, the tagger), free of I/O so they are easy to test and bench.
 //! - [`sink`]: where records go (stdout, a file written under a temporary name).
 //! - [`pipeline`]: the wiring: bounded channels, worker pools, ordering, shutdown.
+//! - [`serve`]: the daemon: a watched directory in, committed segments out,
+//!   crash-safe state, metrics.
 //! - [`config`]: the one validated [`config::Settings`] every run starts from.
 //! - [`record`]: the [`record::Article`] that flows through, and the output record.
 //! - [`summary`]: counters every stage reports into, printed at the end of a run.
@@ -24,6 +26,7 @@ pub mod error;
 pub mod ner;
 pub mod pipeline;
 pub mod record;
+pub mod serve;
 pub mod sink;
 pub mod source;
 pub mod stage;

@@ -12,7 +12,7 @@ use newspipe::config::{LogFormat, Progress, Settings};
 use newspipe::pipeline::{self, RunExtras};
 use newspipe::sink::jsonl::JsonlSink;
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, EvalArgs, RunArgs, TrainArgs};
 use crate::exit_codes::Exit;
 
 fn main() -> ExitCode {
@@ -45,7 +45,14 @@ fn main() -> ExitCode {
                 return Exit::Success.into();
             }
             eprintln!("newspipe: error: {e:#}");
-            Exit::Failure.into()
+            let config_error = e
+                .downcast_ref::<newspipe::error::Error>()
+                .is_some_and(|e| matches!(e, newspipe::error::Error::Config(_)));
+            if config_error {
+                Exit::Usage.into()
+            } else {
+                Exit::Failure.into()
+            }
         }
     }
 }
@@ -53,6 +60,9 @@ fn main() -> ExitCode {
 fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Run(args) => run(args, settings, cli.quiet),
+        Command::Serve(_) => serve(settings),
+        Command::TrainTagger(args) => train_tagger(args),
+        Command::EvalTagger(args) => eval_tagger(args, settings),
         Command::CheckConfig => {
             println!(
                 "{}",
@@ -89,19 +99,16 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let summary = runtime.block_on(pipeline::run(
-        settings,
-        args.inputs.clone(),
-        sink,
-        RunExtras { rejects, progress },
-        async {
-            // If the handler cannot be installed, never resolve: the default
-            // SIGINT behaviour (exit) still applies.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        },
-    ))?;
+    let summary = runtime.block_on(async {
+        pipeline::run(
+            settings,
+            args.inputs.clone(),
+            sink,
+            RunExtras { rejects, progress },
+            shutdown_signal(),
+        )
+        .await
+    })?;
     if let Some(path) = &args.summary_json {
         let json = serde_json::to_vec_pretty(&summary).context("cannot serialize summary")?;
         std::fs::write(path, json)
@@ -117,6 +124,91 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
     } else {
         Exit::Success
     })
+}
+
+fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
+    use newspipe::ner::{train, TrainOptions};
+    let mut opts = TrainOptions::default();
+    if let Some(e) = args.epochs {
+        opts.epochs = e;
+    }
+    let started = std::time::Instant::now();
+    let bytes = train(&args.train, Some(&args.dev), &opts, |r| {
+        let f1 = r.dev.as_ref().map_or(f64::NAN, |d| d.overall_f1());
+        eprintln!(
+            "epoch {:>2}: {} sentences wrong, dev F1 {f1:.4} ({:.1?})",
+            r.epoch,
+            r.mistakes,
+            started.elapsed()
+        );
+    })
+    .with_context(|| format!("cannot train on {}", args.train.display()))?;
+    newspipe::serve::state::write_atomic(&args.output, &bytes)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes) in {:.1?}",
+        args.output.display(),
+        bytes.len(),
+        started.elapsed()
+    );
+    Ok(Exit::Success)
+}
+
+fn eval_tagger(args: &EvalArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let stage_cfg = &settings.entities;
+    let tagger = if stage_cfg.model.is_empty() {
+        newspipe::ner::Tagger::builtin()?
+    } else {
+        let bytes = std::fs::read(&stage_cfg.model)
+            .with_context(|| format!("cannot read model {}", stage_cfg.model))?;
+        newspipe::ner::Tagger::from_model_bytes(&bytes)?
+    };
+    let report = newspipe::ner::evaluate(&tagger, &args.file)
+        .with_context(|| format!("cannot evaluate on {}", args.file.display()))?;
+    println!("{report}");
+    match args.min_f1 {
+        Some(min) if report.overall_f1() < min => {
+            eprintln!(
+                "newspipe: overall F1 {:.4} is below --min-f1 {min}",
+                report.overall_f1()
+            );
+            Ok(Exit::Failure)
+        }
+        _ => Ok(Exit::Success),
+    }
+}
+
+fn serve(settings: &Settings) -> anyhow::Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async { newspipe::serve::run(settings, shutdown_signal()).await })?;
+    Ok(Exit::Success)
+}
+
+/// Install SIGINT/SIGTERM handlers now (a signal that arrives during startup
+/// must not kill the process) and return a future that resolves on either.
+/// Must be called inside the runtime.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                // No handler: never resolve; the default action still applies.
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = wait(term) => {}
+            () = wait(int) => {}
+        }
+    }
 }
 
 fn progress_bar() -> indicatif::ProgressBar {

@@ -139,6 +139,8 @@ pub enum Outcome {
     },
     /// A duplicate left out by `--drop-duplicates`.
     Dropped {
+        /// The article, for consumers that keep books on every input.
+        article: Box<Article>,
         /// What it adds to the summary.
         stats: ArticleStats,
     },
@@ -157,49 +159,59 @@ pub struct RunExtras {
     pub progress: Option<indicatif::ProgressBar>,
 }
 
-/// Run the batch pipeline over `roots` into `sink`.
-///
-/// When `shutdown` resolves, reading stops, articles in flight are finished
-/// and the summary is returned with `interrupted` set; the sink is then not
-/// committed, so a file output never appears half-written.
-pub async fn run(
+/// A named queue whose current depth can be read (for metrics).
+pub type QueueProbe = (&'static str, Box<dyn Fn() -> usize + Send + Sync>);
+
+/// The stages between a source and a consumer, running.
+pub struct Stream {
+    /// Outcomes in input order; closed when the source is done and drained.
+    pub outcomes: Receiver<Outcome>,
+    /// Depth probes of the queues between stages, for metrics.
+    pub queues: Vec<QueueProbe>,
+    task: tokio::task::JoinHandle<Result<Option<Deduplicator>>>,
+}
+
+impl Stream {
+    /// Wait for every stage to finish; returns the dedup state for reporting
+    /// (or for a daemon to keep). Call after `outcomes` is drained.
+    pub async fn finish(self) -> Result<Option<Deduplicator>> {
+        self.task
+            .await
+            .map_err(|e| Error::Task(format!("pipeline: {e}")))?
+    }
+}
+
+/// Start the stages. `source` runs on a thread of its own and feeds inputs
+/// through the [`Emitter`] it is given; setting `stop` makes it stop reading,
+/// after which everything in flight drains to `outcomes`. `dedup` carries
+/// the dedup state to start from (a daemon's recovered index), if enabled.
+pub fn start<S>(
     settings: &Settings,
-    roots: Vec<PathBuf>,
-    sink: Box<dyn RecordSink>,
-    extras: RunExtras,
-    shutdown: impl Future<Output = ()>,
-) -> Result<Summary> {
-    let started = Instant::now();
+    source: S,
+    dedup: Option<Deduplicator>,
+    stop: Arc<AtomicBool>,
+) -> Result<Stream>
+where
+    S: FnOnce(&mut Emitter<'_>) + Send + 'static,
+{
     let threads = settings.pipeline.effective_threads();
     let cap = settings.pipeline.channel_capacity;
     let stages = Arc::new(Stages::new(settings)?);
-    let mut dedup = settings
-        .dedup
-        .enabled
-        .then(|| Deduplicator::new(&settings.dedup));
     let drop_duplicates = settings.dedup.drop_duplicates;
-    info!(
-        "reading {} input(s) with {threads} worker threads",
-        roots.len()
-    );
-
-    let stop = Arc::new(AtomicBool::new(false));
     let pool = WorkerPool::new(threads, threads * 2)?;
 
     let (src_tx, src_rx) = bounded::<Input>(cap);
     let (prep_tx, prep_rx) = bounded::<Prepared>(cap);
     let (dedup_tx, dedup_rx) = bounded::<Prepared>(cap);
     let (out_tx, out_rx) = bounded::<Outcome>(cap);
+    // Extra receivers only read lengths; channels still close when their senders go.
+    let (src_probe, prep_probe, dedup_probe) = (src_rx.clone(), prep_rx.clone(), dedup_rx.clone());
 
-    let source = {
-        let input_cfg = settings.input.clone();
-        let stop = Arc::clone(&stop);
-        tokio::task::spawn_blocking(move || {
-            let mut send = |i: Input| src_tx.send_blocking(i).is_ok();
-            let mut emitter = Emitter::new(&mut send, &stop);
-            read_inputs(&roots, &input_cfg, &mut emitter);
-        })
-    };
+    let source = tokio::task::spawn_blocking(move || {
+        let mut send = |i: Input| src_tx.send_blocking(i).is_ok();
+        let mut emitter = Emitter::new(&mut send, &stop);
+        source(&mut emitter);
+    });
 
     let prepare: Arc<dyn Fn(Input) -> Prepared + Send + Sync> = {
         let stages = Arc::clone(&stages);
@@ -223,18 +235,82 @@ pub async fn run(
         })
     };
 
-    let dedup_step = async {
-        while let Ok(mut prepared) = prep_rx.recv().await {
-            if let (Ok((article, _)), Some(d)) = (&mut prepared, dedup.as_mut()) {
-                d.process(article);
+    let task = tokio::spawn(async move {
+        let mut dedup = dedup;
+        let dedup_step = async {
+            while let Ok(mut prepared) = prep_rx.recv().await {
+                if let (Ok((article, _)), Some(d)) = (&mut prepared, dedup.as_mut()) {
+                    d.process(article);
+                }
+                if dedup_tx.send(prepared).await.is_err() {
+                    break;
+                }
             }
-            if dedup_tx.send(prepared).await.is_err() {
-                break;
-            }
-        }
-        drop(dedup_tx);
-        Ok::<(), Error>(())
-    };
+            drop(dedup_tx);
+            Ok::<(), Error>(())
+        };
+        let result = tokio::try_join!(
+            ordered_map(&pool, src_rx, prep_tx, cap, prepare),
+            dedup_step,
+            ordered_map(&pool, dedup_rx, out_tx, cap, enrich),
+        );
+        let joined = tokio::task::spawn_blocking(move || pool.join()).await;
+        result?;
+        joined.map_err(|e| Error::Task(format!("worker pool: {e}")))?;
+        source
+            .await
+            .map_err(|e| Error::Task(format!("source: {e}")))?;
+        Ok(dedup)
+    });
+    let queues: Vec<QueueProbe> = vec![
+        ("source", Box::new(move || src_probe.len())),
+        ("prepared", Box::new(move || prep_probe.len())),
+        ("deduped", Box::new(move || dedup_probe.len())),
+        (
+            "outcomes",
+            Box::new({
+                let out = out_rx.clone();
+                move || out.len()
+            }),
+        ),
+    ];
+    Ok(Stream {
+        outcomes: out_rx,
+        queues,
+        task,
+    })
+}
+
+/// Run the batch pipeline over `roots` into `sink`.
+///
+/// When `shutdown` resolves, reading stops, articles in flight are finished
+/// and the summary is returned with `interrupted` set; the sink is then not
+/// committed, so a file output never appears half-written.
+pub async fn run(
+    settings: &Settings,
+    roots: Vec<PathBuf>,
+    sink: Box<dyn RecordSink>,
+    extras: RunExtras,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let threads = settings.pipeline.effective_threads();
+    info!(
+        "reading {} input(s) with {threads} worker threads",
+        roots.len()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let input_cfg = settings.input.clone();
+    let dedup = settings
+        .dedup
+        .enabled
+        .then(|| Deduplicator::new(&settings.dedup));
+    let stream = start(
+        settings,
+        move |emitter| read_inputs(&roots, &input_cfg, emitter),
+        dedup,
+        Arc::clone(&stop),
+    )?;
 
     let progress = extras
         .progress
@@ -242,47 +318,35 @@ pub async fn run(
     let sink_thread = {
         let stop = Arc::clone(&stop);
         let rejects = extras.rejects;
-        tokio::task::spawn_blocking(move || drain(out_rx, sink, rejects, progress, &stop, threads))
+        let outcomes = stream.outcomes.clone();
+        tokio::task::spawn_blocking(move || {
+            drain(outcomes, sink, rejects, progress, &stop, threads)
+        })
     };
 
-    let work = async {
-        tokio::try_join!(
-            ordered_map(&pool, src_rx, prep_tx, cap, prepare),
-            dedup_step,
-            ordered_map(&pool, dedup_rx, out_tx, cap, enrich),
-        )
-    };
-    let interrupted = {
-        tokio::pin!(work);
+    let mut interrupted = false;
+    let drained = {
+        tokio::pin!(sink_thread);
         tokio::pin!(shutdown);
-        let mut interrupted = false;
-        let result = loop {
+        loop {
             tokio::select! {
-                r = &mut work => break r,
+                r = &mut sink_thread => break r,
                 () = &mut shutdown, if !interrupted => {
                     warn!("interrupted: finishing articles in flight, output will not be committed");
                     stop.store(true, Ordering::Relaxed);
                     interrupted = true;
                 }
             }
-        };
-        result?;
-        interrupted
+        }
     };
-    source
-        .await
-        .map_err(|e| Error::Task(format!("source: {e}")))?;
-    let (mut summary, sink, rejects, sink_error) = sink_thread
-        .await
-        .map_err(|e| Error::Task(format!("sink: {e}")))?;
-    pool.join();
+    let (mut summary, sink, rejects, sink_error) =
+        drained.map_err(|e| Error::Task(format!("sink: {e}")))?;
+    let dedup = stream.finish().await?;
     if let Some(e) = sink_error {
         return Err(e);
     }
     summary.interrupted = interrupted;
-    let (index_len, index_bytes) = dedup
-        .as_ref()
-        .map_or((0, 0), |d| (d.index().len(), d.index().heap_bytes()));
+    let (index_len, index_bytes) = dedup.as_ref().map_or((0, 0), |d| (d.len(), d.heap_bytes()));
     summary.finish(started.elapsed(), index_len, index_bytes);
     if !interrupted {
         sink.commit()?;
@@ -302,6 +366,7 @@ fn finish_article(
     if drop_duplicates && article.dedup.status != DedupStatus::Unique {
         stats.observe(&article);
         return Outcome::Dropped {
+            article,
             stats: std::mem::take(stats),
         };
     }
@@ -331,6 +396,7 @@ fn origin_of(input: &Input) -> (u64, SourceInfo) {
                 path: r.path.clone(),
                 line: r.line,
                 bytes: r.bytes,
+                input_hash: r.input_hash,
                 ..SourceInfo::default()
             },
         ),
@@ -395,7 +461,7 @@ fn drain(
                     }
                 }
             }
-            Outcome::Dropped { stats } => summary.add_article(&stats, false),
+            Outcome::Dropped { stats, .. } => summary.add_article(&stats, false),
             Outcome::Rejected(r) => {
                 progress.suspend(|| warn!("rejected {}: {}", r.location(), r.reason));
                 summary.add_rejected(r.kind, r.bytes);

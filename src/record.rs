@@ -24,6 +24,13 @@ pub struct SourceInfo {
     /// Identifier supplied by the input itself (the `id` field of a JSONL line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// When the daemon took the input (RFC 3339, UTC); absent in batch runs,
+    /// whose output depends on nothing but the input and the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingested_at: Option<String>,
+    /// xxh3-64 of the raw input bytes; keys the daemon's processed-file ledger.
+    #[serde(skip)]
+    pub input_hash: u64,
 }
 
 /// A span of text removed as boilerplate.
@@ -120,14 +127,14 @@ pub struct Entity {
 }
 
 /// Fingerprints computed in parallel before the sequential dedup decision.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fingerprint {
     /// xxh3-64 of the folded hashing key.
     pub exact: u64,
-    /// MinHash signature over word shingles (empty when near-dup detection is off).
+    /// MinHash signature over word shingles of the folded key, `bands * rows`
+    /// values; empty when near-dup detection is off or the text has no words.
+    /// Candidates are verified on it: no shingle set is kept.
     pub minhash: Vec<u32>,
-    /// Sorted, deduplicated shingle hashes, kept for candidate verification.
-    pub shingles: Vec<u64>,
 }
 
 /// One article: the unit every stage reads and writes.

@@ -20,6 +20,20 @@ fn seeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
 }
 
+/// Number of article files in seeds/ (dot files such as .gitattributes are skipped).
+fn seed_count() -> usize {
+    std::fs::read_dir(seeds())
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count()
+}
+
 fn records(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
         .lines()
@@ -27,21 +41,78 @@ fn records(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// A distinct made-up article per `i`: a headline and three paragraphs whose
+/// wording is drawn pseudo-randomly, so no two share many 5-word shingles.
 fn article(i: usize) -> String {
-    let topics = [
-        "harbour", "orchard", "railway", "library", "stadium", "bakery",
+    const WORDS: [&str; 48] = [
+        "council",
+        "harbour",
+        "orchard",
+        "railway",
+        "library",
+        "stadium",
+        "bakery",
+        "river",
+        "budget",
+        "school",
+        "bridge",
+        "market",
+        "tower",
+        "festival",
+        "museum",
+        "garden",
+        "approved",
+        "delayed",
+        "opened",
+        "rejected",
+        "funded",
+        "planned",
+        "closed",
+        "expanded",
+        "residents",
+        "officials",
+        "traders",
+        "teachers",
+        "engineers",
+        "farmers",
+        "drivers",
+        "students",
+        "quickly",
+        "finally",
+        "again",
+        "quietly",
+        "twice",
+        "early",
+        "late",
+        "north",
+        "south",
+        "east",
+        "west",
+        "new",
+        "old",
+        "small",
+        "large",
+        "busy",
     ];
-    let t = topics[i % topics.len()];
-    format!(
-        "Council approves plan for the {t} number {i}\n\n\
-         The council voted on Tuesday to approve a new plan for the {t} in district {i}, \
-         after months of debate among residents and officials about its cost.\n\n\
-         Supporters said the project, estimated at {} thousand pounds, would bring jobs. \
-         Opponents argued that the money should go to schools and roads instead.\n\n\
-         Work on site {i} is expected to begin next spring and last about {} months.\n",
-        100 + i * 7,
-        6 + i % 11
-    )
+    let mut state = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut sentence = |n: usize| {
+        let words: Vec<&str> = (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                WORDS[(state % WORDS.len() as u64) as usize]
+            })
+            .collect();
+        let mut s = words.join(" ");
+        s[..1].make_ascii_uppercase();
+        s
+    };
+    let title = sentence(6);
+    let paras: Vec<String> = (0..3)
+        .map(|_| format!("{}. {}. {}.", sentence(14), sentence(12), sentence(16)))
+        .collect();
+    format!("{title}\n\n{}\n", paras.join("\n\n"))
 }
 
 /// A directory with a mix of unique articles, exact duplicates and bad files.
@@ -95,8 +166,7 @@ fn run_on_seeds_writes_one_record_per_article() {
         .assert()
         .success();
     let recs = records(&out.get_output().stdout);
-    let files = std::fs::read_dir(seeds()).unwrap().count();
-    assert_eq!(recs.len(), files);
+    assert_eq!(recs.len(), seed_count());
     for r in &recs {
         assert_eq!(r["schema_version"], 1);
         assert_eq!(r["id"].as_str().map(str::len), Some(32));
@@ -303,10 +373,7 @@ fn output_file_appears_complete_and_no_temp_is_left() {
         .success()
         .stdout("");
     let text = std::fs::read_to_string(&dest).unwrap();
-    assert_eq!(
-        text.lines().count(),
-        std::fs::read_dir(seeds()).unwrap().count()
-    );
+    assert_eq!(text.lines().count(), seed_count());
     let names: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -386,4 +453,153 @@ fn summary_is_printed_on_stderr() {
     ] {
         assert!(stderr.contains(word), "summary lacks {word}:\n{stderr}");
     }
+}
+
+fn seed_records() -> Vec<Value> {
+    let out = newspipe()
+        .args(["run", "-q"])
+        .arg(seeds())
+        .assert()
+        .success();
+    records(&out.get_output().stdout)
+}
+
+fn by_path<'a>(recs: &'a [Value], prefix: &str) -> &'a Value {
+    recs.iter()
+        .find(|r| {
+            r["source"]["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(prefix))
+        })
+        .unwrap_or_else(|| panic!("no record for {prefix}"))
+}
+
+#[test]
+fn seed_article_loses_its_wrapped_also_read_span_and_keeps_its_paragraphs() {
+    let recs = seed_records();
+    let seed = by_path(&recs, "000_");
+    assert_eq!(
+        seed["title"],
+        Value::Null,
+        "the first line is a sentence, not a headline"
+    );
+    let spans = seed["boilerplate"].as_array().unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(
+        spans[0]["text"],
+        "Also Read; U.S. Considers Plan to Inspect\nIranian Oil Tankers"
+    );
+    assert!(spans[0]["rule"].as_str().is_some_and(|r| !r.is_empty()));
+    let text = seed["text"].as_str().unwrap();
+    assert!(!text.contains("Also Read") && !text.contains("Iranian Oil Tankers"));
+    let paras: Vec<&str> = text.split("\n\n").collect();
+    assert_eq!(paras.len(), 7, "eight lines in, one span out: {paras:#?}");
+    assert!(paras[0].starts_with("Russian Foreign Minister Sergei Lavrov"));
+    assert!(paras[4].ends_with("between Russia and the West."));
+    assert!(
+        paras[5].starts_with("Trump’s position on NATO and Ukraine has sparked concerns in Kyiv.")
+    );
+    assert!(paras[6].ends_with("deploy European forces in Ukraine."));
+}
+
+#[test]
+fn real_sentence_starting_with_advertisement_is_kept() {
+    let recs = seed_records();
+    let ad = by_path(&recs, "003_");
+    assert!(ad["text"]
+        .as_str()
+        .unwrap()
+        .contains("Advertisement spending rose"));
+    let rules: Vec<&str> = ad["boilerplate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["text"].as_str().unwrap())
+        .collect();
+    assert!(rules.iter().all(|t| !t.contains("spending")), "{rules:?}");
+}
+
+#[test]
+fn seeds_carry_an_exact_and_a_near_duplicate() {
+    let recs = seed_records();
+    let original = by_path(&recs, "003_");
+    let copy = by_path(&recs, "005_");
+    assert_eq!(copy["dedup"]["status"], "exact");
+    assert_eq!(copy["dedup"]["duplicate_of"], original["id"]);
+    let original = by_path(&recs, "002_");
+    let edited = by_path(&recs, "006_");
+    assert_eq!(edited["dedup"]["status"], "near");
+    assert_eq!(edited["dedup"]["duplicate_of"], original["id"]);
+    let sim = edited["dedup"]["similarity"].as_f64().unwrap();
+    assert!((0.5..1.0).contains(&sim), "{sim}");
+    let unique = recs
+        .iter()
+        .filter(|r| r["dedup"]["status"] == "unique")
+        .count();
+    assert_eq!(unique, recs.len() - 2);
+}
+
+#[test]
+fn seed_article_entities_come_out_labelled_with_canonical_forms() {
+    let recs = seed_records();
+    let seed = by_path(&recs, "000_");
+    let text: Vec<char> = seed["text"].as_str().unwrap().chars().collect();
+    let ents = seed["entities"].as_array().unwrap();
+    let has = |surface: &str, label: &str| {
+        ents.iter()
+            .any(|e| e["text"] == surface && e["label"] == label)
+    };
+    for (surface, label) in [
+        ("Sergei Lavrov", "PER"),
+        ("Donald Trump", "PER"),
+        ("Volodymyr Zelensky", "PER"),
+        ("Emmanuel Macron", "PER"),
+        ("NATO", "ORG"),
+        ("Kyiv", "LOC"),
+        ("Moscow", "LOC"),
+    ] {
+        assert!(has(surface, label), "{surface} {label} missing");
+    }
+    for e in ents {
+        let (s, t) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        let covered: String = text[s..t].iter().collect();
+        assert_eq!(
+            covered,
+            e["text"].as_str().unwrap(),
+            "offsets count code points"
+        );
+        if e["text"] == "Trump" {
+            assert_eq!(e["canonical"], "Donald Trump");
+        }
+    }
+    let kyiv = ents.iter().find(|e| e["text"] == "Kyiv").unwrap();
+    assert_eq!(kyiv["country"], "UA");
+    assert!(kyiv["geonames_id"].as_u64().is_some());
+}
+
+#[test]
+fn eval_tagger_prints_scores_per_label() {
+    let testa = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/conll2003/eng.testa");
+    if !testa.exists() {
+        eprintln!("skipping: {} not found", testa.display());
+        return;
+    }
+    let out = newspipe()
+        .args(["eval-tagger", "--min-f1", "0.88"])
+        .arg(&testa)
+        .assert()
+        .success();
+    let table = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for label in ["PER", "ORG", "LOC", "MISC", "overall"] {
+        assert!(table.lines().any(|l| l.starts_with(label)), "{table}");
+    }
+    // An impossible floor fails with exit code 1.
+    newspipe()
+        .args(["eval-tagger", "--min-f1", "0.999"])
+        .arg(&testa)
+        .assert()
+        .code(1);
 }

@@ -1,24 +1,309 @@
 //! Named-entity tagging: PER, ORG, LOC, MISC spans over article text.
 //!
-//! Pure: no I/O beyond parsing a model from bytes, no async.
+//! A BIO sequence tagger (averaged structured perceptron, Viterbi decoding)
+//! over hashed word, shape, affix, context, gazetteer and document features,
+//! trained on CoNLL-2003 English. The model (`models/tagger.bin`) and the
+//! gazetteer (`models/gazetteer.tsv`) are compiled into the binary.
+//!
+//! After decoding, a document pass makes mentions consistent: a surname or
+//! acronym seen after its full form gets the full form's label and a
+//! `canonical` field, and places the gazetteer knows get a GeoNames id.
+//!
+//! Pure: no I/O beyond parsing a model from bytes (and reading CoNLL files in
+//! [`train`] and [`evaluate`]), no async.
 
-use crate::record::Entity;
+mod conll;
+mod consistency;
+mod eval;
+mod features;
+mod gazetteer;
+mod hash;
+mod model;
+mod tokenize;
+mod train;
 
-/// A loaded entity tagger.
-#[derive(Debug, Default)]
-pub struct Tagger {}
+use std::ops::Range;
+use std::path::Path;
+
+pub use eval::{Counts, EvalReport};
+pub use tokenize::{tokenize, Token};
+pub use train::{train, EpochReport, TrainOptions};
+
+use crate::error::Error;
+use crate::record::{Entity, Label};
+use consistency::Mention;
+use features::{extract, Features, Scratch};
+use gazetteer::Gazetteer;
+use model::{Model, Viterbi, NTAGS};
+
+/// The shipped model, built by `newspipe train-tagger` (see the README).
+static MODEL: &[u8] = include_bytes!("../../models/tagger.bin");
+/// The shipped gazetteer, built by `scripts/build_gazetteer.py`.
+static GAZETTEER: &str = include_str!("../../models/gazetteer.tsv");
+
+/// Parse the gazetteer compiled into the binary.
+pub(crate) fn builtin_gazetteer() -> Result<Gazetteer, Error> {
+    Gazetteer::parse(GAZETTEER)
+}
+
+/// A loaded entity tagger. Immutable after loading, so one instance can be
+/// shared by every worker thread.
+#[derive(Debug)]
+pub struct Tagger {
+    model: Model,
+    gaz: Gazetteer,
+}
+
+/// Decode every sentence of a document from its extracted features.
+pub(crate) fn decode_features(
+    model: &Model,
+    feats: &Features,
+    sentences: &[Range<usize>],
+    viterbi: &mut Viterbi,
+    tags: &mut Vec<u8>,
+) {
+    tags.clear();
+    let mut emit: Vec<[f32; NTAGS]> = Vec::with_capacity(64);
+    let mut sent_tags = Vec::with_capacity(64);
+    tags.reserve(feats.offsets.len());
+    let (start, trans) = model.transitions();
+    for r in sentences {
+        emit.clear();
+        for i in r.clone() {
+            let mut e = [0f32; NTAGS];
+            model.emit(feats.of(i), &mut e);
+            emit.push(e);
+        }
+        viterbi.decode(&emit, start, trans, &mut sent_tags);
+        tags.extend_from_slice(&sent_tags);
+    }
+}
+
+/// Where the tokens of one string sit in a combined document.
+struct Part<'a> {
+    text: &'a str,
+    tokens: Vec<Token>,
+}
 
 impl Tagger {
     /// The model shipped inside the binary.
-    pub fn builtin() -> Result<Self, crate::error::Error> {
-        Ok(Tagger {})
+    pub fn builtin() -> Result<Self, Error> {
+        Tagger::from_model_bytes(MODEL)
+    }
+
+    /// A tagger from model bytes (as written by [`train`]) and the built-in gazetteer.
+    pub fn from_model_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Ok(Tagger {
+            model: Model::decode(bytes)?,
+            gaz: builtin_gazetteer()?,
+        })
+    }
+
+    /// Tag pre-tokenized sentences of one document: returns the entity
+    /// mentions (token ranges, labels and full forms) after the
+    /// document-consistency pass.
+    fn tag_tokens(
+        &self,
+        words: &[&str],
+        sentences: &[Range<usize>],
+        scratch: &mut Scratch,
+    ) -> Vec<Mention> {
+        let mut feats = Features::default();
+        extract(
+            &self.gaz,
+            self.model.bits,
+            words,
+            sentences,
+            scratch,
+            &mut feats,
+        );
+        let mut tags = Vec::new();
+        decode_features(
+            &self.model,
+            &feats,
+            sentences,
+            &mut Viterbi::default(),
+            &mut tags,
+        );
+        let chunks = conll::chunks(&tags, sentences);
+        consistency::resolve(words, &scratch.lower, sentences, chunks)
+    }
+
+    /// Tag pre-tokenized sentences of one document: `(token range, label)` per entity.
+    pub fn tag_words(
+        &self,
+        words: &[&str],
+        sentences: &[Range<usize>],
+    ) -> Vec<(Range<usize>, Label)> {
+        let mut scratch = Scratch::default();
+        self.tag_tokens(words, sentences, &mut scratch)
+            .into_iter()
+            .map(|m| (m.range, m.label))
+            .collect()
     }
 
     /// Tag a title and a body together, so mentions in one inform the other.
     /// Returns `(title_entities, text_entities)`; offsets are code points into
     /// `title` and `text` respectively.
     pub fn tag_article(&self, title: Option<&str>, text: &str) -> (Vec<Entity>, Vec<Entity>) {
-        let _ = (title, text); // TODO(ner helper)
-        (Vec::new(), Vec::new())
+        let mut parts = Vec::with_capacity(2);
+        for t in title.into_iter().chain(std::iter::once(text)) {
+            let mut tokens = Vec::new();
+            tokenize(t, &mut tokens);
+            parts.push(Part { text: t, tokens });
+        }
+        let mut words: Vec<&str> = Vec::new();
+        let mut sentences: Vec<Range<usize>> = Vec::new();
+        for p in &parts {
+            let base = words.len();
+            words.extend(p.tokens.iter().map(|t| &p.text[t.start..t.end]));
+            split_sentences(p.text, &p.tokens, base, &mut sentences);
+        }
+        let mut scratch = Scratch::default();
+        let mentions = self.tag_tokens(&words, &sentences, &mut scratch);
+
+        let mut out: Vec<Vec<Entity>> = vec![Vec::new(); parts.len()];
+        let mut base = 0;
+        let mut m = mentions.iter().peekable();
+        for (k, p) in parts.iter().enumerate() {
+            let end = base + p.tokens.len();
+            let mut cursor = CharCursor::default();
+            while let Some(men) = m.next_if(|men| men.range.start < end) {
+                let first = p.tokens[men.range.start - base];
+                let last = p.tokens[men.range.end - 1 - base];
+                let (start, end_c) = (
+                    cursor.chars_at(p.text, first.start),
+                    cursor.chars_at(p.text, last.end),
+                );
+                let mut e = Entity {
+                    text: p.text[first.start..last.end].to_owned(),
+                    label: men.label,
+                    start,
+                    end: end_c,
+                    canonical: men.full_form.as_ref().map(|r| span_text(&parts, &words, r)),
+                    geonames_id: None,
+                    country: None,
+                };
+                if e.label == Label::Loc {
+                    if let Some((len, place)) = self
+                        .gaz
+                        .longest_place(&scratch.lower[..men.range.end], men.range.start)
+                    {
+                        if len == men.range.len() {
+                            e.geonames_id = Some(place.geonames_id);
+                            e.country =
+                                (!place.country.is_empty()).then(|| place.country.to_string());
+                            if e.canonical.is_none() {
+                                e.canonical = place.canonical.as_deref().map(str::to_owned);
+                            }
+                        }
+                    }
+                }
+                out[k].push(e);
+            }
+            base = end;
+        }
+        let text_entities = out.pop().unwrap_or_default();
+        let title_entities = out.pop().unwrap_or_default();
+        (title_entities, text_entities)
+    }
+}
+
+/// The source text of a token range in the combined document (which lies
+/// within one part, since sentences never cross parts).
+fn span_text(parts: &[Part<'_>], words: &[&str], r: &Range<usize>) -> String {
+    let mut base = 0;
+    for p in parts {
+        if r.start < base + p.tokens.len() {
+            let (a, b) = (p.tokens[r.start - base], p.tokens[r.end - 1 - base]);
+            return p.text[a.start..b.end].to_owned();
+        }
+        base += p.tokens.len();
+    }
+    words[r.clone()].join(" ")
+}
+
+/// Sentence ranges (offset by `base`) of tokenized text: a break after
+/// sentence-final punctuation and at every line break.
+fn split_sentences(text: &str, tokens: &[Token], base: usize, out: &mut Vec<Range<usize>>) {
+    let mut start = 0;
+    for i in 0..tokens.len() {
+        let t = tokens[i];
+        let word = &text[t.start..t.end];
+        let line_break = tokens
+            .get(i + 1)
+            .is_some_and(|n| text.as_bytes()[t.end..n.start].contains(&b'\n'));
+        let final_punct = matches!(word, "." | "!" | "?" | "...")
+            && tokens.get(i + 1).is_some_and(|n| {
+                !text[n.start..n.end]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_lowercase())
+            });
+        if line_break || final_punct || i + 1 == tokens.len() {
+            out.push(base + start..base + i + 1);
+            start = i + 1;
+        }
+    }
+}
+
+/// Converts increasing byte offsets into code-point offsets in one pass.
+#[derive(Default)]
+struct CharCursor {
+    byte: usize,
+    chars: usize,
+}
+
+impl CharCursor {
+    fn chars_at(&mut self, text: &str, byte: usize) -> usize {
+        if byte < self.byte {
+            *self = CharCursor::default();
+        }
+        self.chars += text[self.byte..byte].chars().count();
+        self.byte = byte;
+        self.chars
+    }
+}
+
+/// Evaluate a tagger on a CoNLL-format file (exact span and label, as
+/// conlleval counts them).
+pub fn evaluate(tagger: &Tagger, conll_path: &Path) -> Result<EvalReport, Error> {
+    let docs = conll::read(conll_path)?;
+    let mut report = EvalReport::default();
+    let mut scratch = Scratch::default();
+    for d in &docs {
+        let words = d.word_refs();
+        let pred: Vec<(Range<usize>, Label)> = tagger
+            .tag_tokens(&words, &d.sentences, &mut scratch)
+            .into_iter()
+            .map(|m| (m.range, m.label))
+            .collect();
+        report.add_chunks(&conll::chunks(&d.gold, &d.sentences), &pred);
+        report.tokens += d.words.len();
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_break_at_final_punctuation_and_lines() {
+        let text = "He left. She stayed in the U.S. today\nNew line";
+        let mut toks = Vec::new();
+        tokenize(text, &mut toks);
+        let mut s = Vec::new();
+        split_sentences(text, &toks, 10, &mut s);
+        assert_eq!(s, vec![10..13, 13..19, 19..21]);
+    }
+
+    #[test]
+    fn char_cursor_counts_code_points() {
+        let text = "Zürich’s Kyiv";
+        let mut c = CharCursor::default();
+        let b = text.find("Kyiv").unwrap();
+        assert_eq!(c.chars_at(text, b), 9);
+        assert_eq!(c.chars_at(text, text.len()), 13);
     }
 }

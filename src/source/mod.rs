@@ -64,6 +64,9 @@ pub struct Rejected {
     /// The reason.
     #[serde(serialize_with = "serialize_display")]
     pub reason: RejectReason,
+    /// xxh3-64 of the raw input, when it was read (the daemon's ledger key).
+    #[serde(skip)]
+    pub input_hash: u64,
 }
 
 fn serialize_display<S: serde::Serializer>(reason: &RejectReason, s: S) -> Result<S::Ok, S::Error> {
@@ -80,6 +83,7 @@ impl Rejected {
             bytes: source.bytes,
             kind: reason.kind(),
             reason,
+            input_hash: source.input_hash,
         }
     }
 

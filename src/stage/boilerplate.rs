@@ -1,16 +1,44 @@
 //! Boilerplate removal: related-link lines ("Also Read ..."), page chrome
 //! ("Advertisement", share/subscribe prompts), driven by rules in
 //! `config/boilerplate.toml`.
+//!
+//! Rules look at one normalized line at a time and must match from its start.
+//! Rules for lone chrome words must cover the whole line, and every rule has a
+//! word limit, so a real sentence that merely opens with a trigger word
+//! ("Advertisement spending rose 5% ...") is never taken. A related-link
+//! rule also takes the headline that follows it, including the short
+//! title-case lines a wrapped headline spills onto, as one span. Two generic
+//! signals (symbol-only lines, navigation bars) catch chrome no rule names.
 
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
-use crate::error::Result;
-use crate::record::Article;
+use crate::error::{Error, Result};
+use crate::record::{Article, Removed};
+use crate::stage::title::{ends_like_sentence_or_clause, has_sentence_break};
 use crate::stage::Stage;
+
+/// The built-in rules: `config/boilerplate.toml` as it was at build time.
+pub const DEFAULT_RULES: &str = include_str!("../../config/boilerplate.toml");
+
+/// Name used for the built-in rules in error messages.
+const BUILTIN_NAME: &str = "config/boilerplate.toml (built in)";
+
+/// Rule id recorded for lines with no letter or digit.
+pub const GENERIC_SYMBOLS: &str = "generic-symbols";
+/// Rule id recorded for navigation bars ("Home | News | Sport | Weather").
+pub const GENERIC_NAV: &str = "generic-nav";
+
+/// Words longer lines may have and still be checked as a navigation bar.
+const NAV_MAX_WORDS: usize = 40;
 
 /// `[boilerplate]` config section.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct BoilerplateConfig {
     /// Remove boilerplate at all.
     pub enabled: bool,
@@ -27,15 +55,450 @@ impl Default for BoilerplateConfig {
     }
 }
 
+/// What a rule accepts after its pattern on the same line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rest {
+    /// Nothing: the pattern covers the whole line.
+    None,
+    /// Anything, within the rule's word limit.
+    Any,
+    /// A linked story's headline, possibly on the next line(s).
+    Headline,
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Identifier recorded with each span the rule removes.
+    pub id: String,
+    /// What may follow the pattern.
+    pub rest: Rest,
+    /// Most words the line (with any wrapped headline lines) may have.
+    pub max_words: usize,
+    regex: Regex,
+}
+
+/// Settings of the generic signals (`[generic]` in the rules file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Generic {
+    /// Remove lines with no letter or digit.
+    pub symbol_lines: bool,
+    /// Remove navigation bars: 3+ short items separated by ` | `, ` • ` or ` · `.
+    pub nav_bars: bool,
+    /// Most lines a related-link headline may wrap onto.
+    pub wrap_lines: usize,
+    /// Most words on each wrapped headline line.
+    pub wrap_words: usize,
+}
+
+impl Default for Generic {
+    fn default() -> Self {
+        Generic {
+            symbol_lines: true,
+            nav_bars: true,
+            wrap_lines: 2,
+            wrap_words: 8,
+        }
+    }
+}
+
+/// A validated, compiled rules file.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    rules: Vec<Rule>,
+    /// All patterns at once, so most lines cost one scan.
+    set: RegexSet,
+    generic: Generic,
+    /// Largest `max_words` of any rule: longer lines skip the rules entirely.
+    max_words: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    generic: Generic,
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+struct RawRule {
+    id: Option<String>,
+    pattern: Option<String>,
+    rest: Option<String>,
+    max_words: Option<usize>,
+    case_sensitive: Option<bool>,
+    // Collected rather than denied so the error can name the rule.
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
+}
+
+impl Rules {
+    /// The built-in rules.
+    pub fn builtin() -> Result<Rules> {
+        Rules::parse(DEFAULT_RULES, BUILTIN_NAME)
+    }
+
+    /// Read and compile a rules file.
+    pub fn load(path: &Path) -> Result<Rules> {
+        let src = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            op: "cannot read boilerplate rules",
+            path: path.to_owned(),
+            source,
+        })?;
+        Rules::parse(&src, &path.display().to_string())
+    }
+
+    /// Compile rules from TOML text; `name` says where it came from in errors.
+    pub fn parse(src: &str, name: &str) -> Result<Rules> {
+        let err = |message: String| Error::Rules {
+            path: name.to_owned(),
+            message,
+        };
+        let raw: RawFile = toml::from_str(src).map_err(|e| err(e.to_string()))?;
+        let mut seen = HashSet::new();
+        let mut rules = Vec::with_capacity(raw.rule.len());
+        let mut patterns = Vec::with_capacity(raw.rule.len());
+        for (i, r) in raw.rule.into_iter().enumerate() {
+            let id =
+                r.id.ok_or_else(|| err(format!("rule #{} has no `id`", i + 1)))?;
+            let bad = |what: String| err(format!("rule `{id}`: {what}"));
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-' | '_' | '.'))
+            {
+                return Err(bad(
+                    "id must be non-empty and hold only a-z, 0-9, '-', '_' and '.'".into(),
+                ));
+            }
+            if id.starts_with("generic") {
+                return Err(bad("ids starting with `generic` are reserved".into()));
+            }
+            if !seen.insert(id.clone()) {
+                return Err(bad("duplicate id".into()));
+            }
+            if let Some(key) = r.other.keys().find(|k| k.as_str() != "note") {
+                return Err(bad(format!("unknown key `{key}`")));
+            }
+            let rest = match r.rest.as_deref().unwrap_or("none") {
+                "none" => Rest::None,
+                "any" => Rest::Any,
+                "headline" => Rest::Headline,
+                other => {
+                    return Err(bad(format!(
+                        "rest must be \"none\", \"any\" or \"headline\", not {other:?}"
+                    )))
+                }
+            };
+            let max_words = r.max_words.unwrap_or(12);
+            if max_words == 0 {
+                return Err(bad("max_words must be at least 1".into()));
+            }
+            let pattern = r.pattern.ok_or_else(|| bad("no `pattern`".into()))?;
+            // `none` rules must cover the whole line; the others only its start.
+            let tail = if rest == Rest::None { r"\s*$" } else { "" };
+            let full = format!("^(?:{pattern}){tail}");
+            let regex = RegexBuilder::new(&full)
+                .case_insensitive(!r.case_sensitive.unwrap_or(false))
+                .build()
+                .map_err(|e| bad(format!("bad pattern: {e}")))?;
+            if regex.is_match("") {
+                return Err(bad(
+                    "pattern matches empty text, so it would match every line".into(),
+                ));
+            }
+            patterns.push((full, r.case_sensitive.unwrap_or(false)));
+            rules.push(Rule {
+                id,
+                rest,
+                max_words,
+                regex,
+            });
+        }
+        // A set has one case setting, so fold each rule's into its pattern.
+        let set = RegexSetBuilder::new(patterns.iter().map(|(p, cs)| {
+            if *cs {
+                p.clone()
+            } else {
+                format!("(?i){p}")
+            }
+        }))
+        .build()
+        .map_err(|e| err(format!("cannot build rule set: {e}")))?;
+        let max_words = rules.iter().map(|r| r.max_words).max().unwrap_or(0);
+        Ok(Rules {
+            rules,
+            set,
+            generic: raw.generic,
+            max_words,
+        })
+    }
+
+    /// The rules, in matching order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The generic-signal settings.
+    pub fn generic(&self) -> &Generic {
+        &self.generic
+    }
+
+    /// The id of the first rule or generic signal that matches `line` on its
+    /// own, without looking at the lines after it.
+    pub fn match_line(&self, line: &str) -> Option<&str> {
+        let words = word_count(line);
+        match self.rule_for(line, words) {
+            Some((rule, _)) => Some(&rule.id),
+            None => self.generic_for(line, words),
+        }
+    }
+
+    /// Remove boilerplate from normalized text. Returns the text that is left
+    /// (borrowed when nothing was removed) and the removed spans in text order.
+    pub fn clean<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Removed>) {
+        // Each line with whether a blank line precedes it.
+        let mut lines: Vec<(&str, bool)> = Vec::new();
+        let mut gap = false;
+        for l in text.split('\n') {
+            let l = l.trim();
+            if l.is_empty() {
+                gap = true;
+            } else {
+                lines.push((l, gap));
+                gap = false;
+            }
+        }
+        let mut removed = Vec::new();
+        let mut keep = vec![true; lines.len()];
+        let mut i = 0;
+        while i < lines.len() {
+            match self.span_at(&lines, i) {
+                Some((len, rule)) => {
+                    let text = lines[i..i + len]
+                        .iter()
+                        .map(|(l, _)| *l)
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    removed.push(Removed {
+                        rule: rule.to_owned(),
+                        text,
+                    });
+                    keep[i..i + len].fill(false);
+                    i += len;
+                }
+                None => i += 1,
+            }
+        }
+        if removed.is_empty() {
+            return (Cow::Borrowed(text), removed);
+        }
+        // Rejoin what is left; a paragraph break anywhere in a removed stretch
+        // stays a paragraph break.
+        let mut out = String::with_capacity(text.len());
+        let mut gap = false;
+        for ((line, gap_before), kept) in lines.iter().zip(&keep) {
+            gap |= *gap_before;
+            if *kept {
+                if !out.is_empty() {
+                    out.push_str(if gap { "\n\n" } else { "\n" });
+                }
+                out.push_str(line);
+                gap = false;
+            }
+        }
+        (Cow::Owned(out), removed)
+    }
+
+    /// The span of boilerplate starting at line `i`: its length in lines and
+    /// the rule id.
+    fn span_at(&self, lines: &[(&str, bool)], i: usize) -> Option<(usize, &str)> {
+        let line = lines[i].0;
+        let words = word_count(line);
+        let Some((rule, rest)) = self.rule_for(line, words) else {
+            return self.generic_for(line, words).map(|id| (1, id));
+        };
+        if rule.rest != Rest::Headline {
+            return Some((1, &rule.id));
+        }
+        let mut len = 1;
+        let mut total = words;
+        let mut last = rest;
+        if rest.is_empty() {
+            // "Read more:" alone: the headline is the next line, if it is one.
+            match lines.get(i + 1) {
+                Some((next, _))
+                    if is_link_text(next) && total + word_count(next) <= rule.max_words =>
+                {
+                    len = 2;
+                    total += word_count(next);
+                    last = next;
+                }
+                _ => return Some((1, &rule.id)),
+            }
+        }
+        for _ in 0..self.generic.wrap_lines {
+            if last.ends_with(['?', '!']) {
+                break;
+            }
+            let Some((next, _)) = lines.get(i + len) else {
+                break;
+            };
+            let w = word_count(next);
+            if w > self.generic.wrap_words || total + w > rule.max_words || !is_wrapped_tail(next) {
+                break;
+            }
+            len += 1;
+            total += w;
+            last = next;
+        }
+        Some((len, &rule.id))
+    }
+
+    /// The first rule that accepts `line`, with the text after its match.
+    fn rule_for<'l>(&self, line: &'l str, words: usize) -> Option<(&Rule, &'l str)> {
+        if words > self.max_words {
+            return None;
+        }
+        self.set.matches(line).iter().find_map(|k| {
+            let rule = &self.rules[k];
+            let m = rule.regex.find(line)?;
+            let rest = line[m.end()..].trim();
+            let ok = words <= rule.max_words
+                && match rule.rest {
+                    Rest::None | Rest::Any => true,
+                    Rest::Headline => rest.is_empty() || is_link_text(rest),
+                };
+            ok.then_some((rule, rest))
+        })
+    }
+
+    /// The generic signal `line` trips, if any.
+    fn generic_for(&self, line: &str, words: usize) -> Option<&'static str> {
+        let g = &self.generic;
+        if g.symbol_lines && is_symbol_line(line) {
+            return Some(GENERIC_SYMBOLS);
+        }
+        if g.nav_bars && words <= NAV_MAX_WORDS && is_nav_bar(line) {
+            return Some(GENERIC_NAV);
+        }
+        None
+    }
+}
+
+/// A separator drawn in symbols ("***", "* * *", "———"): no letter or digit, at
+/// least three marks, and not just sentence punctuation (a stray "." or "..."
+/// belongs to the article).
+fn is_symbol_line(line: &str) -> bool {
+    if line.bytes().any(|b| b.is_ascii_alphanumeric()) || line.chars().any(char::is_alphanumeric) {
+        return false;
+    }
+    let marks = line.chars().filter(|c| !c.is_whitespace());
+    let punct = |c: char| ".,;:!?'\"()…‘’“”".contains(c);
+    marks.clone().count() >= 3 && !marks.clone().all(punct)
+}
+
+/// Words in a normalized (single-spaced, trimmed) line. Counting spaces
+/// vectorizes, which matters: every paragraph is counted.
+fn word_count(line: &str) -> usize {
+    if line.is_empty() {
+        return 0;
+    }
+    line.bytes().filter(|&b| b == b' ').count() + 1
+}
+
+/// A linked story's title: starts like a headline, does not end like a
+/// sentence, and is not two sentences.
+fn is_link_text(s: &str) -> bool {
+    let words: Vec<&str> = s.split_ascii_whitespace().collect();
+    let Some(first) = words.first() else {
+        return false;
+    };
+    let fragment = first.starts_with(char::is_lowercase) && !first.chars().any(char::is_uppercase);
+    !fragment && !ends_like_sentence_or_clause(s) && !has_sentence_break(&words)
+}
+
+/// Small words a title-case headline leaves lowercase.
+const SMALL_WORDS: &[&str] = &[
+    "a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "by", "for", "from",
+    "with", "as", "into", "over", "vs", "via", "per", "is", "are", "be",
+];
+
+/// The tail of a headline that wrapped: no sentence ending, and either
+/// continuing lowercase ("as talks stall") or in title case ("Iranian Oil
+/// Tankers", small words aside, at least two in three words capitalized).
+fn is_wrapped_tail(line: &str) -> bool {
+    if ends_like_sentence_or_clause(line) {
+        return false;
+    }
+    let words: Vec<&str> = line.split_ascii_whitespace().collect();
+    if has_sentence_break(&words) {
+        return false;
+    }
+    if line.starts_with(char::is_lowercase) {
+        return true;
+    }
+    let mut big = 0;
+    let mut capped = 0;
+    for w in words.iter().filter(|w| !SMALL_WORDS.contains(w)) {
+        big += 1;
+        let c = w
+            .trim_start_matches(['\'', '"', '‘', '“', '('])
+            .chars()
+            .next();
+        if c.is_some_and(|c| c.is_uppercase() || c.is_ascii_digit()) {
+            capped += 1;
+        }
+    }
+    big > 0 && capped * 3 >= big * 2
+}
+
+/// Three or more short items separated by ` | `, ` • ` or ` · `.
+fn is_nav_bar(line: &str) -> bool {
+    let sep = [" | ", " • ", " · "].into_iter().find(|s| line.contains(s));
+    let Some(sep) = sep else {
+        return false;
+    };
+    let items: Vec<&str> = line.split(sep).map(str::trim).collect();
+    items.len() >= 3
+        && items.iter().all(|it| {
+            let w = word_count(it);
+            (1..=4).contains(&w) && !ends_like_sentence_or_clause(it)
+        })
+}
+
 /// The boilerplate stage.
 #[derive(Debug)]
-pub struct Boilerplate {}
+pub struct Boilerplate {
+    /// `None` when the stage is disabled.
+    rules: Option<Rules>,
+}
 
 impl Boilerplate {
     /// Build the stage, loading and compiling its rules.
     pub fn new(cfg: &BoilerplateConfig) -> Result<Self> {
-        let _ = cfg; // TODO(text helper)
-        Ok(Boilerplate {})
+        if !cfg.enabled {
+            return Ok(Boilerplate { rules: None });
+        }
+        let rules = if cfg.rules_file.is_empty() {
+            Rules::builtin()?
+        } else {
+            Rules::load(Path::new(&cfg.rules_file))?
+        };
+        Ok(Boilerplate::with_rules(rules))
+    }
+
+    /// Build the stage from already compiled rules.
+    pub fn with_rules(rules: Rules) -> Self {
+        Boilerplate { rules: Some(rules) }
+    }
+
+    /// The active rules, `None` when the stage is disabled.
+    pub fn rules(&self) -> Option<&Rules> {
+        self.rules.as_ref()
     }
 }
 
@@ -45,6 +508,488 @@ impl Stage for Boilerplate {
     }
 
     fn process(&self, article: &mut Article) {
-        let _ = article; // TODO(text helper)
+        let Some(rules) = &self.rules else {
+            return;
+        };
+        // A "title" that is really boilerplate ("Also Read: ...", "Share this
+        // article") goes back to the text, where the rules remove it together
+        // with any wrapped headline tail that follows it.
+        if article
+            .title
+            .as_deref()
+            .is_some_and(|t| rules.match_line(t).is_some())
+        {
+            if let Some(title) = article.title.take() {
+                article.text = format!("{title}\n\n{}", article.text);
+            }
+        }
+        let (text, removed) = rules.clean(&article.text);
+        if let Cow::Owned(text) = text {
+            article.text = text;
+        }
+        article.boilerplate.extend(removed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stage::normalize::{corpus, normalize};
+    use crate::stage::title::{Title, TitleConfig};
+
+    fn rules() -> Rules {
+        Rules::builtin().unwrap()
+    }
+
+    fn clean(text: &str) -> (String, Vec<Removed>) {
+        let (t, r) = rules().clean(text);
+        (t.into_owned(), r)
+    }
+
+    fn removed(rule: &str, text: &str) -> Removed {
+        Removed {
+            rule: rule.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn builtin_rules_compile() {
+        assert!(rules().rules().len() >= 10);
+    }
+
+    #[test]
+    fn strips_wrapped_also_read_headline() {
+        let text = "Para one.\n\nAlso Read; U.S. Considers Plan to Inspect\n\nIranian Oil Tankers\n\nPara two.";
+        let (out, rm) = clean(text);
+        assert_eq!(out, "Para one.\n\nPara two.");
+        assert_eq!(
+            rm,
+            [removed(
+                "also-read",
+                "Also Read; U.S. Considers Plan to Inspect\nIranian Oil Tankers"
+            )]
+        );
+    }
+
+    #[test]
+    fn wrapped_headline_continuing_in_lowercase_is_taken() {
+        let (out, rm) = clean(
+            "Body.\nRead more: Oil prices hit a record\nas supply fears grow\nNext paragraph here.",
+        );
+        assert_eq!(out, "Body.\nNext paragraph here.");
+        assert_eq!(
+            rm[0].text,
+            "Read more: Oil prices hit a record\nas supply fears grow"
+        );
+        assert_eq!(rm[0].rule, "read-more");
+    }
+
+    #[test]
+    fn headline_on_the_line_after_a_bare_prompt_is_taken() {
+        let (out, rm) = clean("Body.\n\nREAD MORE\n\nWhy Ports Are Struggling\n\nMore body.");
+        assert_eq!(out, "Body.\n\nMore body.");
+        assert_eq!(
+            rm,
+            [removed("read-more", "READ MORE\nWhy Ports Are Struggling")]
+        );
+    }
+
+    #[test]
+    fn bare_prompt_before_a_real_paragraph_takes_only_itself() {
+        let (out, rm) =
+            clean("Read more:\n\nThe council said it would appeal the ruling in the spring.");
+        assert_eq!(
+            out,
+            "The council said it would appeal the ruling in the spring."
+        );
+        assert_eq!(rm, [removed("read-more", "Read more:")]);
+    }
+
+    #[test]
+    fn a_paragraph_after_a_link_is_not_taken_for_its_wrapped_tail() {
+        let (out, _) =
+            clean("Also Read: Markets Rally\n\nShares rose on Monday after the bank cut rates.");
+        assert_eq!(out, "Shares rose on Monday after the bank cut rates.");
+    }
+
+    #[test]
+    fn sentences_starting_with_trigger_words_are_kept() {
+        for line in [
+            "Advertisement spending rose 5% in the quarter, the firm said.",
+            "Related charges were filed against two other men.",
+            "Read more about the scheme in the council's report.",
+            "Follow-up talks are planned for March.",
+            "Comments from the minister drew criticism.",
+            "Shares in the company rose 4% on Monday.",
+            "Subscribers to the service will pay more from April.",
+            "More than 200 people attended the meeting.",
+            "More-Than-Expected Rainfall Floods Farms",
+            "Trending upwards since March",
+            "Watch the skies: astronomers expect a meteor shower tonight.",
+        ] {
+            let (out, rm) = clean(line);
+            assert!(rm.is_empty(), "{line}: {rm:?}");
+            assert_eq!(out, line);
+        }
+    }
+
+    #[test]
+    fn page_chrome_lines_are_removed_with_their_rule_ids() {
+        for (line, rule) in [
+            ("Advertisement", "advertisement"),
+            ("ADVERTISEMENT", "advertisement"),
+            ("Story continues below advertisement", "advertisement"),
+            ("Share this article", "share-prompt"),
+            ("Facebook Twitter WhatsApp Email", "share-bar"),
+            ("Follow us on Twitter @newsdesk", "follow-prompt"),
+            (
+                "Subscribe to our newsletter for the latest updates",
+                "subscribe-prompt",
+            ),
+            ("Sign up for our free daily briefing", "subscribe-prompt"),
+            ("Click here to download the report", "click-here"),
+            (
+                "(Reporting by Jane Doe; Editing by John Roe)",
+                "reporting-credit",
+            ),
+            ("Related: Ten Things to Know About the Budget", "related"),
+            ("Related Stories", "related"),
+            ("MORE - Inside the Fight for the Harbour", "related"),
+            ("WATCH: Minister Defends Budget Plan", "media-link"),
+            ("Image copyright Getty Images", "image-credit"),
+            ("© 2025 Example Media. All rights reserved.", "copyright"),
+            ("https://example.com/news/story-123", "bare-url"),
+            ("Skip to main content", "site-chrome"),
+            ("* * *", GENERIC_SYMBOLS),
+            ("Home | News | Sport | Weather", GENERIC_NAV),
+        ] {
+            let text = format!("First paragraph.\n\n{line}\n\nLast paragraph.");
+            let (out, rm) = clean(&text);
+            assert_eq!(out, "First paragraph.\n\nLast paragraph.", "{line}");
+            assert_eq!(rm, [removed(rule, line)], "{line}");
+        }
+    }
+
+    #[test]
+    fn line_breaks_inside_a_block_survive_removal() {
+        let (out, _) = clean("Head\n\n- one\nAdvertisement\n- two\n\nEnd.");
+        assert_eq!(out, "Head\n\n- one\n- two\n\nEnd.");
+    }
+
+    #[test]
+    fn spans_are_recorded_in_text_order() {
+        let (_, rm) = clean(
+            "Advertisement\nBody text that stays here.\nShare this article\nAlso Read: Oil Slides",
+        );
+        let ids: Vec<_> = rm.iter().map(|r| r.rule.as_str()).collect();
+        assert_eq!(ids, ["advertisement", "share-prompt", "also-read"]);
+    }
+
+    #[test]
+    fn all_boilerplate_leaves_empty_text() {
+        let (out, rm) = clean("Advertisement\n\nShare this article");
+        assert_eq!(out, "");
+        assert_eq!(rm.len(), 2);
+    }
+
+    #[test]
+    fn text_without_boilerplate_is_borrowed() {
+        let (out, _) = rules().clean("Just news.\n\nMore news.");
+        assert!(matches!(out, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn chrome_title_is_removed_and_recorded() {
+        let stage = Boilerplate::new(&BoilerplateConfig::default()).unwrap();
+        let mut a = Article::new(0, Default::default(), "Body text.".into());
+        a.title = Some("Share this article".into());
+        stage.process(&mut a);
+        assert_eq!(a.title, None);
+        assert_eq!(
+            a.boilerplate,
+            [removed("share-prompt", "Share this article")]
+        );
+    }
+
+    #[test]
+    fn related_link_taken_for_a_title_is_removed_with_its_wrapped_tail() {
+        let text =
+            "Also Read: Port Strike Talks Resume\nAfter Weekend Walkout\nDockers met on Monday.";
+        let mut a = Article::new(0, Default::default(), normalize(text));
+        Title::new(&TitleConfig::default()).process(&mut a);
+        assert!(
+            a.title.is_some(),
+            "the title stage alone takes it for a headline"
+        );
+        Boilerplate::new(&BoilerplateConfig::default())
+            .unwrap()
+            .process(&mut a);
+        assert_eq!(a.title, None);
+        assert_eq!(a.text, "Dockers met on Monday.");
+        assert_eq!(
+            a.boilerplate,
+            [removed(
+                "also-read",
+                "Also Read: Port Strike Talks Resume\nAfter Weekend Walkout"
+            )]
+        );
+    }
+
+    #[test]
+    fn disabled_stage_changes_nothing() {
+        let cfg = BoilerplateConfig {
+            enabled: false,
+            rules_file: "/nonexistent/rules.toml".into(),
+        };
+        let stage = Boilerplate::new(&cfg).unwrap();
+        let mut a = Article::new(0, Default::default(), "Advertisement\n\nBody.".into());
+        stage.process(&mut a);
+        assert_eq!(a.text, "Advertisement\n\nBody.");
+        assert!(a.boilerplate.is_empty());
+    }
+
+    #[test]
+    fn rules_file_overrides_the_builtin_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        std::fs::write(
+            &path,
+            "[[rule]]\nid = \"promo\"\npattern = 'promo code \\w+'\n",
+        )
+        .unwrap();
+        let cfg = BoilerplateConfig {
+            enabled: true,
+            rules_file: path.display().to_string(),
+        };
+        let stage = Boilerplate::new(&cfg).unwrap();
+        let (out, rm) = stage
+            .rules()
+            .unwrap()
+            .clean("Body.\nPROMO CODE SAVE10\nAdvertisement");
+        assert_eq!(out, "Body.\nAdvertisement");
+        assert_eq!(rm, [removed("promo", "PROMO CODE SAVE10")]);
+    }
+
+    #[test]
+    fn missing_rules_file_is_an_io_error_naming_it() {
+        let cfg = BoilerplateConfig {
+            enabled: true,
+            rules_file: "/nonexistent/rules.toml".into(),
+        };
+        let err = Boilerplate::new(&cfg).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(err.to_string().contains("/nonexistent/rules.toml"), "{err}");
+    }
+
+    #[test]
+    fn bad_rules_name_the_file_and_the_rule() {
+        for (src, needle) in [
+            (
+                "[[rule]]\nid = \"x\"\npattern = '(unclosed'\n",
+                "rule `x`: bad pattern",
+            ),
+            (
+                "[[rule]]\nid = \"x\"\npattern = 'a'\n[[rule]]\nid = \"x\"\npattern = 'b'\n",
+                "rule `x`: duplicate id",
+            ),
+            (
+                "[[rule]]\nid = \"x\"\npattern = 'a'\nrest = \"maybe\"\n",
+                "rule `x`: rest must be",
+            ),
+            (
+                "[[rule]]\nid = \"x\"\npattern = 'a'\nmax_word = 3\n",
+                "rule `x`: unknown key `max_word`",
+            ),
+            (
+                "[[rule]]\nid = \"x\"\npattern = 'a'\nmax_words = 0\n",
+                "rule `x`: max_words",
+            ),
+            (
+                "[[rule]]\nid = \"x\"\npattern = '(?:ad)?'\nrest = \"any\"\n",
+                "rule `x`: pattern matches empty",
+            ),
+            ("[[rule]]\nid = \"x\"\n", "rule `x`: no `pattern`"),
+            ("[[rule]]\npattern = 'a'\n", "rule #1 has no `id`"),
+            (
+                "[[rule]]\nid = \"Bad Id\"\npattern = 'a'\n",
+                "rule `Bad Id`: id must",
+            ),
+            ("[[rule]]\nid = \"generic-x\"\npattern = 'a'\n", "reserved"),
+            ("[[rule]\n", "boilerplate rules my.toml"),
+        ] {
+            let err = Rules::parse(src, "my.toml").unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, Error::Rules { .. }), "{msg}");
+            assert!(msg.starts_with("boilerplate rules my.toml: "), "{msg}");
+            assert!(msg.contains(needle), "{needle}: {msg}");
+        }
+    }
+
+    #[test]
+    fn stray_punctuation_is_not_a_symbol_line() {
+        for line in [".", "...", "?!", "\u{201C}\u{201D}\u{2026}"] {
+            let (_, rm) = clean(&format!("Para.\n\n{line}\n\nPara."));
+            assert!(rm.is_empty(), "{line}");
+        }
+    }
+
+    #[test]
+    fn generic_signals_can_be_switched_off() {
+        let r = Rules::parse(
+            "[generic]\nsymbol_lines = false\nnav_bars = false\n",
+            "g.toml",
+        )
+        .unwrap();
+        let (out, rm) = r.clean("***\nHome | News | Sport");
+        assert!(rm.is_empty());
+        assert_eq!(out, "***\nHome | News | Sport");
+    }
+
+    /// The seed after the stages that run before this one.
+    fn seed_article() -> Article {
+        let seeds = corpus::seeds_raw();
+        let (_, raw) = seeds
+            .iter()
+            .find(|(n, _)| n.starts_with("000_"))
+            .expect("seed 000 present");
+        let mut a = Article::new(0, Default::default(), normalize(raw));
+        Title::new(&TitleConfig::default()).process(&mut a);
+        a
+    }
+
+    #[test]
+    fn seed_also_read_span_is_removed_whole_and_paragraphs_around_it_kept() {
+        let mut a = seed_article();
+        let before = a.text.clone();
+        Boilerplate::new(&BoilerplateConfig::default())
+            .unwrap()
+            .process(&mut a);
+        assert_eq!(
+            a.boilerplate,
+            [removed(
+                "also-read",
+                "Also Read; U.S. Considers Plan to Inspect\nIranian Oil Tankers"
+            )]
+        );
+        let paras: Vec<&str> = before.split("\n\n").collect();
+        let i = paras
+            .iter()
+            .position(|p| p.starts_with("Also Read;"))
+            .unwrap();
+        let kept: Vec<&str> = paras[..i].iter().chain(&paras[i + 2..]).copied().collect();
+        assert_eq!(a.text, kept.join("\n\n"));
+        assert!(a
+            .text
+            .contains(&format!("{}\n\n{}", paras[i - 1], paras[i + 2])));
+    }
+
+    #[test]
+    fn seed_samples_keep_the_advertisement_spending_sentence() {
+        let stage = Boilerplate::new(&BoilerplateConfig::default()).unwrap();
+        let mut found = false;
+        for (name, raw) in corpus::seeds_raw() {
+            let mut a = Article::new(0, Default::default(), normalize(&raw));
+            Title::new(&TitleConfig::default()).process(&mut a);
+            stage.process(&mut a);
+            for line in a
+                .text
+                .lines()
+                .filter(|l| l.starts_with("Advertisement spending rose 5%"))
+            {
+                found = true;
+                assert!(line.len() > 40, "{name}");
+            }
+            assert!(
+                a.boilerplate
+                    .iter()
+                    .all(|r| !r.text.starts_with("Advertisement spending")),
+                "{name}"
+            );
+        }
+        assert!(
+            found,
+            "a seed has the 'Advertisement spending rose 5%' sentence"
+        );
+    }
+
+    /// Run decode's output of one seed through normalize, title, boilerplate.
+    fn run_seed(prefix: &str) -> Article {
+        let seeds = corpus::seeds_raw();
+        let (_, raw) = seeds.iter().find(|(n, _)| n.starts_with(prefix)).unwrap();
+        let mut a = Article::new(0, Default::default(), normalize(raw));
+        Title::new(&TitleConfig::default()).process(&mut a);
+        Boilerplate::new(&BoilerplateConfig::default())
+            .unwrap()
+            .process(&mut a);
+        a
+    }
+
+    fn ids(a: &Article) -> Vec<&str> {
+        a.boilerplate.iter().map(|r| r.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn seed_page_chrome_is_removed_and_the_story_kept() {
+        let a = run_seed("002_");
+        assert_eq!(
+            ids(&a),
+            [
+                "advertisement",
+                "share-prompt",
+                "read-more",
+                "follow-prompt",
+                "subscribe-prompt"
+            ]
+        );
+        assert_eq!(
+            a.boilerplate[2].text,
+            "Read more: Fuel Surcharges Return to\nShort-Haul Flights Across the Region"
+        );
+        assert_eq!(a.text.split("\n\n").count(), 6);
+        assert!(a.text.starts_with("Northwind Air, the regional carrier"));
+        assert!(a.text.ends_with("review the routes again in the spring."));
+    }
+
+    #[test]
+    fn seed_advertisement_line_goes_but_the_spending_sentence_stays() {
+        let a = run_seed("003_");
+        assert_eq!(ids(&a), ["advertisement", "reporting-credit"]);
+        assert!(a
+            .text
+            .starts_with("Advertisement spending rose 5% in the third quarter"));
+        assert!(a.text.ends_with("grew fastest of all, at 9%."));
+    }
+
+    #[test]
+    fn seed_nav_bar_separator_and_related_link_are_removed() {
+        let a = run_seed("007_");
+        assert_eq!(a.title, None);
+        assert_eq!(ids(&a), [GENERIC_NAV, GENERIC_SYMBOLS, "related"]);
+        assert_eq!(a.text.split("\n\n").count(), 6);
+        assert!(a
+            .text
+            .contains("\"We have had three of these in ten years,\""));
+    }
+
+    #[test]
+    fn bbc_corpus_loses_nothing() {
+        let Some(corpus) = corpus::bbc_raw() else {
+            return;
+        };
+        let stage = Boilerplate::new(&BoilerplateConfig::default()).unwrap();
+        let title = Title::new(&TitleConfig::default());
+        let mut spans = 0;
+        for (name, raw) in &corpus {
+            let mut a = Article::new(0, Default::default(), normalize(raw));
+            title.process(&mut a);
+            stage.process(&mut a);
+            for r in &a.boilerplate {
+                eprintln!("BBC {name}: [{}] {:?}", r.rule, r.text);
+            }
+            spans += a.boilerplate.len();
+        }
+        eprintln!("BBC: {spans} spans removed from {} articles", corpus.len());
+        assert_eq!(spans, 0);
     }
 }

@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 
-use crate::dedup::{fingerprint, DedupIndex, NearParams};
+use crate::dedup::RetainingIndex;
+use crate::dedup::{self, NearParams};
 use crate::record::Article;
 use crate::stage::Stage;
 
@@ -43,14 +44,14 @@ impl DedupConfig {
 /// Parallel half: computes [`crate::record::Fingerprint`]s.
 #[derive(Debug, Clone)]
 pub struct Fingerprinter {
-    near: Option<NearParams>,
+    inner: dedup::Fingerprinter,
 }
 
 impl Fingerprinter {
     /// Build from config.
     pub fn new(cfg: &DedupConfig) -> Self {
         Fingerprinter {
-            near: cfg.near_params().cloned(),
+            inner: dedup::Fingerprinter::new(cfg.near_params()),
         }
     }
 }
@@ -61,33 +62,80 @@ impl Stage for Fingerprinter {
     }
 
     fn process(&self, article: &mut Article) {
-        article.fingerprint = Some(fingerprint(&article.text, self.near.as_ref()));
+        article.fingerprint = Some(self.inner.fingerprint(&article.text));
     }
 }
 
 /// Sequential half: holds the index and marks duplicates in input order.
 #[derive(Debug)]
 pub struct Deduplicator {
-    index: DedupIndex,
+    index: RetainingIndex,
 }
 
 impl Deduplicator {
-    /// Build from config.
+    /// Build from config; remembers every article (a batch run).
     pub fn new(cfg: &DedupConfig) -> Self {
+        Self::with_retention(cfg, u64::MAX)
+    }
+
+    /// Build from config; forgets articles ingested more than `retention_secs`
+    /// before the newest one (the daemon).
+    pub fn with_retention(cfg: &DedupConfig, retention_secs: u64) -> Self {
         Deduplicator {
-            index: DedupIndex::new(cfg.near_params().cloned()),
+            index: RetainingIndex::new(cfg.near_params().cloned(), retention_secs),
         }
     }
 
     /// Mark `article` and remember it. Must be called in input order.
     pub fn process(&mut self, article: &mut Article) {
-        if let Some(fp) = article.fingerprint.take() {
-            article.dedup = self.index.check_and_insert(&article.id, &fp);
+        // The fingerprint stays on the article: the daemon persists it so that
+        // a restart can rebuild this index.
+        if let Some(fp) = &article.fingerprint {
+            let now = ingested_secs(article.source.ingested_at.as_deref());
+            article.dedup = self.index.check_and_insert(&article.id, fp, now);
         }
     }
 
-    /// The underlying index, for reporting its size.
-    pub fn index(&self) -> &DedupIndex {
-        &self.index
+    /// Feed an article decided in an earlier run back into the index, with
+    /// the time it was ingested, so a restarted daemon decides as an
+    /// uninterrupted one would.
+    pub fn replay(&mut self, id: &str, fp: &crate::record::Fingerprint, ingested_secs: u64) {
+        self.index.check_and_insert(id, fp, ingested_secs);
     }
+
+    /// Articles remembered.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Heap bytes of the index.
+    pub fn heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
+    }
+
+    /// A text naming every setting that shapes the index; a daemon refuses
+    /// to reuse an index built under a different one.
+    pub fn config_key(cfg: &DedupConfig) -> String {
+        format!(
+            "enabled={} near={} {:?} fingerprint=v{}",
+            cfg.enabled,
+            cfg.near,
+            cfg.params,
+            dedup::FINGERPRINT_VERSION
+        )
+    }
+}
+
+/// Unix seconds of an RFC 3339 ingest time; 0 when absent (batch runs, whose
+/// articles all share one moment).
+pub fn ingested_secs(ingested_at: Option<&str>) -> u64 {
+    ingested_at
+        .and_then(|s| humantime::parse_rfc3339(s).ok())
+        .and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
 }

@@ -13,11 +13,16 @@ use crate::stage::Stage;
 pub struct EntitiesConfig {
     /// Tag entities at all.
     pub enabled: bool,
+    /// Model file written by `newspipe train-tagger`; empty uses the built-in model.
+    pub model: String,
 }
 
 impl Default for EntitiesConfig {
     fn default() -> Self {
-        EntitiesConfig { enabled: true }
+        EntitiesConfig {
+            enabled: true,
+            model: String::new(),
+        }
     }
 }
 
@@ -30,10 +35,17 @@ pub struct Entities {
 impl Entities {
     /// Build the stage, loading the model.
     pub fn new(cfg: &EntitiesConfig) -> Result<Self> {
-        let _ = cfg;
-        Ok(Entities {
-            tagger: Tagger::builtin()?,
-        })
+        let tagger = if cfg.model.is_empty() {
+            Tagger::builtin()?
+        } else {
+            let bytes = std::fs::read(&cfg.model).map_err(|source| crate::error::Error::Io {
+                op: "cannot read entity model",
+                path: cfg.model.clone().into(),
+                source,
+            })?;
+            Tagger::from_model_bytes(&bytes)?
+        };
+        Ok(Entities { tagger })
     }
 }
 
@@ -48,5 +60,35 @@ impl Stage for Entities {
             .tag_article(article.title.as_deref(), &article.text);
         article.title_entities = title_entities;
         article.entities = entities;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Label, SourceInfo};
+
+    #[test]
+    fn fills_title_and_text_entities() {
+        let stage = Entities::new(&EntitiesConfig::default()).unwrap();
+        let mut a = Article::new(
+            0,
+            SourceInfo::default(),
+            "Russian Foreign Minister Sergei Lavrov met officials in Moscow.".to_owned(),
+        );
+        a.title = Some("Lavrov visits Kyiv".to_owned());
+        stage.process(&mut a);
+        assert!(a
+            .entities
+            .iter()
+            .any(|e| e.text == "Sergei Lavrov" && e.label == Label::Per));
+        let kyiv = a.title_entities.iter().find(|e| e.text == "Kyiv").unwrap();
+        assert_eq!((kyiv.start, kyiv.end), (14, 18));
+        let lavrov = a
+            .title_entities
+            .iter()
+            .find(|e| e.text == "Lavrov")
+            .unwrap();
+        assert_eq!(lavrov.canonical.as_deref(), Some("Sergei Lavrov"));
     }
 }

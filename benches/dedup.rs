@@ -1,0 +1,72 @@
+//! Dedup throughput over the BBC corpus bodies (fallback: the repo's `seeds/`):
+//! fingerprinting (the parallel half, per thread) and `check_and_insert` (the
+//! sequential half), both in MB/s of body text.
+//!
+//! `cargo bench --bench dedup`
+
+#[path = "../tests/support/dedup_eval.rs"]
+mod support;
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use newspipe::dedup::{DedupIndex, Fingerprinter, NearParams};
+
+fn bodies() -> Vec<String> {
+    if let Some(dir) = support::bbc_dir() {
+        if let Ok(docs) = support::load_bbc(&dir) {
+            return docs.iter().map(|d| support::body(&d.raw)).collect();
+        }
+    }
+    eprintln!("../shared/data/bbc not found: benchmarking on seeds/");
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    std::fs::read_dir(seeds)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .map(|bytes| support::body(&support::lossy_decode(&bytes)))
+        .collect()
+}
+
+fn dedup(c: &mut Criterion) {
+    let bodies = bodies();
+    let bytes: usize = bodies.iter().map(String::len).sum();
+    let params = NearParams::default();
+
+    let mut group = c.benchmark_group("fingerprint");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(10);
+    for (name, near) in [("exact_only", None), ("near_default", Some(&params))] {
+        let f = Fingerprinter::new(near);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for body in &bodies {
+                    black_box(f.fingerprint(body));
+                }
+            })
+        });
+    }
+    group.finish();
+
+    let f = Fingerprinter::new(Some(&params));
+    let fps: Vec<_> = bodies.iter().map(|b| f.fingerprint(b)).collect();
+    let ids: Vec<String> = (0..fps.len()).map(|i| format!("{i:032x}")).collect();
+    let mut group = c.benchmark_group("check_and_insert");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(20);
+    group.bench_function("near_default", |b| {
+        b.iter(|| {
+            let mut index = DedupIndex::new(Some(params.clone()));
+            for (id, fp) in ids.iter().zip(&fps) {
+                black_box(index.check_and_insert(id, fp));
+            }
+            index.len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, dedup);
+criterion_main!(benches);

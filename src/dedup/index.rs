@@ -1,0 +1,521 @@
+//! The index of articles seen so far: exact keys, LSH band buckets and the
+//! compact signatures used to verify candidates.
+
+use std::collections::HashMap;
+
+use super::minhash::mix64;
+use super::NearParams;
+use crate::record::{DedupInfo, DedupStatus, Fingerprint};
+
+/// Bucket chains longer than this are cut short: only pathological inputs
+/// (thousands of mutually similar but distinct texts) reach it, and it keeps
+/// the sequential step's cost per article bounded.
+const MAX_BUCKET_WALK: usize = 64;
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// Articles seen so far. Only canonical (non-duplicate) articles are stored, so
+/// `duplicate_of` always names an article that is itself unique; a near
+/// duplicate adds only its exact key, so that its identical copies are found
+/// as exact duplicates of the same canonical.
+///
+/// Cost per canonical article, all in flat arrays or one hash table each:
+/// the id bytes plus a 4-byte end offset, one exact-key entry, `bands` bucket
+/// entries with a 4-byte chain link each, and 2 bytes per MinHash value.
+#[derive(Debug, Default)]
+pub struct DedupIndex {
+    near: Option<NearParams>,
+    /// Ids of stored articles, concatenated; `id_ends[slot]` ends each one.
+    id_bytes: String,
+    id_ends: Vec<u32>,
+    /// Exact key -> slot.
+    exact: HashMap<u64, u32>,
+    /// Band key -> most recent slot in that bucket.
+    buckets: HashMap<u32, u32>,
+    /// `chain[slot * bands + band]`: the previous slot in the same bucket.
+    chain: Vec<u32>,
+    /// Low 16 bits of each MinHash value, `bands * rows` per slot (zeros for
+    /// an article without words). Agreement by chance is 1 in 65,536, far
+    /// below the estimator's own noise.
+    sigs: Vec<u16>,
+    candidates: Vec<u32>,
+    stats: IndexStats,
+}
+
+/// Counters of the work the index did, for the run summary and tuning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndexStats {
+    /// LSH candidates whose signatures were compared.
+    pub candidates: u64,
+    /// Candidates whose estimated similarity fell below the threshold.
+    pub rejected: u64,
+}
+
+impl DedupIndex {
+    /// An empty index. `near` is `None` for exact matching only.
+    pub fn new(near: Option<NearParams>) -> Self {
+        DedupIndex {
+            near,
+            ..DedupIndex::default()
+        }
+    }
+
+    /// Decide whether `fp` duplicates an earlier article; if not, remember it
+    /// under `id`. Call in input order: the first article seen is canonical.
+    ///
+    /// A near duplicate is an LSH candidate whose estimated similarity reaches
+    /// the threshold; among several, the most similar wins, then the earliest.
+    pub fn check_and_insert(&mut self, id: &str, fp: &Fingerprint) -> DedupInfo {
+        if let Some(info) = self.exact_match(fp) {
+            return info;
+        }
+        let keys = self.band_keys(&fp.minhash);
+        if let Some((slot, similarity)) = self.best_candidate(&keys, &fp.minhash) {
+            // Later identical copies of this text are exact duplicates of the same canonical.
+            self.exact.entry(fp.exact).or_insert(slot);
+            return DedupInfo {
+                status: DedupStatus::Near,
+                duplicate_of: Some(self.id(slot).to_owned()),
+                similarity: Some(similarity),
+            };
+        }
+        self.insert(id, fp, &keys);
+        DedupInfo::default()
+    }
+
+    /// Look `fp` up as [`DedupIndex::check_and_insert`] would, without
+    /// remembering anything: `None` means it would be unique.
+    pub fn find(&mut self, fp: &Fingerprint) -> Option<DedupInfo> {
+        if let Some(info) = self.exact_match(fp) {
+            return Some(info);
+        }
+        let keys = self.band_keys(&fp.minhash);
+        self.best_candidate(&keys, &fp.minhash)
+            .map(|(slot, similarity)| DedupInfo {
+                status: DedupStatus::Near,
+                duplicate_of: Some(self.id(slot).to_owned()),
+                similarity: Some(similarity),
+            })
+    }
+
+    fn exact_match(&self, fp: &Fingerprint) -> Option<DedupInfo> {
+        let &slot = self.exact.get(&fp.exact)?;
+        // `slot` is the canonical of an identical earlier article, which may
+        // itself have been a near duplicate: report the similarity to the
+        // canonical. A value under the threshold can only mean a 64-bit key
+        // collision between different texts, so it does not count.
+        let similarity = self.similarity_to(slot, &fp.minhash);
+        similarity
+            .is_none_or(|s| s >= self.threshold())
+            .then(|| DedupInfo {
+                status: DedupStatus::Exact,
+                duplicate_of: Some(self.id(slot).to_owned()),
+                similarity: Some(similarity.unwrap_or(1.0)),
+            })
+    }
+
+    /// Number of articles remembered (the canonical ones).
+    pub fn len(&self) -> usize {
+        self.id_ends.len()
+    }
+
+    /// True when nothing has been remembered.
+    pub fn is_empty(&self) -> bool {
+        self.id_ends.is_empty()
+    }
+
+    /// Work counters so far.
+    pub fn stats(&self) -> IndexStats {
+        self.stats
+    }
+
+    /// Heap bytes held by the index, counting allocated capacity (hash tables
+    /// at one control byte plus one entry per bucket).
+    pub fn heap_bytes(&self) -> usize {
+        fn table<K, V>(m: &HashMap<K, V>) -> usize {
+            // hashbrown keeps 7/8 of its buckets usable and rounds up to a power of two.
+            let buckets = if m.capacity() == 0 {
+                0
+            } else {
+                (m.capacity() * 8 / 7).next_power_of_two()
+            };
+            buckets * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        self.id_bytes.capacity()
+            + self.id_ends.capacity() * 4
+            + table(&self.exact)
+            + table(&self.buckets)
+            + self.chain.capacity() * 4
+            + self.sigs.capacity() * 2
+            + self.candidates.capacity() * 4
+    }
+
+    fn id(&self, slot: u32) -> &str {
+        let slot = slot as usize;
+        let start = if slot == 0 {
+            0
+        } else {
+            self.id_ends[slot - 1] as usize
+        };
+        &self.id_bytes[start..self.id_ends[slot] as usize]
+    }
+
+    fn stored_signature(&self, slot: u32) -> &[u16] {
+        let k = self.permutations();
+        let start = slot as usize * k;
+        self.sigs.get(start..start + k).unwrap_or(&[])
+    }
+
+    /// Estimated similarity of `sig` to a stored article; `None` when either
+    /// side has no signature to compare.
+    fn similarity_to(&self, slot: u32, sig: &[u32]) -> Option<f64> {
+        let stored = self.stored_signature(slot);
+        if sig.is_empty() || stored.len() != sig.len() || stored.iter().all(|&v| v == 0) {
+            return None;
+        }
+        Some(agreements(stored, sig) as f64 / sig.len() as f64)
+    }
+
+    fn threshold(&self) -> f64 {
+        self.near.as_ref().map_or(1.0, |p| p.threshold)
+    }
+
+    fn permutations(&self) -> usize {
+        self.near.as_ref().map_or(0, |p| p.bands * p.rows)
+    }
+
+    /// One key per band; empty when this article takes no part in near matching.
+    fn band_keys(&self, sig: &[u32]) -> Vec<u32> {
+        let Some(p) = &self.near else {
+            return Vec::new();
+        };
+        if sig.is_empty() || sig.len() != p.bands * p.rows {
+            return Vec::new();
+        }
+        sig.chunks_exact(p.rows)
+            .enumerate()
+            .map(|(band, rows)| {
+                let mut h = band as u64;
+                for &v in rows {
+                    h = (h.rotate_left(29) ^ u64::from(v)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                }
+                (mix64(h) >> 32) as u32
+            })
+            .collect()
+    }
+
+    fn best_candidate(&mut self, keys: &[u32], sig: &[u32]) -> Option<(u32, f64)> {
+        let threshold = self.threshold();
+        let bands = keys.len();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        for (band, key) in keys.iter().enumerate() {
+            let mut slot = self.buckets.get(key).copied().unwrap_or(NO_SLOT);
+            let mut walked = 0;
+            while slot != NO_SLOT && walked < MAX_BUCKET_WALK {
+                candidates.push(slot);
+                slot = self.chain[slot as usize * bands + band];
+                walked += 1;
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: Option<(u32, f64)> = None;
+        self.stats.candidates += candidates.len() as u64;
+        for &slot in &candidates {
+            let similarity = agreements(self.stored_signature(slot), sig) as f64 / sig.len() as f64;
+            // Candidates are in slot order, so a strict `>` keeps the earliest on ties.
+            if similarity < threshold {
+                self.stats.rejected += 1;
+            } else if best.is_none_or(|(_, s)| similarity > s) {
+                best = Some((slot, similarity));
+            }
+        }
+        self.candidates = candidates;
+        best
+    }
+
+    fn insert(&mut self, id: &str, fp: &Fingerprint, keys: &[u32]) {
+        let Ok(end) = u32::try_from(self.id_bytes.len() + id.len()) else {
+            return; // 4 GiB of ids: stop remembering rather than wrap offsets.
+        };
+        let slot = self.id_ends.len() as u32;
+        self.id_bytes.push_str(id);
+        self.id_ends.push(end);
+        self.exact.entry(fp.exact).or_insert(slot);
+        let Some(p) = &self.near else {
+            return;
+        };
+        let (k, bands) = (p.bands * p.rows, p.bands);
+        if keys.is_empty() {
+            self.sigs.resize(self.sigs.len() + k, 0);
+            self.chain.resize(self.chain.len() + bands, NO_SLOT);
+            return;
+        }
+        self.sigs.extend(fp.minhash.iter().map(|&v| v as u16));
+        for key in keys {
+            let previous = self.buckets.insert(*key, slot).unwrap_or(NO_SLOT);
+            self.chain.push(previous);
+        }
+    }
+}
+
+/// Positions where the stored (truncated) signature agrees with a full one.
+fn agreements(stored: &[u16], sig: &[u32]) -> usize {
+    stored
+        .iter()
+        .zip(sig)
+        .filter(|(&s, &v)| s == v as u16)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::Fingerprinter;
+
+    /// Deterministic prose: `n` words drawn from a small vocabulary by an LCG,
+    /// so shingles repeat rarely but texts stay reproducible.
+    fn prose(seed: u64, n: usize) -> Vec<String> {
+        const VOCAB: [&str; 24] = [
+            "market",
+            "minister",
+            "shares",
+            "club",
+            "season",
+            "film",
+            "said",
+            "rose",
+            "fell",
+            "government",
+            "phone",
+            "players",
+            "report",
+            "deal",
+            "firm",
+            "the",
+            "a",
+            "new",
+            "of",
+            "in",
+            "and",
+            "chief",
+            "plans",
+            "year",
+        ];
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                VOCAB[(state >> 33) as usize % VOCAB.len()].to_owned()
+            })
+            .collect()
+    }
+
+    fn setup() -> (Fingerprinter, DedupIndex) {
+        let params = NearParams::default();
+        (
+            Fingerprinter::new(Some(&params)),
+            DedupIndex::new(Some(params)),
+        )
+    }
+
+    #[test]
+    fn identical_texts_are_exact_duplicates() {
+        let (f, mut index) = setup();
+        let text = prose(1, 200).join(" ");
+        assert_eq!(
+            index.check_and_insert("a", &f.fingerprint(&text)).status,
+            DedupStatus::Unique
+        );
+        let again = index.check_and_insert("b", &f.fingerprint(&text));
+        assert_eq!(again.status, DedupStatus::Exact);
+        assert_eq!(again.duplicate_of.as_deref(), Some("a"));
+        assert_eq!(again.similarity, Some(1.0));
+    }
+
+    #[test]
+    fn case_and_punctuation_changes_are_exact_duplicates() {
+        let (f, mut index) = setup();
+        let text = prose(2, 100).join(" ");
+        index.check_and_insert("a", &f.fingerprint(&text));
+        let shouted = format!("“{}!”", text.to_uppercase());
+        assert_eq!(
+            index.check_and_insert("b", &f.fingerprint(&shouted)).status,
+            DedupStatus::Exact
+        );
+    }
+
+    #[test]
+    fn light_edit_is_a_near_duplicate() {
+        let (f, mut index) = setup();
+        let mut words = prose(3, 300);
+        index.check_and_insert("a", &f.fingerprint(&words.join(" ")));
+        words[150] = "zeppelin".to_owned();
+        words.truncate(290);
+        let verdict = index.check_and_insert("b", &f.fingerprint(&words.join(" ")));
+        assert_eq!(verdict.status, DedupStatus::Near);
+        assert_eq!(verdict.duplicate_of.as_deref(), Some("a"));
+        let similarity = verdict.similarity.unwrap_or(0.0);
+        assert!(similarity > 0.8 && similarity < 1.0, "{similarity}");
+    }
+
+    #[test]
+    fn unrelated_texts_are_unique() {
+        let (f, mut index) = setup();
+        for seed in 0..50 {
+            let verdict = index.check_and_insert(
+                &format!("a{seed}"),
+                &f.fingerprint(&prose(seed + 100, 200).join(" ")),
+            );
+            assert_eq!(verdict, DedupInfo::default(), "seed {seed}");
+        }
+        assert_eq!(index.len(), 50);
+    }
+
+    #[test]
+    fn canonical_is_the_first_seen() {
+        let (f, mut index) = setup();
+        let words = prose(4, 300);
+        let original = words.join(" ");
+        let edited = words[..295].join(" ");
+        index.check_and_insert("first", &f.fingerprint(&edited));
+        index.check_and_insert("second", &f.fingerprint(&original));
+        let third = index.check_and_insert("third", &f.fingerprint(&original));
+        // "second" was a duplicate, so it was never stored: "first" stays canonical.
+        assert_eq!(third.duplicate_of.as_deref(), Some("first"));
+        assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn copy_of_a_near_duplicate_is_exact_and_names_the_canonical() {
+        let (f, mut index) = setup();
+        let words = prose(6, 300);
+        index.check_and_insert("canonical", &f.fingerprint(&words.join(" ")));
+        let edited = words[..280].join(" ");
+        let near = index.check_and_insert("near", &f.fingerprint(&edited));
+        assert_eq!(near.status, DedupStatus::Near);
+        let copy = index.check_and_insert("copy", &f.fingerprint(&edited));
+        assert_eq!(copy.status, DedupStatus::Exact);
+        assert_eq!(copy.duplicate_of.as_deref(), Some("canonical"));
+        assert_eq!(copy.similarity, near.similarity);
+    }
+
+    #[test]
+    fn verification_rejects_a_false_lsh_candidate() {
+        let params = NearParams::default();
+        let k = params.bands * params.rows;
+        let mut index = DedupIndex::new(Some(params.clone()));
+        let a = Fingerprint {
+            exact: 1,
+            minhash: (0..k as u32).collect(),
+        };
+        // Same first band, every other value different: a candidate with similarity rows / k.
+        let mut other: Vec<u32> = (0..k as u32).map(|v| v + 10_000).collect();
+        other[..params.rows].copy_from_slice(&a.minhash[..params.rows]);
+        let b = Fingerprint {
+            exact: 2,
+            minhash: other,
+        };
+        index.check_and_insert("a", &a);
+        let verdict = index.check_and_insert("b", &b);
+        assert_eq!(verdict.status, DedupStatus::Unique);
+        assert_eq!(
+            index.stats(),
+            IndexStats {
+                candidates: 1,
+                rejected: 1
+            }
+        );
+    }
+
+    #[test]
+    fn exact_key_collision_with_different_signatures_is_not_exact() {
+        let params = NearParams::default();
+        let k = params.bands * params.rows;
+        let mut index = DedupIndex::new(Some(params));
+        let a = Fingerprint {
+            exact: 7,
+            minhash: (0..k as u32).collect(),
+        };
+        let b = Fingerprint {
+            exact: 7,
+            minhash: (0..k as u32).map(|v| v + 1).collect(),
+        };
+        index.check_and_insert("a", &a);
+        assert_eq!(index.check_and_insert("b", &b).status, DedupStatus::Unique);
+    }
+
+    #[test]
+    fn exact_only_index_ignores_signatures() {
+        let f = Fingerprinter::new(None);
+        let mut index = DedupIndex::new(None);
+        let words = prose(5, 100);
+        index.check_and_insert("a", &f.fingerprint(&words.join(" ")));
+        assert_eq!(
+            index
+                .check_and_insert("b", &f.fingerprint(&words[1..].join(" ")))
+                .status,
+            DedupStatus::Unique
+        );
+        assert_eq!(
+            index
+                .check_and_insert("c", &f.fingerprint(&words.join(" ")))
+                .status,
+            DedupStatus::Exact
+        );
+    }
+
+    #[test]
+    fn texts_without_words_match_only_exactly() {
+        let (f, mut index) = setup();
+        assert_eq!(
+            index.check_and_insert("a", &f.fingerprint("...")).status,
+            DedupStatus::Unique
+        );
+        assert_eq!(
+            index.check_and_insert("b", &f.fingerprint("!!")).status,
+            DedupStatus::Exact
+        );
+        assert_eq!(
+            index.check_and_insert("c", &f.fingerprint("one")).status,
+            DedupStatus::Unique
+        );
+    }
+
+    #[test]
+    fn verdicts_are_deterministic() {
+        let run = || {
+            let (f, mut index) = setup();
+            (0..40)
+                .map(|i| {
+                    let mut words = prose(i % 13, 150);
+                    words.truncate(150 - (i as usize % 7));
+                    index.check_and_insert(&format!("id{i}"), &f.fingerprint(&words.join(" ")))
+                })
+                .collect::<Vec<_>>()
+        };
+        let first = run();
+        assert!(first.iter().any(|v| v.status == DedupStatus::Near));
+        assert_eq!(first, run());
+    }
+
+    #[test]
+    fn heap_bytes_grow_with_stored_articles() {
+        let (f, mut index) = setup();
+        let empty = index.heap_bytes();
+        for seed in 0..100 {
+            index.check_and_insert(
+                &format!("{seed:032x}"),
+                &f.fingerprint(&prose(seed, 100).join(" ")),
+            );
+        }
+        let per_article = (index.heap_bytes() - empty) / 100;
+        // At least the signature (2 bytes per value) and the 32-byte id.
+        assert!(per_article >= 128 * 2 + 32, "{per_article}");
+    }
+}

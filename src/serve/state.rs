@@ -1,0 +1,512 @@
+//! The daemon's crash-safe state.
+//!
+//! ```text
+//! state_dir/state.json          committed state: next segment, retained segments,
+//!                               the dedup config it was built with
+//! state_dir/deltas/NNNNNNNN.bin per segment: the ledger keys and dedup entries of
+//!                               every input the segment accounts for
+//! output_dir/seg-NNNNNNNN.jsonl committed output
+//! output_dir/.seg-NNNNNNNN.jsonl.tmp  a segment being written
+//! ```
+//!
+//! Commit protocol for segment N (every file write is temp + fsync + rename):
+//! 1. the segment's records are already in `.seg-N.jsonl.tmp`; fsync it;
+//! 2. write `deltas/N.bin`;
+//! 3. write `state.json` with `next_segment = N + 1, pending = N`: the commit point;
+//! 4. rename `.seg-N.jsonl.tmp` to `seg-N.jsonl`.
+//!
+//! Recovery: a pending segment whose temp file survived is renamed forward
+//! (step 4 redone); every temp segment and delta numbered `>= next_segment`
+//! was never committed and is deleted, and its inputs are processed again.
+//! The ledger and the dedup index are rebuilt from the retained deltas, so they
+//! advance only with committed output.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::record::Fingerprint;
+
+const STATE_VERSION: u32 = 1;
+const DELTA_MAGIC: &[u8; 4] = b"NPD1";
+
+/// One committed segment, as remembered in `state.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SegmentMeta {
+    /// Segment number.
+    pub seq: u64,
+    /// Unix seconds of the commit; drives retention.
+    pub committed_at: u64,
+    /// Records written to the segment file (0: no file was written).
+    pub records: u64,
+}
+
+/// The committed state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    /// Format version of this file.
+    pub version: u32,
+    /// The dedup configuration the index was built with.
+    pub dedup_config: String,
+    /// Number the next segment gets.
+    pub next_segment: u64,
+    /// Segment committed in `state.json` whose file may still need its final rename.
+    pub pending: Option<u64>,
+    /// Segments within the retention window, oldest first.
+    pub segments: Vec<SegmentMeta>,
+}
+
+/// One input a segment accounts for: what the ledger and the index need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeltaEntry {
+    /// Hash of the input's path relative to the watched directory.
+    pub path_hash: u64,
+    /// xxh3 of the input's raw bytes.
+    pub input_hash: u64,
+    /// Unix seconds when the input was taken.
+    pub ingested_at: u64,
+    /// Content id and fingerprint, for articles that reached dedup.
+    pub article: Option<(String, Fingerprint)>,
+}
+
+/// Paths of the state and output directories.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Where `state.json` and `deltas/` live.
+    pub state_dir: PathBuf,
+    /// Where segments are written.
+    pub output_dir: PathBuf,
+    /// Extension of segment files, without the dot.
+    pub extension: String,
+}
+
+impl Layout {
+    /// `seg-NNNNNNNN.<ext>`.
+    pub fn segment(&self, seq: u64) -> PathBuf {
+        self.output_dir
+            .join(format!("seg-{seq:08}.{}", self.extension))
+    }
+
+    /// `.seg-NNNNNNNN.<ext>.tmp`: hidden, so readers that skip dot files never see it.
+    pub fn segment_tmp(&self, seq: u64) -> PathBuf {
+        self.output_dir
+            .join(format!(".seg-{seq:08}.{}.tmp", self.extension))
+    }
+
+    fn deltas(&self) -> PathBuf {
+        self.state_dir.join("deltas")
+    }
+
+    fn delta(&self, seq: u64) -> PathBuf {
+        self.deltas().join(format!("{seq:08}.bin"))
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.state_dir.join("state.json")
+    }
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Write `bytes` to `path` atomically: temp file, fsync, rename, fsync dir.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(io("cannot create a temporary file in", dir))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(io("cannot write", path))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .map_err(io("cannot rename into place", path))?;
+    sync_dir(dir)
+}
+
+/// fsync a directory so a rename in it survives a power cut.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("cannot sync directory", dir))
+}
+
+/// What recovery found.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The committed state (fresh when there was none).
+    pub state: State,
+    /// Ledger keys `(path_hash, input_hash)` of every retained input.
+    pub ledger: HashSet<(u64, u64)>,
+    /// Dedup entries of retained inputs, in commit order, to replay.
+    pub entries: Vec<DeltaEntry>,
+    /// Uncommitted files that were deleted.
+    pub discarded: Vec<PathBuf>,
+}
+
+/// Load the state, finish or discard interrupted commits, and read the
+/// retained deltas. Refuses a state built with another dedup configuration.
+pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
+    for dir in [&layout.state_dir, &layout.deltas(), &layout.output_dir] {
+        std::fs::create_dir_all(dir).map_err(io("cannot create directory", dir))?;
+    }
+    let state_path = layout.state_file();
+    let state = match std::fs::read(&state_path) {
+        Ok(bytes) => {
+            let state: State = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Config(format!("{}: corrupt state: {e}", state_path.display()))
+            })?;
+            if state.version != STATE_VERSION {
+                return Err(Error::Config(format!(
+                    "{}: state version {} is not supported (expected {STATE_VERSION})",
+                    state_path.display(),
+                    state.version
+                )));
+            }
+            if state.dedup_config != dedup_config {
+                return Err(Error::Config(format!(
+                    "{} was built with dedup config `{}`, but the current config is `{}`. \
+                     The dedup index cannot be reused. To rebuild, stop newspipe, move the state \
+                     directory and the output directory aside, and start again: every file in the \
+                     watched directory is processed anew.",
+                    state_path.display(),
+                    state.dedup_config,
+                    dedup_config
+                )));
+            }
+            state
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
+            version: STATE_VERSION,
+            dedup_config: dedup_config.to_owned(),
+            next_segment: 0,
+            pending: None,
+            segments: Vec::new(),
+        },
+        Err(e) => return Err(io("cannot read", &state_path)(e)),
+    };
+
+    if let Some(p) = state.pending {
+        let (tmp, done) = (layout.segment_tmp(p), layout.segment(p));
+        if tmp.exists() && !done.exists() {
+            std::fs::rename(&tmp, &done).map_err(io("cannot finish commit of", &done))?;
+            sync_dir(&layout.output_dir)?;
+        }
+    }
+
+    let mut discarded = Vec::new();
+    discard_uncommitted(&layout.output_dir, &state, &mut discarded, |name| {
+        let rest = name.strip_prefix(".seg-")?;
+        rest.get(..8)?.parse().ok()
+    })?;
+    let retained: HashSet<u64> = state.segments.iter().map(|s| s.seq).collect();
+    discard_uncommitted(&layout.deltas(), &state, &mut discarded, |name| {
+        let seq: u64 = name.strip_suffix(".bin")?.parse().ok()?;
+        // Deltas of expired segments go too.
+        (!retained.contains(&seq)).then_some(seq)
+    })?;
+
+    let mut ledger = HashSet::new();
+    let mut entries = Vec::new();
+    for seg in &state.segments {
+        let path = layout.delta(seg.seq);
+        let bytes = std::fs::read(&path).map_err(io("cannot read", &path))?;
+        let delta = decode_delta(&bytes)
+            .ok_or_else(|| Error::Config(format!("{}: corrupt delta", path.display())))?;
+        for e in delta {
+            ledger.insert((e.path_hash, e.input_hash));
+            entries.push(e);
+        }
+    }
+    Ok(Recovered {
+        state,
+        ledger,
+        entries,
+        discarded,
+    })
+}
+
+fn discard_uncommitted(
+    dir: &Path,
+    state: &State,
+    discarded: &mut Vec<PathBuf>,
+    seq_of: impl Fn(&str) -> Option<u64>,
+) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(io("cannot list", dir))?;
+    for entry in entries {
+        let entry = entry.map_err(io("cannot list", dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stray_tmp = name.starts_with(".tmp-");
+        let uncommitted = seq_of(&name).is_some_and(|seq| {
+            seq >= state.next_segment || !state.segments.iter().any(|s| s.seq == seq)
+        });
+        if stray_tmp || uncommitted {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(io("cannot remove", &path))?;
+            discarded.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Commit segment `seq`: steps 2 to 4 of the protocol. The segment's temp
+/// file, if `records > 0`, must be complete and synced.
+pub fn commit(
+    layout: &Layout,
+    state: &mut State,
+    seq: u64,
+    records: u64,
+    entries: &[DeltaEntry],
+    now: u64,
+    retention_secs: u64,
+) -> Result<()> {
+    write_atomic(&layout.delta(seq), &encode_delta(entries))?;
+    let mut next = state.clone();
+    next.next_segment = seq + 1;
+    next.pending = (records > 0).then_some(seq);
+    next.segments.push(SegmentMeta {
+        seq,
+        committed_at: now,
+        records,
+    });
+    let expired: Vec<u64> = next
+        .segments
+        .iter()
+        .filter(|s| s.committed_at.saturating_add(retention_secs) < now)
+        .map(|s| s.seq)
+        .collect();
+    next.segments.retain(|s| !expired.contains(&s.seq));
+    let json = serde_json::to_vec_pretty(&next)
+        .map_err(|e| Error::Task(format!("cannot serialize state: {e}")))?;
+    write_atomic(&layout.state_file(), &json)?;
+    *state = next;
+    if records > 0 {
+        let (tmp, done) = (layout.segment_tmp(seq), layout.segment(seq));
+        std::fs::rename(&tmp, &done).map_err(io("cannot rename segment", &done))?;
+        sync_dir(&layout.output_dir)?;
+    }
+    for seq in expired {
+        let path = layout.delta(seq);
+        // Already gone is fine: a previous run may have removed it.
+        let _ = std::fs::remove_file(&path);
+    }
+    Ok(())
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u32(b.len() as u32);
+        self.0.extend_from_slice(b);
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn bytes(&mut self) -> Option<&[u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+}
+
+/// Binary form of a delta: magic, entries, and an xxh3 checksum of both.
+pub fn encode_delta(entries: &[DeltaEntry]) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(64 + entries.len() * 600));
+    w.0.extend_from_slice(DELTA_MAGIC);
+    w.u64(entries.len() as u64);
+    for e in entries {
+        w.u64(e.path_hash);
+        w.u64(e.input_hash);
+        w.u64(e.ingested_at);
+        match &e.article {
+            None => w.0.push(0),
+            Some((id, fp)) => {
+                w.0.push(1);
+                w.bytes(id.as_bytes());
+                encode_fingerprint(&mut w, fp);
+            }
+        }
+    }
+    let sum = xxhash_rust::xxh3::xxh3_64(&w.0);
+    w.u64(sum);
+    w.0
+}
+
+fn encode_fingerprint(w: &mut Writer, fp: &Fingerprint) {
+    w.u64(fp.exact);
+    w.u32(fp.minhash.len() as u32);
+    for &v in &fp.minhash {
+        w.u32(v);
+    }
+}
+
+fn decode_fingerprint(r: &mut Reader<'_>) -> Option<Fingerprint> {
+    let exact = r.u64()?;
+    let n = r.u32()? as usize;
+    let minhash = (0..n).map(|_| r.u32()).collect::<Option<Vec<_>>>()?;
+    Some(Fingerprint { exact, minhash })
+}
+
+/// Inverse of [`encode_delta`]; `None` when the bytes are damaged.
+pub fn decode_delta(bytes: &[u8]) -> Option<Vec<DeltaEntry>> {
+    let body_len = bytes.len().checked_sub(8)?;
+    let (body, sum) = bytes.split_at(body_len);
+    if xxhash_rust::xxh3::xxh3_64(body) != u64::from_le_bytes(sum.try_into().ok()?) {
+        return None;
+    }
+    let mut r = Reader(body);
+    if r.take(4)? != DELTA_MAGIC {
+        return None;
+    }
+    let n = r.u64()?;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let path_hash = r.u64()?;
+        let input_hash = r.u64()?;
+        let ingested_at = r.u64()?;
+        let article = match r.take(1)?[0] {
+            0 => None,
+            _ => {
+                let id = String::from_utf8(r.bytes()?.to_vec()).ok()?;
+                Some((id, decode_fingerprint(&mut r)?))
+            }
+        };
+        out.push(DeltaEntry {
+            path_hash,
+            input_hash,
+            ingested_at,
+            article,
+        });
+    }
+    r.0.is_empty().then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(dir: &Path) -> Layout {
+        Layout {
+            state_dir: dir.join("state"),
+            output_dir: dir.join("out"),
+            extension: "jsonl".into(),
+        }
+    }
+
+    fn entry(i: u64) -> DeltaEntry {
+        DeltaEntry {
+            path_hash: i,
+            input_hash: i * 7,
+            ingested_at: 1000 + i,
+            article: (i % 2 == 0).then(|| {
+                (
+                    format!("{i:032x}"),
+                    Fingerprint {
+                        exact: i,
+                        minhash: vec![1, 2, 3],
+                    },
+                )
+            }),
+        }
+    }
+
+    #[test]
+    fn delta_round_trips_and_detects_damage() {
+        let entries: Vec<_> = (0..5).map(entry).collect();
+        let mut bytes = encode_delta(&entries);
+        assert_eq!(decode_delta(&bytes), Some(entries));
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 1;
+        assert_eq!(decode_delta(&bytes), None);
+        assert_eq!(decode_delta(&bytes[..10]), None);
+    }
+
+    #[test]
+    fn commit_then_recover_restores_ledger_and_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = layout(dir.path());
+        let mut rec = recover(&l, "cfg").unwrap();
+        std::fs::write(l.segment_tmp(0), "{}\n").unwrap();
+        commit(&l, &mut rec.state, 0, 1, &[entry(1), entry(2)], 10, 1000).unwrap();
+        assert!(l.segment(0).exists() && !l.segment_tmp(0).exists());
+        let again = recover(&l, "cfg").unwrap();
+        assert_eq!(again.state.next_segment, 1);
+        assert_eq!(again.entries, vec![entry(1), entry(2)]);
+        assert!(again.ledger.contains(&(2, 14)));
+    }
+
+    #[test]
+    fn uncommitted_segment_is_discarded_and_pending_one_rolled_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = layout(dir.path());
+        let mut rec = recover(&l, "cfg").unwrap();
+        std::fs::write(l.segment_tmp(0), "{}\n").unwrap();
+        commit(&l, &mut rec.state, 0, 1, &[entry(1)], 10, 1000).unwrap();
+        // Simulate a crash between the state write and the final rename of 0...
+        std::fs::rename(l.segment(0), l.segment_tmp(0)).unwrap();
+        // ...and a segment 1 that was still being written.
+        std::fs::write(l.segment_tmp(1), "{}\n").unwrap();
+        std::fs::write(l.delta(1), b"junk").unwrap();
+        let again = recover(&l, "cfg").unwrap();
+        assert!(l.segment(0).exists(), "pending segment rolled forward");
+        assert!(!l.segment_tmp(1).exists() && !l.delta(1).exists());
+        assert_eq!(again.discarded.len(), 2);
+    }
+
+    #[test]
+    fn refuses_state_built_with_other_dedup_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = layout(dir.path());
+        let mut rec = recover(&l, "near=true").unwrap();
+        commit(&l, &mut rec.state, 0, 0, &[entry(1)], 10, 1000).unwrap();
+        let err = recover(&l, "near=false").unwrap_err().to_string();
+        assert!(
+            err.contains("near=true") && err.contains("To rebuild"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn retention_expires_old_segments_and_their_deltas() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = layout(dir.path());
+        let mut rec = recover(&l, "cfg").unwrap();
+        commit(&l, &mut rec.state, 0, 0, &[entry(1)], 100, 50).unwrap();
+        commit(&l, &mut rec.state, 1, 0, &[entry(2)], 200, 50).unwrap();
+        assert_eq!(rec.state.segments.len(), 1);
+        assert!(!l.delta(0).exists());
+        let again = recover(&l, "cfg").unwrap();
+        assert_eq!(again.entries, vec![entry(2)]);
+    }
+}
