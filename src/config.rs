@@ -100,6 +100,12 @@ pub struct OutputConfig {
     pub path: String,
     /// JSONL file for rejected inputs; empty for none.
     pub rejects_path: String,
+    /// Output format; `auto` follows the output name.
+    pub format: crate::sink::OutputFormat,
+    /// Hive-style partitioning of file output: none, or by ingest date.
+    pub partition_by: crate::sink::PartitionBy,
+    /// Rows per Parquet row group.
+    pub parquet_row_group_rows: usize,
 }
 
 /// Log output format.
@@ -272,6 +278,9 @@ impl Settings {
         }
         if self.output.path.is_empty() {
             return Err(bad("output.path", "must be `-` or a file path"));
+        }
+        if self.output.parquet_row_group_rows == 0 {
+            return Err(bad("output.parquet_row_group_rows", "must be at least 1"));
         }
         if !matches!(
             self.log.level.as_str(),

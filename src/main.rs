@@ -72,7 +72,8 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
 }
 
 fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
-    let sink = newspipe::sink::open(&settings.output.path)
+    let sink_options = newspipe::sink::SinkOptions::from_config(&settings.output);
+    let sink = newspipe::sink::open_with(&settings.output.path, &sink_options)
         .with_context(|| format!("cannot open output {}", settings.output.path))?;
     let rejects = match settings.rejects_path() {
         Some(p) => Some(

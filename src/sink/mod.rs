@@ -2,12 +2,37 @@
 //!
 //! A sink receives serialized records in input order on a thread of its own
 //! and makes them visible only when [`RecordSink::commit`] is called, so a
-//! reader never sees a partial output.
+//! reader never sees a partial output. [`open_with`] is the one place that
+//! maps an output name (and the `[output]` settings) to a sink:
+//!
+//! | output | format |
+//! | --- | --- |
+//! | `-` | JSONL on stdout |
+//! | `*.parquet` | Parquet, zstd, entities as `list<struct>` ([`parquet`]) |
+//! | `*.zst` (e.g. `out.jsonl.zst`) | JSONL, zstd |
+//! | `*.gz` (e.g. `out.jsonl.gz`) | JSONL, gzip |
+//! | anything else | JSONL |
+//!
+//! With `output.partition_by = "ingest_date"` the output names a directory
+//! and each run adds `DIR/ingest_date=YYYY-MM-DD/part-NNNN.<ext>` (Hive-style).
+//! The record layout all formats share is described once in [`schema`].
 
+pub mod columns;
 pub mod jsonl;
+pub mod parquet;
+pub mod schema;
 
-use crate::error::Result;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tempfile::NamedTempFile;
+
+use crate::config::OutputConfig;
+use crate::error::{Error, Result};
 use crate::record::Article;
+use jsonl::{Compression, JsonlSink, JsonlWriter};
+use parquet::{ParquetOptions, ParquetSink, ParquetWriter};
 
 /// One output record: the article, and its JSON form serialized on a worker
 /// thread (so that JSON sinks need not serialize on the sink thread).
@@ -27,8 +52,373 @@ pub trait RecordSink: Send {
     fn commit(self: Box<Self>) -> Result<()>;
 }
 
-/// Open the sink an output path names: `-` is JSONL on stdout; otherwise the
-/// file name's extension chooses the format (JSONL for anything not listed).
+/// Output format (`output.format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum OutputFormat {
+    /// Chosen by the output name (see the module docs).
+    #[serde(rename = "auto")]
+    Auto,
+    /// Plain JSONL.
+    #[serde(rename = "jsonl")]
+    Jsonl,
+    /// zstd-compressed JSONL.
+    #[serde(rename = "jsonl.zst")]
+    JsonlZstd,
+    /// gzip-compressed JSONL.
+    #[serde(rename = "jsonl.gz")]
+    JsonlGzip,
+    /// Parquet.
+    #[serde(rename = "parquet")]
+    Parquet,
+}
+
+impl OutputFormat {
+    /// The format an output name implies.
+    pub fn from_name(path: &str) -> OutputFormat {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".parquet") {
+            OutputFormat::Parquet
+        } else if lower.ends_with(".zst") {
+            OutputFormat::JsonlZstd
+        } else if lower.ends_with(".gz") {
+            OutputFormat::JsonlGzip
+        } else {
+            OutputFormat::Jsonl
+        }
+    }
+
+    /// File extension of this format (for partition files).
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Auto | OutputFormat::Parquet => "parquet",
+            OutputFormat::Jsonl => "jsonl",
+            OutputFormat::JsonlZstd => "jsonl.zst",
+            OutputFormat::JsonlGzip => "jsonl.gz",
+        }
+    }
+}
+
+/// Hive-style partitioning of file output (`output.partition_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum PartitionBy {
+    /// One file at the output path.
+    #[serde(rename = "")]
+    None,
+    /// `DIR/ingest_date=YYYY-MM-DD/part-NNNN.<ext>`, the UTC date the run started.
+    #[serde(rename = "ingest_date")]
+    IngestDate,
+}
+
+/// Everything besides the path that decides which sink [`open_with`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkOptions {
+    /// Format; `Auto` follows the output name.
+    pub format: OutputFormat,
+    /// Partitioning of file output.
+    pub partition_by: PartitionBy,
+    /// Parquet tuning.
+    pub parquet: ParquetOptions,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions {
+            format: OutputFormat::Auto,
+            partition_by: PartitionBy::None,
+            parquet: ParquetOptions::default(),
+        }
+    }
+}
+
+impl SinkOptions {
+    /// The options the `[output]` section sets.
+    pub fn from_config(output: &OutputConfig) -> Self {
+        SinkOptions {
+            format: output.format,
+            partition_by: output.partition_by,
+            parquet: ParquetOptions {
+                row_group_rows: output.parquet_row_group_rows,
+                ..ParquetOptions::default()
+            },
+        }
+    }
+}
+
+/// One output file of any format on any writer: what a rolling-segment
+/// writer opens per segment (`FileWriter::new(file, format, ...)`, `write`
+/// per record, `finish` to get the file back for `sync_all` and rename).
+pub enum FileWriter<W: Write + Send> {
+    /// JSONL, plain or compressed.
+    Jsonl(JsonlWriter<W>),
+    /// Parquet.
+    Parquet(ParquetWriter<W>),
+}
+
+impl<W: Write + Send> FileWriter<W> {
+    /// Start a file of `format` (`Auto` means plain JSONL) on `out`.
+    pub fn new(out: W, format: OutputFormat, parquet: ParquetOptions) -> Result<Self> {
+        Ok(match format {
+            OutputFormat::Parquet => FileWriter::Parquet(ParquetWriter::new(out, parquet)?),
+            OutputFormat::JsonlZstd => FileWriter::Jsonl(JsonlWriter::new(out, Compression::Zstd)?),
+            OutputFormat::JsonlGzip => FileWriter::Jsonl(JsonlWriter::new(out, Compression::Gzip)?),
+            OutputFormat::Auto | OutputFormat::Jsonl => {
+                FileWriter::Jsonl(JsonlWriter::new(out, Compression::None)?)
+            }
+        })
+    }
+
+    /// Append one record.
+    pub fn write(&mut self, record: Record<'_>) -> Result<()> {
+        match self {
+            FileWriter::Jsonl(w) => w.write_line(record.json),
+            FileWriter::Parquet(w) => w.write(record),
+        }
+    }
+
+    /// Complete the file (trailer, footer) and return the output.
+    pub fn finish(self) -> Result<W> {
+        match self {
+            FileWriter::Jsonl(w) => w.finish(),
+            FileWriter::Parquet(w) => w.finish(),
+        }
+    }
+}
+
+/// Open the sink an output path names, with default options: `-` is JSONL on
+/// stdout; otherwise the file name's extension chooses the format.
 pub fn open(path: &str) -> Result<Box<dyn RecordSink>> {
-    Ok(Box::new(jsonl::JsonlSink::open(path)?))
+    open_with(path, &SinkOptions::default())
+}
+
+/// Open the sink for `path` and `options` (see the module docs).
+pub fn open_with(path: &str, options: &SinkOptions) -> Result<Box<dyn RecordSink>> {
+    let mut format = options.format;
+    if path == "-" {
+        return match (format, options.partition_by) {
+            (OutputFormat::Auto | OutputFormat::Jsonl, PartitionBy::None) => {
+                Ok(Box::new(JsonlSink::stdout()))
+            }
+            _ => Err(Error::Config(
+                "standard output takes plain JSONL only: give output.path a file name \
+                 for other formats or partitioning"
+                    .into(),
+            )),
+        };
+    }
+    let dest = match options.partition_by {
+        PartitionBy::None => {
+            if format == OutputFormat::Auto {
+                format = OutputFormat::from_name(path);
+            }
+            PathBuf::from(path)
+        }
+        PartitionBy::IngestDate => {
+            // The path names a directory, so only the config can pick a format;
+            // Parquet is what partitioned warehouse loads want.
+            if format == OutputFormat::Auto {
+                format = OutputFormat::Parquet;
+            }
+            let dir = Path::new(path).join(format!("ingest_date={}", utc_date_today()));
+            std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+                op: "cannot create partition directory",
+                path: dir.clone(),
+                source,
+            })?;
+            next_part(&dir, format.extension())?
+        }
+    };
+    Ok(match format {
+        OutputFormat::Parquet => Box::new(ParquetSink::create(&dest, options.parquet)?),
+        OutputFormat::JsonlZstd => {
+            Box::new(JsonlSink::create_compressed(&dest, Compression::Zstd)?)
+        }
+        OutputFormat::JsonlGzip => {
+            Box::new(JsonlSink::create_compressed(&dest, Compression::Gzip)?)
+        }
+        OutputFormat::Auto | OutputFormat::Jsonl => Box::new(JsonlSink::create(&dest)?),
+    })
+}
+
+/// The first `part-NNNN.<ext>` not yet in `dir`, so that runs add files to a
+/// partition instead of replacing earlier ones.
+fn next_part(dir: &Path, ext: &str) -> Result<PathBuf> {
+    (0..100_000)
+        .map(|n| dir.join(format!("part-{n:04}.{ext}")))
+        .find(|p| !p.exists())
+        .ok_or_else(|| Error::Config(format!("{}: too many part files", dir.display())))
+}
+
+/// Today's date in UTC as `YYYY-MM-DD`.
+fn utc_date_today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's
+/// `civil_from_days`), to avoid a date crate for one partition name.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A temporary file in `dest`'s directory, so the final rename stays on one
+/// file system and is atomic.
+pub(crate) fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".newspipe-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|source| Error::Io {
+            op: "cannot create a temporary file in",
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+/// Make a finished temporary file durable and rename it to `dest`.
+pub(crate) fn publish(tmp: NamedTempFile, dest: &Path) -> Result<()> {
+    // Temporary files are private (0600); output is for other readers too,
+    // such as a warehouse server running as its own user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(tmp.path(), mode).map_err(Error::Output)?;
+    }
+    tmp.as_file().sync_all().map_err(Error::Output)?;
+    tmp.persist(dest).map_err(|e| Error::Io {
+        op: "cannot rename output into place at",
+        path: dest.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::schema::tests::full_article;
+
+    fn write_one(sink: &mut Box<dyn RecordSink>) {
+        let a = full_article(1);
+        let json = serde_json::to_vec(&a).unwrap();
+        sink.write(Record {
+            article: &a,
+            json: &json,
+        })
+        .unwrap();
+    }
+
+    fn magic(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()[..4].to_vec()
+    }
+
+    #[test]
+    fn output_name_chooses_the_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&str, &[u8]); 4] = [
+            ("a.parquet", b"PAR1"),
+            ("b.jsonl.zst", &[0x28, 0xb5, 0x2f, 0xfd]),
+            ("c.jsonl.gz", &[0x1f, 0x8b, 0x08, 0x00]),
+            ("d.jsonl", b"{\"sc"),
+        ];
+        for (name, want) in cases {
+            let path = dir.path().join(name);
+            let mut sink = open(path.to_str().unwrap()).unwrap();
+            write_one(&mut sink);
+            sink.commit().unwrap();
+            assert_eq!(magic(&path), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn configured_format_wins_over_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.data");
+        let options = SinkOptions {
+            format: OutputFormat::Parquet,
+            ..SinkOptions::default()
+        };
+        let mut sink = open_with(path.to_str().unwrap(), &options).unwrap();
+        write_one(&mut sink);
+        sink.commit().unwrap();
+        assert_eq!(magic(&path), b"PAR1");
+    }
+
+    #[test]
+    fn stdout_refuses_binary_formats() {
+        let options = SinkOptions {
+            format: OutputFormat::Parquet,
+            ..SinkOptions::default()
+        };
+        assert!(matches!(open_with("-", &options), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn ingest_date_partitions_add_a_part_per_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SinkOptions {
+            partition_by: PartitionBy::IngestDate,
+            ..SinkOptions::default()
+        };
+        let root = dir.path().join("warehouse");
+        for _ in 0..2 {
+            let mut sink = open_with(root.to_str().unwrap(), &options).unwrap();
+            write_one(&mut sink);
+            sink.commit().unwrap();
+        }
+        let part_dir = root.join(format!("ingest_date={}", utc_date_today()));
+        let mut names: Vec<String> = std::fs::read_dir(&part_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["part-0000.parquet", "part-0001.parquet"]);
+    }
+
+    #[test]
+    fn file_writer_completes_each_format_on_any_writer() {
+        let a = full_article(5);
+        let json = serde_json::to_vec(&a).unwrap();
+        for (format, want) in [
+            (OutputFormat::Parquet, &b"PAR1"[..]),
+            (OutputFormat::JsonlZstd, &[0x28, 0xb5, 0x2f, 0xfd][..]),
+            (OutputFormat::Jsonl, &json[..4]),
+        ] {
+            let mut w = FileWriter::new(Vec::new(), format, ParquetOptions::default()).unwrap();
+            w.write(Record {
+                article: &a,
+                json: &json,
+            })
+            .unwrap();
+            let bytes = w.finish().unwrap();
+            assert_eq!(&bytes[..4], want, "{format:?}");
+            if format == OutputFormat::Parquet {
+                assert_eq!(&bytes[bytes.len() - 4..], b"PAR1", "footer written");
+            }
+        }
+    }
+
+    #[test]
+    fn civil_dates_match_known_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
 }

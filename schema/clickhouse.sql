@@ -1,0 +1,20 @@
+-- newspipe record, schema_version 1, for ClickHouse.
+-- Generated from src/sink/schema.rs; do not edit by hand.
+
+CREATE TABLE IF NOT EXISTS articles
+(
+    `schema_version` UInt32 COMMENT 'Version of this record layout.',
+    `id` String COMMENT 'Content identifier (hex xxh3-128 of the normalized article).',
+    `source` Tuple(`path` String, `line` Nullable(UInt64), `bytes` UInt64, `encoding` String, `id` Nullable(String), `ingested_at` Nullable(String)) COMMENT 'Where the article came from.',
+    `title` Nullable(String) COMMENT 'Headline.',
+    `text` String COMMENT 'Clean body text, paragraphs separated by a blank line.',
+    `url` Nullable(String) COMMENT 'Source URL.',
+    `published` Nullable(String) COMMENT 'Publication time as the input supplied it.',
+    `lang` String COMMENT 'ISO 639-1 language code.',
+    `boilerplate` Array(Tuple(`rule` String, `text` String)) COMMENT 'Spans removed as boilerplate.',
+    `dedup` Tuple(`status` LowCardinality(String), `duplicate_of` Nullable(String), `similarity` Nullable(Float64)) COMMENT 'Duplicate status.',
+    `entities` Array(Tuple(`text` String, `label` LowCardinality(String), `start` UInt64, `end` UInt64, `canonical` Nullable(String), `geonames_id` Nullable(UInt64), `country` Nullable(String))) COMMENT 'Entities over `text`.',
+    `title_entities` Array(Tuple(`text` String, `label` LowCardinality(String), `start` UInt64, `end` UInt64, `canonical` Nullable(String), `geonames_id` Nullable(UInt64), `country` Nullable(String))) COMMENT 'Entities over `title`.'
+)
+ENGINE = ReplacingMergeTree
+ORDER BY id;
