@@ -53,7 +53,7 @@ pub trait RecordSink: Send {
 }
 
 /// Output format (`output.format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub enum OutputFormat {
     /// Chosen by the output name (see the module docs).
     #[serde(rename = "auto")]
@@ -99,7 +99,7 @@ impl OutputFormat {
 }
 
 /// Hive-style partitioning of file output (`output.partition_by`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub enum PartitionBy {
     /// One file at the output path.
     #[serde(rename = "")]
