@@ -11,7 +11,8 @@
 //!   value with one synchronous `process` method; none of them knows about tokio.
 //! - [`dedup`] and [`ner`]: the algorithms behind the dedup and entity stages
 //!   (MinHash-LSH, the tagger), free of I/O so they are easy to test and bench.
-//! - [`sink`]: where records go (stdout, a file written under a temporary name).
+//! - [`sink`]: where records go: JSONL (plain, zstd, gzip) or Parquet, to stdout
+//!   or to files that appear only when complete; the record schema.
 //! - [`pipeline`]: the wiring: bounded channels, worker pools, ordering, shutdown.
 //! - [`serve`]: the daemon: a watched directory in, committed segments out,
 //!   crash-safe state, metrics.

@@ -383,3 +383,28 @@ fn metrics_endpoint_serves_prometheus_text() {
     assert!(get("/nope").starts_with("HTTP/1.1 404"));
     assert!(terminate(&mut dm.child).success());
 }
+
+#[test]
+fn parquet_segments_hold_every_record() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let d = dirs();
+    for i in 0..12 {
+        drop_file(&d.watch, &format!("{i:02}.txt"), &article(i));
+    }
+    let mut dm = Daemon::start(&d, &[("NEWSPIPE__SERVE__FORMAT", "parquet")]).ready();
+    let rows = || -> i64 {
+        std::fs::read_dir(&d.out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .map(|p| {
+                let reader = SerializedFileReader::new(std::fs::File::open(&p).unwrap())
+                    .expect("committed segments are whole Parquet files");
+                reader.metadata().file_metadata().num_rows()
+            })
+            .sum()
+    };
+    wait_for("twelve rows", Duration::from_secs(20), || rows() == 12);
+    assert!(terminate(&mut dm.child).success());
+    assert_eq!(rows(), 12);
+}

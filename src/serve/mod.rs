@@ -10,7 +10,7 @@ pub mod metrics;
 pub mod state;
 pub mod watch;
 
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,6 +23,8 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Outcome};
 use crate::record::Article;
+use crate::sink::parquet::ParquetOptions;
+use crate::sink::{FileWriter, OutputFormat, Record};
 use crate::stage::dedup::{ingested_secs, Deduplicator};
 use metrics::Metrics;
 use state::{DeltaEntry, Layout, State};
@@ -53,6 +55,8 @@ pub struct ServeConfig {
     pub metrics_addr: String,
     /// Drain deadline on shutdown, in seconds.
     pub shutdown_timeout_secs: u64,
+    /// Segment format: jsonl, jsonl.zst, jsonl.gz or parquet.
+    pub format: OutputFormat,
 }
 
 impl ServeConfig {
@@ -81,6 +85,11 @@ impl ServeConfig {
                     .into(),
             ));
         }
+        if self.format == OutputFormat::Auto {
+            return Err(Error::Config(
+                "`serve.format` must be jsonl, jsonl.zst, jsonl.gz or parquet".into(),
+            ));
+        }
         if self.rescan_secs == 0 {
             return Err(Error::Config(
                 "`serve.rescan_secs` must be at least 1".into(),
@@ -107,7 +116,7 @@ pub async fn run(
     let layout = Layout {
         state_dir: PathBuf::from(&cfg.state_dir),
         output_dir: PathBuf::from(&cfg.output_dir),
-        extension: "jsonl".into(),
+        extension: cfg.format.extension().into(),
     };
     let recovered = state::recover(&layout, &Deduplicator::config_key(&settings.dedup))?;
     for path in &recovered.discarded {
@@ -178,7 +187,11 @@ pub async fn run(
         let outcomes = stream.outcomes.clone();
         let metrics = Arc::clone(&metrics);
         let stop = Arc::clone(&stop);
-        let mut writer = SegmentWriter::new(layout, recovered.state, &cfg);
+        let parquet = ParquetOptions {
+            row_group_rows: settings.output.parquet_row_group_rows,
+            ..ParquetOptions::default()
+        };
+        let mut writer = SegmentWriter::new(layout, recovered.state, &cfg, parquet);
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let result = writer.consume(&outcomes, &metrics, &handle);
@@ -234,7 +247,9 @@ struct SegmentWriter {
     max_bytes: u64,
     max_age: Duration,
     retention_secs: u64,
-    file: Option<BufWriter<std::fs::File>>,
+    format: OutputFormat,
+    parquet: ParquetOptions,
+    file: Option<FileWriter<BufWriter<std::fs::File>>>,
     records: u64,
     bytes: u64,
     opened: Option<Instant>,
@@ -243,8 +258,10 @@ struct SegmentWriter {
 }
 
 impl SegmentWriter {
-    fn new(layout: Layout, state: State, cfg: &ServeConfig) -> Self {
+    fn new(layout: Layout, state: State, cfg: &ServeConfig, parquet: ParquetOptions) -> Self {
         SegmentWriter {
+            format: cfg.format,
+            parquet,
             layout,
             state,
             max_bytes: cfg.segment_max_bytes,
@@ -315,12 +332,14 @@ impl SegmentWriter {
                         path,
                         source,
                     })?;
-                    self.file = Some(BufWriter::with_capacity(1 << 16, f));
+                    let out = BufWriter::with_capacity(1 << 16, f);
+                    self.file = Some(FileWriter::new(out, self.format, self.parquet)?);
                 }
                 if let Some(f) = self.file.as_mut() {
-                    f.write_all(&json)
-                        .and_then(|()| f.write_all(b"\n"))
-                        .map_err(Error::Output)?;
+                    f.write(Record {
+                        article: &article,
+                        json: &json,
+                    })?;
                 }
                 self.records += 1;
                 self.bytes += json.len() as u64 + 1;
@@ -349,6 +368,7 @@ impl SegmentWriter {
     fn commit(&mut self, metrics: &Metrics) -> Result<()> {
         let seq = self.state.next_segment;
         if let Some(f) = self.file.take() {
+            let f = f.finish()?;
             let f = f.into_inner().map_err(|e| Error::Output(e.into_error()))?;
             f.sync_all().map_err(Error::Output)?;
         }
