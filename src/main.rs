@@ -149,14 +149,7 @@ fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
 }
 
 fn eval_tagger(args: &EvalArgs, settings: &Settings) -> anyhow::Result<Exit> {
-    let stage_cfg = &settings.entities;
-    let tagger = if stage_cfg.model.is_empty() {
-        newspipe::ner::Tagger::builtin()?
-    } else {
-        let bytes = std::fs::read(&stage_cfg.model)
-            .with_context(|| format!("cannot read model {}", stage_cfg.model))?;
-        newspipe::ner::Tagger::from_model_bytes(&bytes)?
-    };
+    let tagger = newspipe::stage::entities::load_tagger(&settings.entities)?;
     let report = newspipe::ner::evaluate(&tagger, &args.file)
         .with_context(|| format!("cannot evaluate on {}", args.file.display()))?;
     println!("{report}");

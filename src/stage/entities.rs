@@ -26,6 +26,19 @@ impl Default for EntitiesConfig {
     }
 }
 
+/// The tagger the config names: `model`, or the built-in one when empty.
+pub fn load_tagger(cfg: &EntitiesConfig) -> Result<Tagger> {
+    if cfg.model.is_empty() {
+        return Tagger::builtin();
+    }
+    let bytes = std::fs::read(&cfg.model).map_err(|source| crate::error::Error::Io {
+        op: "cannot read entity model",
+        path: cfg.model.clone().into(),
+        source,
+    })?;
+    Tagger::from_model_bytes(&bytes)
+}
+
 /// The entity stage.
 #[derive(Debug)]
 pub struct Entities {
@@ -35,17 +48,9 @@ pub struct Entities {
 impl Entities {
     /// Build the stage, loading the model.
     pub fn new(cfg: &EntitiesConfig) -> Result<Self> {
-        let tagger = if cfg.model.is_empty() {
-            Tagger::builtin()?
-        } else {
-            let bytes = std::fs::read(&cfg.model).map_err(|source| crate::error::Error::Io {
-                op: "cannot read entity model",
-                path: cfg.model.clone().into(),
-                source,
-            })?;
-            Tagger::from_model_bytes(&bytes)?
-        };
-        Ok(Entities { tagger })
+        Ok(Entities {
+            tagger: load_tagger(cfg)?,
+        })
     }
 }
 
