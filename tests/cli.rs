@@ -644,3 +644,48 @@ fn piping_into_a_closed_reader_exits_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn interrupted_run_commits_no_output_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for i in 0..3000 {
+        std::fs::write(input.join(format!("{i:05}.txt")), article(i)).unwrap();
+    }
+    let dest = dir.path().join("out.jsonl");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("newspipe"))
+        .args(["run", "-q", "--threads", "1", "-o"])
+        .arg(&dest)
+        .arg(&input)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let still_running = child.try_wait().unwrap().is_none();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if !still_running {
+        eprintln!("skipping: the run finished before it could be interrupted");
+        return;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dest.exists(), "no partial output");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        [std::ffi::OsString::from("in")],
+        "no temp file left behind"
+    );
+}
