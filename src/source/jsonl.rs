@@ -149,18 +149,11 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
 
     fn run(input: &str, limit: u64) -> Vec<Input> {
-        let mut got = Vec::new();
-        let stop = AtomicBool::new(false);
-        let mut push = |i: Input| {
-            got.push(i);
-            true
-        };
-        let mut em = Emitter::new(&mut push, &stop);
-        read_lines(input.as_bytes(), "feed.jsonl", limit, &mut em);
-        got
+        crate::source::collect_inputs(|em| {
+            read_lines(input.as_bytes(), "feed.jsonl", limit, em);
+        })
     }
 
     #[test]

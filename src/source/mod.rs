@@ -138,6 +138,19 @@ impl<'a> Emitter<'a> {
     }
 }
 
+/// Run `read` against an emitter that collects every input (for tests).
+#[cfg(test)]
+pub(crate) fn collect_inputs(read: impl FnOnce(&mut Emitter<'_>)) -> Vec<Input> {
+    let mut got = Vec::new();
+    let stop = AtomicBool::new(false);
+    let mut push = |i: Input| {
+        got.push(i);
+        true
+    };
+    read(&mut Emitter::new(&mut push, &stop));
+    got
+}
+
 /// The name `-` stands for standard input.
 pub const STDIN: &str = "-";
 
@@ -320,15 +333,7 @@ mod tests {
     }
 
     fn collect(roots: &[PathBuf], cfg: &InputConfig) -> Vec<Input> {
-        let mut got = Vec::new();
-        let stop = AtomicBool::new(false);
-        let mut push = |i: Input| {
-            got.push(i);
-            true
-        };
-        let mut em = Emitter::new(&mut push, &stop);
-        read_inputs(roots, cfg, &mut em);
-        got
+        collect_inputs(|em| read_inputs(roots, cfg, em))
     }
 
     #[test]
