@@ -252,33 +252,45 @@ impl Model {
         })
     }
 
+    /// Add the quantized weights of feature `f` (if the model has it) to `acc`.
+    #[inline]
+    pub(crate) fn add(&self, f: u32, acc: &mut [i32; NTAGS]) {
+        let Some(b) = self.blocks.get(f as usize / 64) else {
+            return;
+        };
+        let bit = 1u64 << (f % 64);
+        if b.bits & bit != 0 {
+            let pos = f % 64;
+            let q = (pos / 16) as usize;
+            let below = (b.bits >> (q * 16)) as u16 & ((1u16 << (pos % 16)) - 1);
+            let idx = b.before
+                + u32::from(b.quarter[q])
+                + u32::from(POP8[usize::from(below & 0xff)])
+                + u32::from(POP8[usize::from(below >> 8)]);
+            if let Some(row) = self.rows.get(idx as usize) {
+                for (a, w) in acc.iter_mut().zip(row) {
+                    *a += i32::from(*w);
+                }
+            }
+        }
+    }
+
+    /// Scores from summed quantized weights.
+    #[inline]
+    pub(crate) fn scale(&self, acc: &[i32; NTAGS], out: &mut [f32; NTAGS]) {
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = *a as f32 * self.scale;
+        }
+    }
+
     /// Emission scores of one token from its feature ids.
     #[inline]
     pub(crate) fn emit(&self, feats: &[u32], out: &mut [f32; NTAGS]) {
         let mut acc = [0i32; NTAGS];
         for &f in feats {
-            let Some(b) = self.blocks.get(f as usize / 64) else {
-                continue;
-            };
-            let bit = 1u64 << (f % 64);
-            if b.bits & bit != 0 {
-                let pos = f % 64;
-                let q = (pos / 16) as usize;
-                let below = (b.bits >> (q * 16)) as u16 & ((1u16 << (pos % 16)) - 1);
-                let idx = b.before
-                    + u32::from(b.quarter[q])
-                    + u32::from(POP8[usize::from(below & 0xff)])
-                    + u32::from(POP8[usize::from(below >> 8)]);
-                if let Some(row) = self.rows.get(idx as usize) {
-                    for (a, w) in acc.iter_mut().zip(row) {
-                        *a += i32::from(*w);
-                    }
-                }
-            }
+            self.add(f, &mut acc);
         }
-        for (o, a) in out.iter_mut().zip(acc) {
-            *o = a as f32 * self.scale;
-        }
+        self.scale(&acc, out);
     }
 
     /// Transition weights as a decoder needs them.
