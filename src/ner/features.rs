@@ -377,7 +377,8 @@ pub(crate) fn extract(
 
 /// The feature ids of token `i` of sentence `r` into `buf`; returns how many.
 /// With `all` false, the templates a [`TypeEntry`] already sums (those of
-/// the token's own string and of its neighbours' strings alone) are left out.
+/// the token's own string and of its neighbours' strings alone) and those
+/// [`Tables`] cover (small integer values) are left out.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn token_features(
@@ -434,10 +435,12 @@ fn token_features(
     push!(T::ShapeBiP1, mix(sh, shp1));
     push!(T::LowerM1Shape, mix(lm1, sh));
     push!(T::ShapeLowerP1, mix(sh, lp1));
-    push!(
-        T::CaseInit,
-        mix(case, u64::from(s.sent_start[i]) * 2 + caps)
-    );
+    if all {
+        push!(
+            T::CaseInit,
+            mix(case, u64::from(s.sent_start[i]) * 2 + caps)
+        );
+    }
     if all {
         push!(T::Length, length_value(w));
     }
@@ -447,7 +450,9 @@ fn token_features(
     } else {
         0
     };
-    push!(T::CaseM1CaseP1, cm1 * 16 + case * 256 + cp1);
+    if all {
+        push!(T::CaseM1CaseP1, cm1 * 16 + case * 256 + cp1);
+    }
     if all {
         for (k, h) in s.affixes[i].iter().enumerate() {
             if *h != 0 {
@@ -455,10 +460,12 @@ fn token_features(
             }
         }
     }
-    let place = s.place[i];
-    push!(T::Place, mix(place, case));
-    push!(T::PlaceM1, if i > r.start { s.place[i - 1] } else { 99 });
-    push!(T::PlaceP1, if i + 1 < r.end { s.place[i + 1] } else { 99 });
+    if all {
+        let place = s.place[i];
+        push!(T::Place, mix(place, case));
+        push!(T::PlaceM1, if i > r.start { s.place[i - 1] } else { 99 });
+        push!(T::PlaceP1, if i + 1 < r.end { s.place[i + 1] } else { 99 });
+    }
     if all {
         push!(T::Names, mix(u64::from(s.names[i]), case));
         push!(
@@ -478,8 +485,10 @@ fn token_features(
             }
         );
     }
-    let seen = s.doc.get(&lw).copied().unwrap_or(0);
-    push!(T::DocSeen, mix(u64::from(seen), case * 2 + caps));
+    if all {
+        let seen = s.doc.get(&lw).copied().unwrap_or(0);
+        push!(T::DocSeen, mix(u64::from(seen), case * 2 + caps));
+    }
     if caps == 1 {
         push!(T::CapsLine, lw);
     }
@@ -521,6 +530,54 @@ pub(crate) struct TypeEntry {
     p2: Acc,
 }
 
+/// Scores of the templates whose values are a few small integers (casing,
+/// place codes, document flags), one row per value, so a token adds a row
+/// instead of probing the model.
+#[derive(Debug, Clone)]
+struct Tables {
+    /// `case * 4 + sent_start * 2 + caps`.
+    case_init: Vec<Acc>,
+    /// `(case_m1 * 8 + case) * 8 + case_p1`.
+    case_ctx: Vec<Acc>,
+    /// `place * 8 + case`, for `place < PLACES`.
+    place: Vec<Acc>,
+    /// `place` of the left / right neighbour, `PLACES` at a sentence edge.
+    place_m1: Vec<Acc>,
+    place_p1: Vec<Acc>,
+    /// `seen * 16 + case * 2 + caps`.
+    doc_seen: Vec<Acc>,
+}
+
+/// Place codes are `kind * 4 + 1..=2` over five kinds, so below this.
+const PLACES: usize = 24;
+
+impl Tables {
+    fn new(model: &Model, shift: u32) -> Tables {
+        let row = |t: T, v: u64| {
+            let mut a = [0i32; NTAGS];
+            model.add(fid(t, v, shift), &mut a);
+            a
+        };
+        let edge = |t: T, k: usize| row(t, if k == PLACES { 99 } else { k as u64 });
+        Tables {
+            case_init: (0..32u64)
+                .map(|k| row(T::CaseInit, mix(k / 4, k % 4)))
+                .collect(),
+            case_ctx: (0..512u64)
+                .map(|k| row(T::CaseM1CaseP1, (k / 64) * 16 + (k / 8 % 8) * 256 + k % 8))
+                .collect(),
+            place: (0..PLACES as u64 * 8)
+                .map(|k| row(T::Place, mix(k / 8, k % 8)))
+                .collect(),
+            place_m1: (0..=PLACES).map(|k| edge(T::PlaceM1, k)).collect(),
+            place_p1: (0..=PLACES).map(|k| edge(T::PlaceP1, k)).collect(),
+            doc_seen: (0..64u64)
+                .map(|k| row(T::DocSeen, mix(k / 16, k % 16)))
+                .collect(),
+        }
+    }
+}
+
 /// Word types seen so far by one tagger, keyed by the hash of the raw word.
 /// Bounded: cleared when full, so memory stays flat on endless streams.
 #[derive(Debug, Default)]
@@ -531,6 +588,7 @@ pub(crate) struct TypeCache {
     types: Vec<TypeEntry>,
     /// Scores of a missing neighbour: left 1, left 2, right 1, right 2.
     edges: Option<[Acc; 4]>,
+    tables: Option<Tables>,
 }
 
 /// Entries kept before the cache starts over (about 13 MB).
@@ -553,6 +611,7 @@ impl TypeCache {
             model.add(fid(T::NamesP1, 999, shift), &mut e[2]);
             model.add(fid(T::LowerP2, 2, shift), &mut e[3]);
             self.edges = Some(e);
+            self.tables = Some(Tables::new(model, shift));
         }
     }
 
@@ -661,7 +720,7 @@ pub(crate) fn score(
         s.types.push(k);
     }
     document_passes(gaz, sentences, s);
-    let Some(edges) = cache.edges else {
+    let (Some(edges), Some(tab)) = (cache.edges, cache.tables.as_ref()) else {
         return;
     };
     out.clear();
@@ -705,6 +764,45 @@ pub(crate) fn score(
                     &edges[3]
                 },
             );
+            let case = s.case[i] as usize;
+            let caps = usize::from(s.caps_line[i]);
+            let ss = usize::from(s.sent_start[i]);
+            add_into(&mut acc, &tab.case_init[case * 4 + ss * 2 + caps]);
+            let cm1 = if i > r.start {
+                s.case[i - 1] as usize
+            } else {
+                0
+            };
+            let cp1 = if i + 1 < r.end {
+                s.case[i + 1] as usize
+            } else {
+                0
+            };
+            add_into(&mut acc, &tab.case_ctx[(cm1 * 8 + case) * 8 + cp1]);
+            let place = s.place[i] as usize;
+            match tab.place.get(place * 8 + case) {
+                Some(row) if place < PLACES => add_into(&mut acc, row),
+                _ => model.add(
+                    fid(T::Place, mix(place as u64, case as u64), shift),
+                    &mut acc,
+                ),
+            }
+            // Neighbour place codes; `None` at a sentence edge.
+            let pm1 = (i > r.start).then(|| s.place[i - 1]);
+            let pp1 = (i + 1 < r.end).then(|| s.place[i + 1]);
+            for (p, t, rows) in [
+                (pm1, T::PlaceM1, &tab.place_m1),
+                (pp1, T::PlaceP1, &tab.place_p1),
+            ] {
+                match p {
+                    None => add_into(&mut acc, &rows[PLACES]),
+                    Some(p) if (p as usize) < PLACES => add_into(&mut acc, &rows[p as usize]),
+                    Some(p) => model.add(fid(t, p, shift), &mut acc),
+                }
+            }
+            // In range by construction: seen < 4, case < 8, caps < 2.
+            let seen = usize::from(s.doc.get(&s.lower[i]).copied().unwrap_or(0));
+            add_into(&mut acc, &tab.doc_seen[seen * 16 + case * 2 + caps]);
             let len = token_features(words, s, r, i, &mut depth, shift, false, &mut buf);
             for &f in &buf[..len] {
                 model.add(f, &mut acc);
