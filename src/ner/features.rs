@@ -1,9 +1,18 @@
 //! Feature extraction: word, shape, affix, context, gazetteer and
 //! document-level features, each hashed into a fixed table of `2^bits` ids.
 //!
-//! Everything that depends on one token alone is computed once per token
-//! (its folded hash, shape, casing); the context templates then only combine
-//! those integers. No per-token allocation: the scratch buffers are reused.
+//! Two paths share one set of templates ([`token_features`]):
+//! - [`extract`] lists every feature id of every token, for training (the
+//!   order of ids is part of what makes retraining reproducible).
+//! - [`score`] sums quantized weights straight away for tagging. Whatever
+//!   depends on a word's string alone (its own templates, and what it adds
+//!   as a neighbour within two tokens) is summed once per word type and kept
+//!   in a [`TypeCache`]; templates over a few small values (casing, place
+//!   codes, document flags) come from per-model tables. Integer sums do not
+//!   depend on order, so the scores are exactly those of `extract`; only
+//!   the templates that combine two strings still probe the model per token.
+//!
+//! No per-token allocation: the scratch buffers are reused.
 
 use std::ops::Range;
 

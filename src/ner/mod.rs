@@ -9,6 +9,10 @@
 //! acronym seen after its full form gets the full form's label and a
 //! `canonical` field, and places the gazetteer knows get a GeoNames id.
 //!
+//! Each worker thread keeps its buffers and a cache of per-word-type scores
+//! (thread-local, bounded, tied to one [`Tagger`]) across articles, since
+//! news repeats its vocabulary; the output is the same with or without it.
+//!
 //! Pure: no I/O beyond parsing a model from bytes (and reading CoNLL files in
 //! [`train`] and [`evaluate`]), no async.
 

@@ -336,23 +336,37 @@ impl Viterbi {
                 }
             }
         }
+        // `from[prev][cur]`: transitions into O and B-X, as lanes over `cur`.
+        let mut from = [[f32::NEG_INFINITY; 8]; NTAGS];
+        for (prev, row) in from.iter_mut().enumerate() {
+            for (cur, v) in row.iter_mut().take(5).enumerate() {
+                *v = tr[cur][prev];
+            }
+        }
         let mut score = [0f32; NTAGS];
         for t in 0..NTAGS {
             score[t] = first[t] + emit[0][t];
         }
         for (e, back) in emit.iter().zip(self.back.iter_mut()).skip(1) {
             let mut next = [0f32; NTAGS];
-            // O and B-X may follow any tag.
-            for cur in 0..5 {
-                let (mut best, mut arg) = (f32::NEG_INFINITY, 0u8);
-                for prev in 0..NTAGS {
-                    let s = score[prev] + tr[cur][prev];
-                    let better = s > best;
-                    best = if better { s } else { best };
-                    arg = if better { prev as u8 } else { arg };
+            // O and B-X may follow any tag. Lanes over `cur` (padded to 8)
+            // with `prev` outside let the compiler vectorize; taking only a
+            // strictly better `prev`, in increasing order, keeps the ties of
+            // a scalar loop.
+            let mut best = [f32::NEG_INFINITY; 8];
+            let mut arg = [0u32; 8];
+            for (prev, row) in from.iter().enumerate() {
+                let sp = score[prev];
+                for k in 0..8 {
+                    let s = sp + row[k];
+                    let better = s > best[k];
+                    best[k] = if better { s } else { best[k] };
+                    arg[k] = if better { prev as u32 } else { arg[k] };
                 }
-                next[cur] = best + e[cur];
-                back[cur] = arg;
+            }
+            for cur in 0..5 {
+                next[cur] = best[cur] + e[cur];
+                back[cur] = arg[cur] as u8;
             }
             // I-X only continues B-X or I-X.
             for cur in 5..NTAGS {
