@@ -1,14 +1,24 @@
 //! Feature extraction: word, shape, affix, context, gazetteer and
 //! document-level features, each hashed into a fixed table of `2^bits` ids.
 //!
-//! Everything that depends on one token alone is computed once per token
-//! (its folded hash, shape, casing); the context templates then only combine
-//! those integers. No per-token allocation: the scratch buffers are reused.
+//! Two paths share one set of templates ([`token_features`]):
+//! - [`extract`] lists every feature id of every token, for training (the
+//!   order of ids is part of what makes retraining reproducible).
+//! - [`score`] sums quantized weights straight away for tagging. Whatever
+//!   depends on a word's string alone (its own templates, and what it adds
+//!   as a neighbour within two tokens) is summed once per word type and kept
+//!   in a [`TypeCache`]; templates over a few small values (casing, place
+//!   codes, document flags) come from per-model tables. Integer sums do not
+//!   depend on order, so the scores are exactly those of `extract`; only
+//!   the templates that combine two strings still probe the model per token.
+//!
+//! No per-token allocation: the scratch buffers are reused.
 
 use std::ops::Range;
 
 use super::gazetteer::Gazetteer;
 use super::hash::{fold_into, hash_bytes, mix, HashKeyMap};
+use super::model::{Model, NTAGS};
 
 /// Casing class of a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,19 +250,14 @@ pub(crate) struct Scratch {
     /// Per token: hashes of the 1..=4-character prefixes, then suffixes, of
     /// the folded word (0 = the word is too short).
     affixes: Vec<[u64; 8]>,
+    /// Per token: its entry in the [`TypeCache`].
+    types: Vec<u32>,
     buf: String,
 }
 
-/// Fill `out` with the features of a document of `words` split into `sentences`.
-pub(crate) fn extract(
-    gaz: &Gazetteer,
-    bits: u32,
-    words: &[&str],
-    sentences: &[Range<usize>],
-    s: &mut Scratch,
-    out: &mut Features,
-) {
-    let n = words.len();
+/// Per-token arrays, then the document-level passes (sentence starts,
+/// capitals lines, seen-casing, gazetteer places) shared by both extractors.
+fn reset(s: &mut Scratch, n: usize) {
     s.lower.clear();
     s.word.clear();
     s.shape.clear();
@@ -266,22 +271,15 @@ pub(crate) fn extract(
     s.place.resize(n, 0);
     s.doc.clear();
     s.affixes.clear();
-    s.affixes.reserve(n);
+    s.types.clear();
     s.lower.reserve(n);
-    s.word.reserve(n);
     s.shape.reserve(n);
     s.case.reserve(n);
     s.names.reserve(n);
-    for w in words {
-        fold_into(w, &mut s.buf);
-        let lh = hash_bytes(s.buf.as_bytes());
-        s.affixes.push(affix_hashes(&s.buf));
-        s.lower.push(lh);
-        s.word.push(hash_bytes(w.as_bytes()));
-        s.shape.push(shape_hash(w));
-        s.case.push(case_of(w));
-        s.names.push(gaz.name_bits(lh));
-    }
+}
+
+fn document_passes(gaz: &Gazetteer, sentences: &[Range<usize>], s: &mut Scratch) {
+    let n = s.lower.len();
     for r in sentences {
         if r.start < n {
             s.sent_start[r.start] = true;
@@ -334,6 +332,38 @@ pub(crate) fn extract(
             }
         }
     }
+}
+
+/// Feature id of template `t` with value `v` in a table of `2^(64 - shift)` ids.
+#[inline]
+fn fid(t: T, v: u64, shift: u32) -> u32 {
+    (mix(t as u64, v) >> shift) as u32
+}
+
+/// Fill `out` with the features of a document of `words` split into `sentences`.
+pub(crate) fn extract(
+    gaz: &Gazetteer,
+    bits: u32,
+    words: &[&str],
+    sentences: &[Range<usize>],
+    s: &mut Scratch,
+    out: &mut Features,
+) {
+    let n = words.len();
+    reset(s, n);
+    s.affixes.reserve(n);
+    s.word.reserve(n);
+    for w in words {
+        fold_into(w, &mut s.buf);
+        let lh = hash_bytes(s.buf.as_bytes());
+        s.affixes.push(affix_hashes(&s.buf));
+        s.lower.push(lh);
+        s.word.push(hash_bytes(w.as_bytes()));
+        s.shape.push(shape_hash(w));
+        s.case.push(case_of(w));
+        s.names.push(gaz.name_bits(lh));
+    }
+    document_passes(gaz, sentences, s);
 
     out.ids.clear();
     out.ids.reserve(n * 40);
@@ -344,102 +374,449 @@ pub(crate) fn extract(
     // A token's features go to a fixed buffer first (fewer than 40
     // templates fire), then to `out` in one copy.
     let mut buf = [0u32; 48];
-    let mut len: usize;
+    for r in sentences {
+        let mut depth = 0usize;
+        for i in r.clone() {
+            let len = token_features(words, s, r, i, &mut depth, shift, true, &mut buf);
+            out.ids.extend_from_slice(&buf[..len]);
+            out.offsets.push(out.ids.len());
+        }
+    }
+}
+
+/// The feature ids of token `i` of sentence `r` into `buf`; returns how many.
+/// With `all` false, the templates a [`TypeEntry`] already sums (those of
+/// the token's own string and of its neighbours' strings alone) and those
+/// [`Tables`] cover (small integer values) are left out.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn token_features(
+    words: &[&str],
+    s: &Scratch,
+    r: &Range<usize>,
+    i: usize,
+    depth: &mut usize,
+    shift: u32,
+    all: bool,
+    buf: &mut [u32; 48],
+) -> usize {
+    let mut len = 0usize;
     macro_rules! push {
         ($t:expr, $v:expr) => {{
-            buf[len] = (mix($t as u64, $v) >> shift) as u32;
+            buf[len] = fid($t, $v, shift);
             len += 1;
         }};
     }
-    for r in sentences {
-        let ctx = |v: &Vec<u64>, i: usize, d: isize, edge: u64| -> u64 {
-            let j = i as isize + d;
-            if j < r.start as isize || j >= r.end as isize {
-                edge
-            } else {
-                v[j as usize]
+    let ctx = |v: &Vec<u64>, d: isize, edge: u64| -> u64 {
+        let j = i as isize + d;
+        if j < r.start as isize || j >= r.end as isize {
+            edge
+        } else {
+            v[j as usize]
+        }
+    };
+    let w = words[i];
+    let case = s.case[i] as u64;
+    let lw = s.lower[i];
+    let lm1 = ctx(&s.lower, -1, 1);
+    let lp1 = ctx(&s.lower, 1, 2);
+    let sh = s.shape[i];
+    let shm1 = ctx(&s.shape, -1, 1);
+    let shp1 = ctx(&s.shape, 1, 2);
+    let caps = u64::from(s.caps_line[i]);
+    if all {
+        push!(T::Bias, 0);
+        push!(T::Word, s.word[i]);
+        push!(T::Lower, lw);
+        push!(T::LowerM1, lm1);
+        push!(T::LowerP1, lp1);
+        push!(T::LowerM2, ctx(&s.lower, -2, 1));
+        push!(T::LowerP2, ctx(&s.lower, 2, 2));
+    }
+    push!(T::BigramM1, mix(lm1, lw));
+    push!(T::BigramP1, mix(lw, lp1));
+    push!(T::Shape, mix(sh, caps));
+    if all {
+        push!(T::ShapeM1, shm1);
+        push!(T::ShapeP1, shp1);
+    }
+    push!(T::ShapeBiM1, mix(shm1, sh));
+    push!(T::ShapeBiP1, mix(sh, shp1));
+    push!(T::LowerM1Shape, mix(lm1, sh));
+    push!(T::ShapeLowerP1, mix(sh, lp1));
+    if all {
+        push!(
+            T::CaseInit,
+            mix(case, u64::from(s.sent_start[i]) * 2 + caps)
+        );
+    }
+    if all {
+        push!(T::Length, length_value(w));
+    }
+    let cm1 = if i > r.start { s.case[i - 1] as u64 } else { 0 };
+    let cp1 = if i + 1 < r.end {
+        s.case[i + 1] as u64
+    } else {
+        0
+    };
+    if all {
+        push!(T::CaseM1CaseP1, cm1 * 16 + case * 256 + cp1);
+    }
+    if all {
+        for (k, h) in s.affixes[i].iter().enumerate() {
+            if *h != 0 {
+                push!(if k < 4 { T::Prefix } else { T::Suffix }, mix(k as u64, *h));
             }
+        }
+    }
+    if all {
+        let place = s.place[i];
+        push!(T::Place, mix(place, case));
+        push!(T::PlaceM1, if i > r.start { s.place[i - 1] } else { 99 });
+        push!(T::PlaceP1, if i + 1 < r.end { s.place[i + 1] } else { 99 });
+    }
+    if all {
+        push!(T::Names, mix(u64::from(s.names[i]), case));
+        push!(
+            T::NamesM1,
+            if i > r.start {
+                u64::from(s.names[i - 1]) * 8 + cm1
+            } else {
+                999
+            }
+        );
+        push!(
+            T::NamesP1,
+            if i + 1 < r.end {
+                u64::from(s.names[i + 1]) * 8 + cp1
+            } else {
+                999
+            }
+        );
+    }
+    if all {
+        let seen = s.doc.get(&lw).copied().unwrap_or(0);
+        push!(T::DocSeen, mix(u64::from(seen), case * 2 + caps));
+    }
+    if caps == 1 {
+        push!(T::CapsLine, lw);
+    }
+    if w == "(" {
+        *depth += 1;
+    } else if w == ")" {
+        *depth = depth.saturating_sub(1);
+    } else if *depth > 0 {
+        push!(T::InParens, sh);
+    }
+    len
+}
+
+fn length_value(w: &str) -> u64 {
+    w.chars().count().min(12) as u64
+}
+
+/// Partial emission scores (quantized, summed exactly in `i32`).
+pub(crate) type Acc = [i32; NTAGS];
+
+/// What one word type contributes to the scores of the tokens around it,
+/// whatever its context: computed once per type and reused, which is exact
+/// because quantized weights add as integers in any order.
+#[derive(Debug, Clone)]
+pub(crate) struct TypeEntry {
+    lower: u64,
+    shape: u64,
+    case: Case,
+    names: u8,
+    /// Its own templates: bias, word, folded word, length, affixes, names.
+    own: Acc,
+    /// As the left neighbour of a token: LowerM1, ShapeM1, NamesM1.
+    m1: Acc,
+    /// As the second left neighbour: LowerM2.
+    m2: Acc,
+    /// As the right neighbour: LowerP1, ShapeP1, NamesP1.
+    p1: Acc,
+    /// As the second right neighbour: LowerP2.
+    p2: Acc,
+}
+
+/// Scores of the templates whose values are a few small integers (casing,
+/// place codes, document flags), one row per value, so a token adds a row
+/// instead of probing the model.
+#[derive(Debug, Clone)]
+struct Tables {
+    /// `case * 4 + sent_start * 2 + caps`.
+    case_init: Vec<Acc>,
+    /// `(case_m1 * 8 + case) * 8 + case_p1`.
+    case_ctx: Vec<Acc>,
+    /// `place * 8 + case`, for `place < PLACES`.
+    place: Vec<Acc>,
+    /// `place` of the left / right neighbour, `PLACES` at a sentence edge.
+    place_m1: Vec<Acc>,
+    place_p1: Vec<Acc>,
+    /// `seen * 16 + case * 2 + caps`.
+    doc_seen: Vec<Acc>,
+}
+
+/// Place codes are `kind * 4 + 1..=2` over five kinds, so below this.
+const PLACES: usize = 24;
+
+impl Tables {
+    fn new(model: &Model, shift: u32) -> Tables {
+        let row = |t: T, v: u64| {
+            let mut a = [0i32; NTAGS];
+            model.add(fid(t, v, shift), &mut a);
+            a
         };
+        let edge = |t: T, k: usize| row(t, if k == PLACES { 99 } else { k as u64 });
+        Tables {
+            case_init: (0..32u64)
+                .map(|k| row(T::CaseInit, mix(k / 4, k % 4)))
+                .collect(),
+            case_ctx: (0..512u64)
+                .map(|k| row(T::CaseM1CaseP1, (k / 64) * 16 + (k / 8 % 8) * 256 + k % 8))
+                .collect(),
+            place: (0..PLACES as u64 * 8)
+                .map(|k| row(T::Place, mix(k / 8, k % 8)))
+                .collect(),
+            place_m1: (0..=PLACES).map(|k| edge(T::PlaceM1, k)).collect(),
+            place_p1: (0..=PLACES).map(|k| edge(T::PlaceP1, k)).collect(),
+            doc_seen: (0..64u64)
+                .map(|k| row(T::DocSeen, mix(k / 16, k % 16)))
+                .collect(),
+        }
+    }
+}
+
+/// Word types seen so far by one tagger, keyed by the hash of the raw word.
+/// Bounded: cleared when full, so memory stays flat on endless streams.
+#[derive(Debug, Default)]
+pub(crate) struct TypeCache {
+    /// Identity of the tagger whose model filled the entries.
+    owner: u64,
+    index: HashKeyMap<u32>,
+    types: Vec<TypeEntry>,
+    /// Scores of a missing neighbour: left 1, left 2, right 1, right 2.
+    edges: Option<[Acc; 4]>,
+    tables: Option<Tables>,
+}
+
+/// Entries kept before the cache starts over (about 13 MB).
+const CACHE_TYPES: usize = 1 << 16;
+
+impl TypeCache {
+    /// Drop entries made for another tagger.
+    fn claim(&mut self, owner: u64, model: &Model, shift: u32) {
+        if self.owner != owner || self.edges.is_none() {
+            self.index.clear();
+            self.types.clear();
+            self.owner = owner;
+            let mut e = [[0i32; NTAGS]; 4];
+            model.add(fid(T::LowerM1, 1, shift), &mut e[0]);
+            model.add(fid(T::ShapeM1, 1, shift), &mut e[0]);
+            model.add(fid(T::NamesM1, 999, shift), &mut e[0]);
+            model.add(fid(T::LowerM2, 1, shift), &mut e[1]);
+            model.add(fid(T::LowerP1, 2, shift), &mut e[2]);
+            model.add(fid(T::ShapeP1, 2, shift), &mut e[2]);
+            model.add(fid(T::NamesP1, 999, shift), &mut e[2]);
+            model.add(fid(T::LowerP2, 2, shift), &mut e[3]);
+            self.edges = Some(e);
+            self.tables = Some(Tables::new(model, shift));
+        }
+    }
+
+    /// Index of the entry for `word`, computing it on a miss.
+    fn entry(
+        &mut self,
+        gaz: &Gazetteer,
+        model: &Model,
+        shift: u32,
+        word: &str,
+        buf: &mut String,
+    ) -> u32 {
+        let wh = hash_bytes(word.as_bytes());
+        if let Some(&k) = self.index.get(&wh) {
+            return k;
+        }
+        if self.types.len() >= CACHE_TYPES {
+            self.index.clear();
+            self.types.clear();
+        }
+        fold_into(word, buf);
+        let lower = hash_bytes(buf.as_bytes());
+        let shape = shape_hash(word);
+        let case = case_of(word);
+        let names = gaz.name_bits(lower);
+        let c = case as u64;
+        let mut own = [0i32; NTAGS];
+        for (t, v) in [
+            (T::Bias, 0),
+            (T::Word, wh),
+            (T::Lower, lower),
+            (T::Length, length_value(word)),
+            (T::Names, mix(u64::from(names), c)),
+        ] {
+            model.add(fid(t, v, shift), &mut own);
+        }
+        for (k, h) in affix_hashes(buf).iter().enumerate() {
+            if *h != 0 {
+                let t = if k < 4 { T::Prefix } else { T::Suffix };
+                model.add(fid(t, mix(k as u64, *h), shift), &mut own);
+            }
+        }
+        let nc = u64::from(names) * 8 + c;
+        let mut m1 = [0i32; NTAGS];
+        model.add(fid(T::LowerM1, lower, shift), &mut m1);
+        model.add(fid(T::ShapeM1, shape, shift), &mut m1);
+        model.add(fid(T::NamesM1, nc, shift), &mut m1);
+        let mut m2 = [0i32; NTAGS];
+        model.add(fid(T::LowerM2, lower, shift), &mut m2);
+        let mut p1 = [0i32; NTAGS];
+        model.add(fid(T::LowerP1, lower, shift), &mut p1);
+        model.add(fid(T::ShapeP1, shape, shift), &mut p1);
+        model.add(fid(T::NamesP1, nc, shift), &mut p1);
+        let mut p2 = [0i32; NTAGS];
+        model.add(fid(T::LowerP2, lower, shift), &mut p2);
+        let k = self.types.len() as u32;
+        self.types.push(TypeEntry {
+            lower,
+            shape,
+            case,
+            names,
+            own,
+            m1,
+            m2,
+            p1,
+            p2,
+        });
+        self.index.insert(wh, k);
+        k
+    }
+}
+
+#[inline]
+fn add_into(acc: &mut Acc, v: &Acc) {
+    for (a, b) in acc.iter_mut().zip(v) {
+        *a += *b;
+    }
+}
+
+/// Emission scores of every token of a document (quantized sums, as
+/// [`Model::emit`] would compute them from [`extract`]'s ids), using and
+/// filling the per-type `cache`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn score(
+    gaz: &Gazetteer,
+    model: &Model,
+    owner: u64,
+    cache: &mut TypeCache,
+    words: &[&str],
+    sentences: &[Range<usize>],
+    s: &mut Scratch,
+    out: &mut Vec<Acc>,
+) {
+    let n = words.len();
+    let shift = 64 - model.bits;
+    cache.claim(owner, model, shift);
+    reset(s, n);
+    s.types.reserve(n);
+    for w in words {
+        let k = cache.entry(gaz, model, shift, w, &mut s.buf);
+        let t = &cache.types[k as usize];
+        s.lower.push(t.lower);
+        s.shape.push(t.shape);
+        s.case.push(t.case);
+        s.names.push(t.names);
+        s.types.push(k);
+    }
+    document_passes(gaz, sentences, s);
+    let (Some(edges), Some(tab)) = (cache.edges, cache.tables.as_ref()) else {
+        return;
+    };
+    out.clear();
+    out.reserve(n);
+    let mut buf = [0u32; 48];
+    let types = &cache.types;
+    let ty = |j: usize| &types[s.types[j] as usize];
+    for r in sentences {
         let mut depth = 0usize;
         for i in r.clone() {
-            len = 0;
-            let w = words[i];
-            let case = s.case[i] as u64;
-            let lw = s.lower[i];
-            let lm1 = ctx(&s.lower, i, -1, 1);
-            let lp1 = ctx(&s.lower, i, 1, 2);
-            let sh = s.shape[i];
-            let shm1 = ctx(&s.shape, i, -1, 1);
-            let shp1 = ctx(&s.shape, i, 1, 2);
-            let caps = u64::from(s.caps_line[i]);
-            push!(T::Bias, 0);
-            push!(T::Word, s.word[i]);
-            push!(T::Lower, lw);
-            push!(T::LowerM1, lm1);
-            push!(T::LowerP1, lp1);
-            push!(T::LowerM2, ctx(&s.lower, i, -2, 1));
-            push!(T::LowerP2, ctx(&s.lower, i, 2, 2));
-            push!(T::BigramM1, mix(lm1, lw));
-            push!(T::BigramP1, mix(lw, lp1));
-            push!(T::Shape, mix(sh, caps));
-            push!(T::ShapeM1, shm1);
-            push!(T::ShapeP1, shp1);
-            push!(T::ShapeBiM1, mix(shm1, sh));
-            push!(T::ShapeBiP1, mix(sh, shp1));
-            push!(T::LowerM1Shape, mix(lm1, sh));
-            push!(T::ShapeLowerP1, mix(sh, lp1));
-            push!(
-                T::CaseInit,
-                mix(case, u64::from(s.sent_start[i]) * 2 + caps)
+            let mut acc = ty(i).own;
+            add_into(
+                &mut acc,
+                if i > r.start {
+                    &ty(i - 1).m1
+                } else {
+                    &edges[0]
+                },
             );
-            push!(T::Length, w.chars().count().min(12) as u64);
-            let cm1 = if i > r.start { s.case[i - 1] as u64 } else { 0 };
-            let cp1 = if i + 1 < r.end {
-                s.case[i + 1] as u64
+            add_into(
+                &mut acc,
+                if i > r.start + 1 {
+                    &ty(i - 2).m2
+                } else {
+                    &edges[1]
+                },
+            );
+            add_into(
+                &mut acc,
+                if i + 1 < r.end {
+                    &ty(i + 1).p1
+                } else {
+                    &edges[2]
+                },
+            );
+            add_into(
+                &mut acc,
+                if i + 2 < r.end {
+                    &ty(i + 2).p2
+                } else {
+                    &edges[3]
+                },
+            );
+            let case = s.case[i] as usize;
+            let caps = usize::from(s.caps_line[i]);
+            let ss = usize::from(s.sent_start[i]);
+            add_into(&mut acc, &tab.case_init[case * 4 + ss * 2 + caps]);
+            let cm1 = if i > r.start {
+                s.case[i - 1] as usize
             } else {
                 0
             };
-            push!(T::CaseM1CaseP1, cm1 * 16 + case * 256 + cp1);
-            for (k, h) in s.affixes[i].iter().enumerate() {
-                if *h != 0 {
-                    push!(if k < 4 { T::Prefix } else { T::Suffix }, mix(k as u64, *h));
+            let cp1 = if i + 1 < r.end {
+                s.case[i + 1] as usize
+            } else {
+                0
+            };
+            add_into(&mut acc, &tab.case_ctx[(cm1 * 8 + case) * 8 + cp1]);
+            let place = s.place[i] as usize;
+            match tab.place.get(place * 8 + case) {
+                Some(row) if place < PLACES => add_into(&mut acc, row),
+                _ => model.add(
+                    fid(T::Place, mix(place as u64, case as u64), shift),
+                    &mut acc,
+                ),
+            }
+            // Neighbour place codes; `None` at a sentence edge.
+            let pm1 = (i > r.start).then(|| s.place[i - 1]);
+            let pp1 = (i + 1 < r.end).then(|| s.place[i + 1]);
+            for (p, t, rows) in [
+                (pm1, T::PlaceM1, &tab.place_m1),
+                (pp1, T::PlaceP1, &tab.place_p1),
+            ] {
+                match p {
+                    None => add_into(&mut acc, &rows[PLACES]),
+                    Some(p) if (p as usize) < PLACES => add_into(&mut acc, &rows[p as usize]),
+                    Some(p) => model.add(fid(t, p, shift), &mut acc),
                 }
             }
-            let place = s.place[i];
-            push!(T::Place, mix(place, case));
-            push!(T::PlaceM1, if i > r.start { s.place[i - 1] } else { 99 });
-            push!(T::PlaceP1, if i + 1 < r.end { s.place[i + 1] } else { 99 });
-            push!(T::Names, mix(u64::from(s.names[i]), case));
-            push!(
-                T::NamesM1,
-                if i > r.start {
-                    u64::from(s.names[i - 1]) * 8 + cm1
-                } else {
-                    999
-                }
-            );
-            push!(
-                T::NamesP1,
-                if i + 1 < r.end {
-                    u64::from(s.names[i + 1]) * 8 + cp1
-                } else {
-                    999
-                }
-            );
-            let seen = s.doc.get(&lw).copied().unwrap_or(0);
-            push!(T::DocSeen, mix(u64::from(seen), case * 2 + caps));
-            if caps == 1 {
-                push!(T::CapsLine, lw);
+            // In range by construction: seen < 4, case < 8, caps < 2.
+            let seen = usize::from(s.doc.get(&s.lower[i]).copied().unwrap_or(0));
+            add_into(&mut acc, &tab.doc_seen[seen * 16 + case * 2 + caps]);
+            let len = token_features(words, s, r, i, &mut depth, shift, false, &mut buf);
+            for &f in &buf[..len] {
+                model.add(f, &mut acc);
             }
-            if w == "(" {
-                depth += 1;
-            } else if w == ")" {
-                depth = depth.saturating_sub(1);
-            } else if depth > 0 {
-                push!(T::InParens, sh);
-            }
-            out.ids.extend_from_slice(&buf[..len]);
-            out.offsets.push(out.ids.len());
+            out.push(acc);
         }
     }
 }

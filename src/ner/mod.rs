@@ -9,6 +9,10 @@
 //! acronym seen after its full form gets the full form's label and a
 //! `canonical` field, and places the gazetteer knows get a GeoNames id.
 //!
+//! Each worker thread keeps its buffers and a cache of per-word-type scores
+//! (thread-local, bounded, tied to one [`Tagger`]) across articles, since
+//! news repeats its vocabulary; the output is the same with or without it.
+//!
 //! Pure: no I/O beyond parsing a model from bytes (and reading CoNLL files in
 //! [`train`] and [`evaluate`]), no async.
 
@@ -22,8 +26,10 @@ mod model;
 mod tokenize;
 mod train;
 
+use std::cell::RefCell;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use eval::{Counts, EvalReport};
 pub use tokenize::{tokenize, Token};
@@ -32,7 +38,7 @@ pub use train::{train, EpochReport, TrainOptions};
 use crate::error::Error;
 use crate::record::{Entity, Label};
 use consistency::Mention;
-use features::{extract, Features, Scratch};
+use features::{score, Acc, Features, Scratch, TypeCache};
 use gazetteer::Gazetteer;
 use model::{Model, Viterbi, NTAGS};
 
@@ -52,6 +58,36 @@ pub(crate) fn builtin_gazetteer() -> Result<Gazetteer, Error> {
 pub struct Tagger {
     model: Model,
     gaz: Gazetteer,
+    /// Distinguishes taggers in the per-thread word-type cache.
+    id: u64,
+}
+
+/// Source of [`Tagger`] ids (0 is never handed out, so it marks an empty cache).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Buffers and the word-type cache of one worker thread, reused across
+/// articles: news repeats its vocabulary, so most tokens hit the cache.
+#[derive(Debug, Default)]
+struct Worker {
+    scratch: Scratch,
+    cache: TypeCache,
+    acc: Vec<Acc>,
+    emit: Vec<[f32; NTAGS]>,
+    viterbi: Viterbi,
+    sent_tags: Vec<u8>,
+    tags: Vec<u8>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Worker> = RefCell::new(Worker::default());
+}
+
+/// Run `f` with this thread's worker state (a fresh one if it is in use).
+fn with_worker<R>(f: impl FnOnce(&mut Worker) -> R) -> R {
+    WORKER.with(|w| match w.try_borrow_mut() {
+        Ok(mut w) => f(&mut w),
+        Err(_) => f(&mut Worker::default()),
+    })
 }
 
 /// Decode every sentence of a document from its extracted features.
@@ -96,37 +132,45 @@ impl Tagger {
         Ok(Tagger {
             model: Model::decode(bytes)?,
             gaz: builtin_gazetteer()?,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
     /// Tag pre-tokenized sentences of one document: returns the entity
     /// mentions (token ranges, labels and full forms) after the
-    /// document-consistency pass.
+    /// document-consistency pass. Leaves each token's folded-word hash in
+    /// `w.scratch.lower`.
     fn tag_tokens(
         &self,
         words: &[&str],
         sentences: &[Range<usize>],
-        scratch: &mut Scratch,
+        w: &mut Worker,
     ) -> Vec<Mention> {
-        let mut feats = Features::default();
-        extract(
+        score(
             &self.gaz,
-            self.model.bits,
+            &self.model,
+            self.id,
+            &mut w.cache,
             words,
             sentences,
-            scratch,
-            &mut feats,
+            &mut w.scratch,
+            &mut w.acc,
         );
-        let mut tags = Vec::new();
-        decode_features(
-            &self.model,
-            &feats,
-            sentences,
-            &mut Viterbi::default(),
-            &mut tags,
-        );
-        let chunks = conll::chunks(&tags, sentences);
-        consistency::resolve(words, &scratch.lower, sentences, chunks)
+        w.emit.clear();
+        w.emit.extend(w.acc.iter().map(|a| {
+            let mut e = [0f32; NTAGS];
+            self.model.scale(a, &mut e);
+            e
+        }));
+        w.tags.clear();
+        let (start, trans) = self.model.transitions();
+        for r in sentences {
+            w.viterbi
+                .decode(&w.emit[r.clone()], start, trans, &mut w.sent_tags);
+            w.tags.extend_from_slice(&w.sent_tags);
+        }
+        let chunks = conll::chunks(&w.tags, sentences);
+        consistency::resolve(words, &w.scratch.lower, sentences, chunks)
     }
 
     /// Tag pre-tokenized sentences of one document: `(token range, label)` per entity.
@@ -135,8 +179,7 @@ impl Tagger {
         words: &[&str],
         sentences: &[Range<usize>],
     ) -> Vec<(Range<usize>, Label)> {
-        let mut scratch = Scratch::default();
-        self.tag_tokens(words, sentences, &mut scratch)
+        with_worker(|w| self.tag_tokens(words, sentences, w))
             .into_iter()
             .map(|m| (m.range, m.label))
             .collect()
@@ -159,8 +202,19 @@ impl Tagger {
             words.extend(p.tokens.iter().map(|t| &p.text[t.start..t.end]));
             split_sentences(p.text, &p.tokens, base, &mut sentences);
         }
-        let mut scratch = Scratch::default();
-        let mentions = self.tag_tokens(&words, &sentences, &mut scratch);
+        with_worker(|w| self.place_entities(&parts, &words, &sentences, w))
+    }
+
+    /// Tag the combined parts and turn mentions into per-part entities.
+    fn place_entities(
+        &self,
+        parts: &[Part<'_>],
+        words: &[&str],
+        sentences: &[Range<usize>],
+        w: &mut Worker,
+    ) -> (Vec<Entity>, Vec<Entity>) {
+        let mentions = self.tag_tokens(words, sentences, w);
+        let scratch = &w.scratch;
 
         let mut out: Vec<Vec<Entity>> = vec![Vec::new(); parts.len()];
         let mut base = 0;
@@ -180,7 +234,7 @@ impl Tagger {
                     label: men.label,
                     start,
                     end: end_c,
-                    canonical: men.full_form.as_ref().map(|r| span_text(&parts, &words, r)),
+                    canonical: men.full_form.as_ref().map(|r| span_text(parts, words, r)),
                     geonames_id: None,
                     country: None,
                 };
@@ -270,14 +324,9 @@ impl CharCursor {
 pub fn evaluate(tagger: &Tagger, conll_path: &Path) -> Result<EvalReport, Error> {
     let docs = conll::read(conll_path)?;
     let mut report = EvalReport::default();
-    let mut scratch = Scratch::default();
     for d in &docs {
         let words = d.word_refs();
-        let pred: Vec<(Range<usize>, Label)> = tagger
-            .tag_tokens(&words, &d.sentences, &mut scratch)
-            .into_iter()
-            .map(|m| (m.range, m.label))
-            .collect();
+        let pred: Vec<(Range<usize>, Label)> = tagger.tag_words(&words, &d.sentences);
         report.add_chunks(&conll::chunks(&d.gold, &d.sentences), &pred);
         report.tokens += d.words.len();
     }
@@ -296,6 +345,82 @@ mod tests {
         let mut s = Vec::new();
         split_sentences(text, &toks, 10, &mut s);
         assert_eq!(s, vec![10..13, 13..19, 19..21]);
+    }
+
+    /// Emission rows the reference way: every feature id, then the model.
+    fn reference_emissions(
+        t: &Tagger,
+        words: &[&str],
+        sentences: &[Range<usize>],
+    ) -> Vec<[f32; NTAGS]> {
+        let mut feats = Features::default();
+        features::extract(
+            &t.gaz,
+            t.model.bits,
+            words,
+            sentences,
+            &mut Scratch::default(),
+            &mut feats,
+        );
+        (0..words.len())
+            .map(|i| {
+                let mut e = [0f32; NTAGS];
+                t.model.emit(feats.of(i), &mut e);
+                e
+            })
+            .collect()
+    }
+
+    fn cached_emissions(
+        t: &Tagger,
+        w: &mut Worker,
+        words: &[&str],
+        sentences: &[Range<usize>],
+    ) -> Vec<[f32; NTAGS]> {
+        score(
+            &t.gaz,
+            &t.model,
+            t.id,
+            &mut w.cache,
+            words,
+            sentences,
+            &mut w.scratch,
+            &mut w.acc,
+        );
+        w.acc
+            .iter()
+            .map(|a| {
+                let mut e = [0f32; NTAGS];
+                t.model.scale(a, &mut e);
+                e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn type_cache_scores_equal_reference_features() {
+        let text =
+            "FIFA CHIEF IN TALKS\nMr. O'Brien (of Acme Inc.) met Angela Merkel in New York on \
+                    Monday. He said: \u{201c}Zürich’s banks won't move.\u{201d} Merkel left \
+                    Berlin ( and Paris ) for the U.S. and 3.5% growth.";
+        let mut toks = Vec::new();
+        tokenize(text, &mut toks);
+        let words: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
+        let mut sentences = Vec::new();
+        split_sentences(text, &toks, 0, &mut sentences);
+        assert!(sentences.len() >= 3);
+        let a = Tagger::builtin().unwrap();
+        let b = Tagger::builtin().unwrap();
+        let mut w = Worker::default();
+        let want = reference_emissions(&a, &words, &sentences);
+        // Cold cache, warm cache, then a cache filled by another tagger.
+        assert_eq!(cached_emissions(&a, &mut w, &words, &sentences), want);
+        assert_eq!(cached_emissions(&a, &mut w, &words, &sentences), want);
+        let whole = 0..words.len();
+        let single = std::slice::from_ref(&whole);
+        let want_b = reference_emissions(&b, &words, single);
+        assert_eq!(cached_emissions(&b, &mut w, &words, single), want_b);
+        assert_ne!(want_b, want);
     }
 
     #[test]

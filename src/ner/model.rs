@@ -252,33 +252,45 @@ impl Model {
         })
     }
 
+    /// Add the quantized weights of feature `f` (if the model has it) to `acc`.
+    #[inline]
+    pub(crate) fn add(&self, f: u32, acc: &mut [i32; NTAGS]) {
+        let Some(b) = self.blocks.get(f as usize / 64) else {
+            return;
+        };
+        let bit = 1u64 << (f % 64);
+        if b.bits & bit != 0 {
+            let pos = f % 64;
+            let q = (pos / 16) as usize;
+            let below = (b.bits >> (q * 16)) as u16 & ((1u16 << (pos % 16)) - 1);
+            let idx = b.before
+                + u32::from(b.quarter[q])
+                + u32::from(POP8[usize::from(below & 0xff)])
+                + u32::from(POP8[usize::from(below >> 8)]);
+            if let Some(row) = self.rows.get(idx as usize) {
+                for (a, w) in acc.iter_mut().zip(row) {
+                    *a += i32::from(*w);
+                }
+            }
+        }
+    }
+
+    /// Scores from summed quantized weights.
+    #[inline]
+    pub(crate) fn scale(&self, acc: &[i32; NTAGS], out: &mut [f32; NTAGS]) {
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = *a as f32 * self.scale;
+        }
+    }
+
     /// Emission scores of one token from its feature ids.
     #[inline]
     pub(crate) fn emit(&self, feats: &[u32], out: &mut [f32; NTAGS]) {
         let mut acc = [0i32; NTAGS];
         for &f in feats {
-            let Some(b) = self.blocks.get(f as usize / 64) else {
-                continue;
-            };
-            let bit = 1u64 << (f % 64);
-            if b.bits & bit != 0 {
-                let pos = f % 64;
-                let q = (pos / 16) as usize;
-                let below = (b.bits >> (q * 16)) as u16 & ((1u16 << (pos % 16)) - 1);
-                let idx = b.before
-                    + u32::from(b.quarter[q])
-                    + u32::from(POP8[usize::from(below & 0xff)])
-                    + u32::from(POP8[usize::from(below >> 8)]);
-                if let Some(row) = self.rows.get(idx as usize) {
-                    for (a, w) in acc.iter_mut().zip(row) {
-                        *a += i32::from(*w);
-                    }
-                }
-            }
+            self.add(f, &mut acc);
         }
-        for (o, a) in out.iter_mut().zip(acc) {
-            *o = a as f32 * self.scale;
-        }
+        self.scale(&acc, out);
     }
 
     /// Transition weights as a decoder needs them.
@@ -324,23 +336,37 @@ impl Viterbi {
                 }
             }
         }
+        // `from[prev][cur]`: transitions into O and B-X, as lanes over `cur`.
+        let mut from = [[f32::NEG_INFINITY; 8]; NTAGS];
+        for (prev, row) in from.iter_mut().enumerate() {
+            for (cur, v) in row.iter_mut().take(5).enumerate() {
+                *v = tr[cur][prev];
+            }
+        }
         let mut score = [0f32; NTAGS];
         for t in 0..NTAGS {
             score[t] = first[t] + emit[0][t];
         }
         for (e, back) in emit.iter().zip(self.back.iter_mut()).skip(1) {
             let mut next = [0f32; NTAGS];
-            // O and B-X may follow any tag.
-            for cur in 0..5 {
-                let (mut best, mut arg) = (f32::NEG_INFINITY, 0u8);
-                for prev in 0..NTAGS {
-                    let s = score[prev] + tr[cur][prev];
-                    let better = s > best;
-                    best = if better { s } else { best };
-                    arg = if better { prev as u8 } else { arg };
+            // O and B-X may follow any tag. Lanes over `cur` (padded to 8)
+            // with `prev` outside let the compiler vectorize; taking only a
+            // strictly better `prev`, in increasing order, keeps the ties of
+            // a scalar loop.
+            let mut best = [f32::NEG_INFINITY; 8];
+            let mut arg = [0u32; 8];
+            for (prev, row) in from.iter().enumerate() {
+                let sp = score[prev];
+                for k in 0..8 {
+                    let s = sp + row[k];
+                    let better = s > best[k];
+                    best[k] = if better { s } else { best[k] };
+                    arg[k] = if better { prev as u32 } else { arg[k] };
                 }
-                next[cur] = best + e[cur];
-                back[cur] = arg;
+            }
+            for cur in 0..5 {
+                next[cur] = best[cur] + e[cur];
+                back[cur] = arg[cur] as u8;
             }
             // I-X only continues B-X or I-X.
             for cur in 5..NTAGS {

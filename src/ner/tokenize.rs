@@ -50,7 +50,7 @@ fn is_closing(c: char) -> bool {
 }
 
 /// Characters that always stand alone, even inside a word ("war—and").
-fn is_standalone(c: char) -> bool {
+const fn is_standalone(c: char) -> bool {
     matches!(
         c,
         '\u{2014}' | '\u{2013}' | '\u{2026}' | '"' | '\u{201C}' | '\u{201D}'
@@ -63,28 +63,73 @@ fn is_apostrophe(c: char) -> bool {
 
 /// Append the tokens of `text` to `out`.
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
+    let bytes = text.as_bytes();
     let mut chunk_start = None;
-    for (i, c) in text.char_indices() {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        // ASCII (nearly every byte of news text) by table, without decoding.
+        let c = if b.is_ascii() {
+            match ASCII_CLASS[usize::from(b)] {
+                Class::Word => {
+                    if chunk_start.is_none() {
+                        chunk_start = Some(i);
+                    }
+                    i += 1;
+                    continue;
+                }
+                Class::Space => ' ',
+                Class::Standalone => char::from(b),
+            }
+        } else {
+            match text.get(i..).and_then(|t| t.chars().next()) {
+                Some(c) => c,
+                None => break,
+            }
+        };
+        let at = i;
+        i += c.len_utf8();
         if c.is_whitespace() {
             if let Some(s) = chunk_start.take() {
-                split_chunk(text, s, i, out);
+                split_chunk(text, s, at, out);
             }
         } else if is_standalone(c) {
             if let Some(s) = chunk_start.take() {
-                split_chunk(text, s, i, out);
+                split_chunk(text, s, at, out);
             }
-            out.push(Token {
-                start: i,
-                end: i + c.len_utf8(),
-            });
+            out.push(Token { start: at, end: i });
         } else if chunk_start.is_none() {
-            chunk_start = Some(i);
+            chunk_start = Some(at);
         }
     }
     if let Some(s) = chunk_start {
         split_chunk(text, s, text.len(), out);
     }
 }
+
+/// How the tokenizer treats an ASCII byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Word,
+    Space,
+    Standalone,
+}
+
+/// [`Class`] of every ASCII byte, agreeing with `char::is_whitespace` and
+/// [`is_standalone`].
+const ASCII_CLASS: [Class; 128] = {
+    let mut t = [Class::Word; 128];
+    let mut b = 0;
+    while b < 128 {
+        // The ASCII characters `char::is_whitespace` accepts.
+        if matches!(b as u8, b' ' | b'\t'..=b'\r') {
+            t[b] = Class::Space;
+        } else if is_standalone(b as u8 as char) {
+            t[b] = Class::Standalone;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// Split one whitespace-free chunk `text[start..end]` into tokens.
 fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token>) {
@@ -294,6 +339,21 @@ mod tests {
             assert!(!text[t.start..t.end].trim().is_empty());
         }
         assert_eq!(toks(text), ["Zürich", "’s", "café", ",", "Kyiv", "."]);
+    }
+
+    #[test]
+    fn ascii_table_agrees_with_char_classes() {
+        for b in 0u8..128 {
+            let c = char::from(b);
+            let want = if c.is_whitespace() {
+                Class::Space
+            } else if is_standalone(c) {
+                Class::Standalone
+            } else {
+                Class::Word
+            };
+            assert!(ASCII_CLASS[usize::from(b)] == want, "byte {b}");
+        }
     }
 
     #[test]
