@@ -15,7 +15,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer, DefaultProducerContext};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
 const ARTICLES: usize = 300;
@@ -26,7 +26,9 @@ fn brokers() -> Option<String> {
     match std::env::var("NEWSPIPE_TEST_KAFKA") {
         Ok(b) if !b.is_empty() => Some(b),
         _ => {
-            eprintln!("skipping: NEWSPIPE_TEST_KAFKA is not set (scripts/ci-kafka.sh starts a broker)");
+            eprintln!(
+                "skipping: NEWSPIPE_TEST_KAFKA is not set (scripts/ci-kafka.sh starts a broker)"
+            );
             None
         }
     }
@@ -49,7 +51,9 @@ fn article(i: usize) -> String {
     };
     let mut word = || {
         let n = 2 + (next() % 3) as usize;
-        (0..n).map(|_| SYL[(next() % 16) as usize]).collect::<String>()
+        (0..n)
+            .map(|_| SYL[(next() % 16) as usize])
+            .collect::<String>()
     };
     let title: Vec<String> = (0..5).map(|_| word()).collect();
     let body: Vec<String> = (0..60).map(|_| word()).collect();
@@ -85,9 +89,20 @@ fn create_topics(brokers: &str, topics: &[(&str, i32)]) {
     }
 }
 
-fn spawn_instance(brokers: &str, input: &str, output: &str, group: &str, log: &Path) -> Child {
+/// A running `newspipe kafka`; killed and reaped when dropped, so a failing
+/// test leaves no process behind.
+struct Instance(Child);
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_instance(brokers: &str, input: &str, output: &str, group: &str, log: &Path) -> Instance {
     let log = std::fs::File::create(log).expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_newspipe"))
+    let child = Command::new(env!("CARGO_BIN_EXE_newspipe"))
         .args(["kafka", "--brokers", brokers, "--input-topic", input])
         .args(["--output-topic", output, "--group", group, "-j", "1"])
         // Long enough that the killed instance has output it never committed.
@@ -98,7 +113,8 @@ fn spawn_instance(brokers: &str, input: &str, output: &str, group: &str, log: &P
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .expect("start newspipe kafka")
+        .expect("start newspipe kafka");
+    Instance(child)
 }
 
 fn assigned(log: &Path) -> bool {
@@ -183,7 +199,10 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
     let suffix = unique_suffix();
     let (input, output) = (format!("np-in-{suffix}"), format!("np-out-{suffix}"));
     let group = format!("np-group-{suffix}");
-    create_topics(&brokers, &[(&input, IN_PARTITIONS), (&output, OUT_PARTITIONS)]);
+    create_topics(
+        &brokers,
+        &[(&input, IN_PARTITIONS), (&output, OUT_PARTITIONS)],
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (log_a, log_b): (PathBuf, PathBuf) = (dir.path().join("a.log"), dir.path().join("b.log"));
@@ -216,24 +235,27 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
         }
         std::thread::sleep(Duration::from_millis(15));
         if !killed && i == ARTICLES / 2 {
-            producer.flush(Duration::from_secs(10)).expect("flush input");
+            producer
+                .flush(Duration::from_secs(10))
+                .expect("flush input");
             // Kill only once output is flowing, so there is work to lose.
             wait_until(deadline, "first output records", || {
                 reader.drain();
                 !reader.records.is_empty()
             });
-            a.kill().expect("SIGKILL instance a");
-            let _ = a.wait();
+            a.0.kill().expect("SIGKILL instance a");
+            let _ = a.0.wait();
             killed = true;
         }
     }
-    producer.flush(Duration::from_secs(10)).expect("flush input");
+    producer
+        .flush(Duration::from_secs(10))
+        .expect("flush input");
 
     let expected: BTreeSet<String> = (0..ARTICLES).map(|i| format!("art-{i:04}")).collect();
     while reader.source_ids() != expected {
         if Instant::now() >= deadline {
             let missing = expected.difference(&reader.source_ids()).count();
-            let _ = b.kill();
             panic!(
                 "{missing} of {ARTICLES} articles never reached the output\n--- a:\n{}\n--- b:\n{}",
                 show(&log_a),
@@ -243,8 +265,8 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
         reader.drain();
     }
 
-    sigterm(&b);
-    let status = b.wait().expect("wait for b");
+    sigterm(&b.0);
+    let status = b.0.wait().expect("wait for b");
     assert!(status.success(), "b did not stop cleanly: {}", show(&log_b));
     reader.drain();
 

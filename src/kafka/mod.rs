@@ -154,7 +154,11 @@ mod tests {
     fn missing_topic_is_named_in_the_error() {
         let mut c = cfg();
         c.output_topic.clear();
-        let msg = c.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = c
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.contains("kafka.output_topic"), "{msg}");
     }
 
