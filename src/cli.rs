@@ -65,6 +65,16 @@ pub enum Command {
     ///   newspipe serve --watch /data/in --output-dir /data/out --state-dir /var/lib/newspipe
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    /// Consume articles from a Kafka topic in a consumer group and produce
+    /// one record per article to another topic, keyed by `id`; runs until
+    /// SIGTERM/SIGINT. Offsets are committed only after the output is
+    /// acknowledged, so a killed instance's batch is redone (identically) by
+    /// the group. Needs a binary built with `--features kafka`.
+    ///
+    /// Example:
+    ///   newspipe kafka --brokers 127.0.0.1:9092 --input-topic in --output-topic out --group g
+    #[command(verbatim_doc_comment)]
+    Kafka(KafkaArgs),
     /// Check the configuration and print it resolved, then exit.
     CheckConfig,
     /// Train the entity tagger on CoNLL-2003 files and write the model.
@@ -199,6 +209,29 @@ pub struct ServeArgs {
     pub threads: Option<usize>,
 }
 
+/// Arguments of `newspipe kafka`.
+#[derive(Debug, Args)]
+pub struct KafkaArgs {
+    /// Bootstrap brokers, host:port[,...] [config: kafka.brokers].
+    #[arg(long, value_name = "HOSTS")]
+    pub brokers: Option<String>,
+    /// Topic to consume articles from [config: kafka.input_topic].
+    #[arg(long, value_name = "TOPIC")]
+    pub input_topic: Option<String>,
+    /// Topic to produce records to [config: kafka.output_topic].
+    #[arg(long, value_name = "TOPIC")]
+    pub output_topic: Option<String>,
+    /// Topic for rejected messages [config: kafka.rejects_topic].
+    #[arg(long, value_name = "TOPIC")]
+    pub rejects_topic: Option<String>,
+    /// Consumer group [config: kafka.group].
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Worker threads; 0 means one per core [config: pipeline.threads].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
 impl Cli {
     /// The configuration layer the flags form.
     pub fn overrides(&self) -> Overrides {
@@ -233,6 +266,14 @@ impl Cli {
                 o.set_opt("serve.state_dir", serve.state_dir.clone());
                 o.set_opt("serve.metrics_addr", serve.metrics_addr.clone());
                 o.set_opt("pipeline.threads", serve.threads.map(|n| n as u64));
+            }
+            Command::Kafka(k) => {
+                o.set_opt("kafka.brokers", k.brokers.clone());
+                o.set_opt("kafka.input_topic", k.input_topic.clone());
+                o.set_opt("kafka.output_topic", k.output_topic.clone());
+                o.set_opt("kafka.rejects_topic", k.rejects_topic.clone());
+                o.set_opt("kafka.group", k.group.clone());
+                o.set_opt("pipeline.threads", k.threads.map(|n| n as u64));
             }
             Command::EvalTagger(e) => {
                 o.set_opt("entities.model", e.model.clone());

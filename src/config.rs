@@ -45,6 +45,8 @@ pub struct Settings {
     pub log: LogConfig,
     /// `[serve]`: daemon mode.
     pub serve: crate::serve::ServeConfig,
+    /// `[kafka]`: Kafka source and sink (`newspipe kafka`).
+    pub kafka: crate::kafka::KafkaConfig,
 }
 
 /// How an input is read.

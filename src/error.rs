@@ -38,6 +38,9 @@ pub enum Error {
     /// A pipeline task panicked or was cancelled.
     #[error("pipeline task failed: {0}")]
     Task(String),
+    /// The Kafka client or broker failed (`newspipe kafka`).
+    #[error("kafka: {0}")]
+    Kafka(String),
 }
 
 /// Convenience alias for library results.

@@ -16,6 +16,8 @@
 //! - [`pipeline`]: the wiring: bounded channels, worker pools, ordering, shutdown.
 //! - [`serve`]: the daemon: a watched directory in, committed segments out,
 //!   crash-safe state, metrics.
+//! - [`kafka`]: a Kafka consumer-group source and producer sink (`newspipe kafka`;
+//!   the broker client needs the cargo feature `kafka`).
 //! - [`config`]: the one validated [`config::Settings`] every run starts from.
 //! - [`record`]: the [`record::Article`] that flows through, and the output record.
 //! - [`summary`]: counters every stage reports into, printed at the end of a run.
@@ -24,6 +26,7 @@
 pub mod config;
 pub mod dedup;
 pub mod error;
+pub mod kafka;
 pub mod ner;
 pub mod pipeline;
 pub mod record;

@@ -61,6 +61,7 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Run(args) => run(args, settings, cli.quiet),
         Command::Serve(_) => serve(settings),
+        Command::Kafka(_) => kafka(settings),
         Command::TrainTagger(args) => train_tagger(args),
         Command::EvalTagger(args) => eval_tagger(args, settings),
         Command::CheckConfig => {
@@ -173,6 +174,27 @@ fn serve(settings: &Settings) -> anyhow::Result<Exit> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async { newspipe::serve::run(settings, shutdown_signal()).await })?;
     Ok(Exit::Success)
+}
+
+#[cfg(feature = "kafka")]
+fn kafka(settings: &Settings) -> anyhow::Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async { newspipe::kafka::run(settings, shutdown_signal()).await })?;
+    Ok(Exit::Success)
+}
+
+#[cfg(not(feature = "kafka"))]
+fn kafka(settings: &Settings) -> anyhow::Result<Exit> {
+    settings.kafka.validate()?;
+    Err(newspipe::error::Error::Config(
+        "this newspipe was built without Kafka support; rebuild with `cargo build --release --features kafka`"
+            .into(),
+    )
+    .into())
 }
 
 /// Install SIGINT/SIGTERM handlers now (a signal that arrives during startup

@@ -1,0 +1,360 @@
+//! The broker side of `newspipe kafka`: librdkafka consumer and producer
+//! around [`pipeline::start`].
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tracing::{debug, info, warn};
+
+use super::message::{to_input, Coordinates};
+use super::offsets::{parse_location, OffsetBook, ReadMark};
+use super::KafkaConfig;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::pipeline::{self, Outcome};
+use crate::source::Emitter;
+use crate::stage::dedup::Deduplicator;
+
+fn kafka_err(what: &str, e: KafkaError) -> Error {
+    Error::Kafka(format!("{what}: {e}"))
+}
+
+/// Consumer callbacks: rebalances are logged. Nothing has to be committed on
+/// revoke beyond what the writer commits after each acknowledged batch;
+/// output of a revoked partition that is not yet acknowledged is redone by
+/// its next owner, identically.
+struct ConsumerCtx;
+
+impl ClientContext for ConsumerCtx {}
+
+impl ConsumerContext for ConsumerCtx {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(tpl) => info!("partitions revoked: {}", describe(tpl)),
+            Rebalance::Assign(tpl) => info!("partitions assigned: {}", describe(tpl)),
+            Rebalance::Error(e) => warn!("rebalance error: {e}"),
+        }
+    }
+}
+
+fn describe(tpl: &TopicPartitionList) -> String {
+    let parts: Vec<String> = tpl
+        .elements()
+        .iter()
+        .map(|e| format!("{}/{}", e.topic(), e.partition()))
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Producer callbacks: count failed deliveries, so a batch with one is never
+/// committed.
+#[derive(Default)]
+struct DeliveryCtx {
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for DeliveryCtx {}
+
+impl ProducerContext for DeliveryCtx {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut first) = self.first_error.lock() {
+                first.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+type Consumer_ = BaseConsumer<ConsumerCtx>;
+type Producer_ = ThreadedProducer<DeliveryCtx>;
+
+/// Run until `shutdown` resolves: consume `kafka.input_topic` in group
+/// `kafka.group`, process every message through the configured stages and
+/// produce one record per article to `kafka.output_topic`, keyed by `id`.
+/// On shutdown, stop polling, drain what is in flight, flush, commit, leave
+/// the group.
+pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let cfg = settings.kafka.clone();
+    cfg.validate()?;
+    let consumer: Arc<Consumer_> = Arc::new(
+        ClientConfig::new()
+            .set("bootstrap.servers", &cfg.brokers)
+            .set("group.id", &cfg.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", &cfg.auto_offset_reset)
+            .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
+            .create_with_context(ConsumerCtx)
+            .map_err(|e| kafka_err("cannot create consumer", e))?,
+    );
+    consumer
+        .subscribe(&[cfg.input_topic.as_str()])
+        .map_err(|e| kafka_err("cannot subscribe", e))?;
+    let producer: Arc<Producer_> = Arc::new(
+        ClientConfig::new()
+            .set("bootstrap.servers", &cfg.brokers)
+            .set("enable.idempotence", cfg.idempotence.to_string())
+            .set("linger.ms", "5")
+            .create_with_context(DeliveryCtx::default())
+            .map_err(|e| kafka_err("cannot create producer", e))?,
+    );
+    info!(
+        "consuming {} as group {} from {}; producing to {}",
+        cfg.input_topic, cfg.group, cfg.brokers, cfg.output_topic
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let dedup = settings
+        .dedup
+        .enabled
+        .then(|| Deduplicator::new(&settings.dedup));
+    let limit = settings.input.max_file_bytes;
+    let stream = {
+        let consumer = Arc::clone(&consumer);
+        pipeline::start(
+            settings,
+            move |emitter| consume(&consumer, limit, emitter),
+            dedup,
+            Arc::clone(&stop),
+        )?
+    };
+
+    let writer = {
+        let outcomes = stream.outcomes.clone();
+        let stop = Arc::clone(&stop);
+        let mut writer = Writer {
+            cfg: cfg.clone(),
+            consumer: Arc::clone(&consumer),
+            producer,
+            book: OffsetBook::new(),
+            records: 0,
+            rejected: 0,
+            commits: 0,
+        };
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let result = writer.consume(&outcomes, &handle);
+            if result.is_err() {
+                // Nothing more is committed; the next owner redoes the rest.
+                stop.store(true, Ordering::Relaxed);
+                while outcomes.recv_blocking().is_ok() {}
+            }
+            result
+        })
+    };
+
+    tokio::pin!(writer);
+    let written = tokio::select! {
+        r = &mut writer => r,
+        () = shutdown => {
+            info!("shutting down: no new messages; draining, flushing and committing");
+            stop.store(true, Ordering::Relaxed);
+            let limit = Duration::from_secs(cfg.flush_timeout_secs);
+            match tokio::time::timeout(limit, &mut writer).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(Error::Kafka(format!(
+                        "shutdown did not finish within {}s (kafka.flush_timeout_secs); \
+                         uncommitted messages will be read again",
+                        cfg.flush_timeout_secs
+                    )))
+                }
+            }
+        }
+    };
+    let written = written.map_err(|e| Error::Task(format!("kafka writer: {e}")))?;
+    let finished = stream.finish().await;
+    consumer.unsubscribe();
+    written?;
+    finished?;
+    info!("stopped cleanly");
+    Ok(())
+}
+
+/// The source: one input per message, until a shutdown is requested.
+fn consume(consumer: &Consumer_, limit: u64, out: &mut Emitter<'_>) {
+    let mut seen = ReadMark::default();
+    while !out.stopped() {
+        let input = match consumer.poll(Duration::from_millis(100)) {
+            None => continue,
+            Some(Err(e)) => {
+                warn!("consumer: {e}");
+                continue;
+            }
+            Some(Ok(msg)) => {
+                let at = Coordinates {
+                    topic: msg.topic(),
+                    partition: msg.partition(),
+                    offset: msg.offset(),
+                };
+                if !seen.first_time(at.topic, at.partition, at.offset) {
+                    continue;
+                }
+                let seq = out.next_seq();
+                to_input(at, msg.payload().unwrap_or_default(), seq, limit)
+            }
+        };
+        if !out.emit(input) {
+            break;
+        }
+    }
+}
+
+/// The consumer of outcomes: produces, and commits offsets once acknowledged.
+struct Writer {
+    cfg: KafkaConfig,
+    consumer: Arc<Consumer_>,
+    producer: Arc<Producer_>,
+    book: OffsetBook,
+    records: u64,
+    rejected: u64,
+    commits: u64,
+}
+
+impl Writer {
+    fn consume(
+        &mut self,
+        outcomes: &async_channel::Receiver<Outcome>,
+        rt: &tokio::runtime::Handle,
+    ) -> Result<()> {
+        let interval = Duration::from_millis(self.cfg.commit_interval_ms);
+        let tick = Duration::from_millis(50).min(interval);
+        let mut last_commit = Instant::now();
+        loop {
+            let next = rt.block_on(async { tokio::time::timeout(tick, outcomes.recv()).await });
+            match next {
+                Ok(Ok(outcome)) => self.add(outcome)?,
+                Ok(Err(_closed)) => break,
+                Err(_timeout) => {}
+            }
+            let due = self.book.pending_messages() >= self.cfg.commit_max_messages
+                || (self.book.pending_messages() > 0 && last_commit.elapsed() >= interval);
+            if due {
+                self.commit()?;
+                last_commit = Instant::now();
+            }
+        }
+        if self.book.pending_messages() > 0 {
+            self.commit()?;
+        }
+        info!(
+            "wrote {} records, {} rejected, {} commits",
+            self.records, self.rejected, self.commits
+        );
+        Ok(())
+    }
+
+    fn add(&mut self, outcome: Outcome) -> Result<()> {
+        let path = match outcome {
+            Outcome::Record { article, json, .. } => {
+                let topic = self.cfg.output_topic.clone();
+                self.send(&topic, &article.id, &json)?;
+                self.records += 1;
+                article.source.path
+            }
+            Outcome::Dropped { article, .. } => article.source.path,
+            Outcome::Rejected(r) => {
+                warn!("rejected {}: {}", r.location(), r.reason);
+                self.rejected += 1;
+                if !self.cfg.rejects_topic.is_empty() {
+                    let line = serde_json::to_vec(&r)
+                        .map_err(|e| Error::Kafka(format!("cannot serialize a rejection: {e}")))?;
+                    let topic = self.cfg.rejects_topic.clone();
+                    self.send(&topic, &r.path, &line)?;
+                }
+                r.path
+            }
+        };
+        match parse_location(&path) {
+            Some((topic, partition, offset)) => self.book.handled(topic, partition, offset),
+            None => warn!("outcome without Kafka coordinates: {path}"),
+        }
+        Ok(())
+    }
+
+    fn send(&self, topic: &str, key: &str, payload: &[u8]) -> Result<()> {
+        let mut record = BaseRecord::to(topic).key(key).payload(payload);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // The producer's own thread drains the queue; wait for room.
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err((e, _)) => return Err(kafka_err("cannot produce", e)),
+            }
+        }
+    }
+
+    /// Wait until every record sent so far is acknowledged, then commit the
+    /// offsets of the messages they came from.
+    fn commit(&mut self) -> Result<()> {
+        let limit = Duration::from_secs(self.cfg.flush_timeout_secs);
+        self.producer
+            .flush(limit)
+            .map_err(|e| kafka_err("output not acknowledged", e))?;
+        let ctx = self.producer.context();
+        let failed = ctx.failed.swap(0, Ordering::Relaxed);
+        if failed > 0 {
+            self.book.discard_pending();
+            let first = ctx
+                .first_error
+                .lock()
+                .ok()
+                .and_then(|mut f| f.take())
+                .unwrap_or_default();
+            return Err(Error::Kafka(format!(
+                "{failed} record(s) were not delivered (first: {first}); \
+                 their messages stay uncommitted"
+            )));
+        }
+        let offsets = self.book.acknowledge();
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), next) in &offsets {
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(*next))
+                .map_err(|e| kafka_err("cannot build offset list", e))?;
+        }
+        match self.consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => {
+                self.commits += 1;
+                debug!("committed {}", describe_offsets(&offsets));
+            }
+            // After a rebalance the partition's new owner reads from the last
+            // accepted commit and writes the same records again: not a loss.
+            Err(e) => warn!(
+                "commit of {} refused ({e}); those messages will be redone",
+                describe_offsets(&offsets)
+            ),
+        }
+        Ok(())
+    }
+}
+
+fn describe_offsets(offsets: &[((String, i32), i64)]) -> String {
+    offsets
+        .iter()
+        .map(|((t, p), o)| format!("{t}/{p}@{o}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,185 @@
+//! Kafka: a consumer-group source and an idempotent producer sink
+//! (`newspipe kafka`).
+//!
+//! ```text
+//!  consumer thread ──▶ pipeline::start (same stages as a batch run) ──▶ writer thread
+//!   poll, one message      in input order                               produce keyed by id,
+//!   = one input                                                         flush, commit offsets
+//! ```
+//!
+//! Each message is one article: a JSON object in the JSONL line format, or
+//! raw text ([`message::to_input`]); its source path is
+//! `topic/partition/offset`. The consumer never auto-commits: the writer
+//! commits a partition's offset only after the producer has acknowledged the
+//! output of every message up to it ([`offsets::OffsetBook`]). So a crash, or
+//! a rebalance that moves a partition mid-batch, makes another instance redo
+//! the unacknowledged batch: at least once, and because a record is a pure
+//! function of the message (its `id` is a content hash, its source path the
+//! message's coordinates, no ingest time is stamped), a record written twice
+//! is the same record under the same key, so an upsert on `id` (or a
+//! compacted topic) gives exactly once.
+//!
+//! Dedup state is per instance and in memory: a duplicate is found only
+//! among the messages one instance has seen since it started. Instances that
+//! share a topic's partitions do not share an index, so cross-partition
+//! duplicates are marked only when they land on the same instance; and an
+//! article redone after a crash could be judged against a different history.
+//!
+//! The broker client (librdkafka, built with cmake) is behind the cargo
+//! feature `kafka`; without it, [`KafkaConfig`] and the pure parts still
+//! build and `newspipe kafka` explains how to get it.
+
+pub mod message;
+pub mod offsets;
+
+#[cfg(feature = "kafka")]
+mod client;
+#[cfg(feature = "kafka")]
+pub use client::run;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// `[kafka]` config section.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers, `host:port[,host:port...]`.
+    pub brokers: String,
+    /// Topic to consume articles from.
+    pub input_topic: String,
+    /// Topic to produce records to, keyed by `id`.
+    pub output_topic: String,
+    /// Topic for rejected messages (JSON, keyed by source path); empty: log only.
+    pub rejects_topic: String,
+    /// Consumer group; instances in one group share the input's partitions.
+    pub group: String,
+    /// Where a group with no committed offset starts: `earliest` or `latest`.
+    pub auto_offset_reset: String,
+    /// Commit at least this often while messages are flowing, in milliseconds.
+    pub commit_interval_ms: u64,
+    /// Commit after this many handled messages.
+    pub commit_max_messages: usize,
+    /// Consumer group session timeout, in milliseconds: how long a dead
+    /// instance holds its partitions.
+    pub session_timeout_ms: u64,
+    /// Idempotent producer (no duplicates from producer retries).
+    pub idempotence: bool,
+    /// Longest wait for the broker to acknowledge a batch, and for the drain
+    /// at shutdown, in seconds.
+    pub flush_timeout_secs: u64,
+}
+
+impl KafkaConfig {
+    /// Check the values a Kafka run needs, naming the key.
+    pub fn validate(&self) -> Result<()> {
+        for (key, v) in [
+            ("kafka.brokers", &self.brokers),
+            ("kafka.input_topic", &self.input_topic),
+            ("kafka.output_topic", &self.output_topic),
+            ("kafka.group", &self.group),
+        ] {
+            if v.trim().is_empty() {
+                return Err(Error::Config(format!(
+                    "`{key}` is not set (give it in the config or with its flag)"
+                )));
+            }
+        }
+        let topics = [
+            ("kafka.input_topic", &self.input_topic),
+            ("kafka.output_topic", &self.output_topic),
+            ("kafka.rejects_topic", &self.rejects_topic),
+        ];
+        for (key, topic) in topics {
+            if !topic.chars().all(valid_topic_char) {
+                return Err(Error::Config(format!(
+                    "`{key}`: {topic:?} is not a Kafka topic name (letters, digits, `.`, `_`, `-`)"
+                )));
+            }
+        }
+        if self.input_topic == self.output_topic {
+            return Err(Error::Config(
+                "`kafka.output_topic` must differ from `kafka.input_topic`".into(),
+            ));
+        }
+        if !matches!(self.auto_offset_reset.as_str(), "earliest" | "latest") {
+            return Err(Error::Config(format!(
+                "`kafka.auto_offset_reset` must be \"earliest\" or \"latest\", not {:?}",
+                self.auto_offset_reset
+            )));
+        }
+        if self.commit_interval_ms == 0 || self.commit_max_messages == 0 {
+            return Err(Error::Config(
+                "`kafka.commit_interval_ms` and `kafka.commit_max_messages` must be at least 1"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Kafka's legal topic characters; `/` in particular would break the
+/// `topic/partition/offset` source path.
+fn valid_topic_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> KafkaConfig {
+        KafkaConfig {
+            brokers: "127.0.0.1:9092".into(),
+            input_topic: "in".into(),
+            output_topic: "out".into(),
+            rejects_topic: String::new(),
+            group: "g".into(),
+            auto_offset_reset: "earliest".into(),
+            commit_interval_ms: 1000,
+            commit_max_messages: 1000,
+            session_timeout_ms: 10_000,
+            idempotence: true,
+            flush_timeout_secs: 30,
+        }
+    }
+
+    #[test]
+    fn complete_config_validates() {
+        assert!(cfg().validate().is_ok());
+    }
+
+    #[test]
+    fn missing_topic_is_named_in_the_error() {
+        let mut c = cfg();
+        c.output_topic.clear();
+        let msg = c
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(msg.contains("kafka.output_topic"), "{msg}");
+    }
+
+    #[test]
+    fn topic_with_a_slash_is_refused() {
+        let mut c = cfg();
+        c.input_topic = "a/b".into();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn reading_and_writing_one_topic_is_refused() {
+        let mut c = cfg();
+        c.output_topic = "in".into();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn unknown_offset_reset_is_refused() {
+        let mut c = cfg();
+        c.auto_offset_reset = "smallest-ish".into();
+        assert!(c.validate().is_err());
+    }
+}

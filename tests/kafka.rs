@@ -1,0 +1,298 @@
+//! `newspipe kafka` against a real Kafka-protocol broker on loopback.
+//!
+//! Needs the `kafka` feature and a broker named by `NEWSPIPE_TEST_KAFKA`
+//! (`scripts/ci-kafka.sh` starts one); skips with a message otherwise. Each
+//! run makes its own topics and consumer group, so runs do not interfere.
+#![cfg(feature = "kafka")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
+
+const ARTICLES: usize = 300;
+const IN_PARTITIONS: i32 = 4;
+const OUT_PARTITIONS: i32 = 2;
+
+fn brokers() -> Option<String> {
+    match std::env::var("NEWSPIPE_TEST_KAFKA") {
+        Ok(b) if !b.is_empty() => Some(b),
+        _ => {
+            eprintln!(
+                "skipping: NEWSPIPE_TEST_KAFKA is not set (scripts/ci-kafka.sh starts a broker)"
+            );
+            None
+        }
+    }
+}
+
+/// Distinct synthetic articles: words drawn by a seeded generator from
+/// made-up syllables, so no two share a run of five words and dedup keeps
+/// every one unique whichever instance sees it.
+fn article(i: usize) -> String {
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "pi", "na", "gor", "el", "qu", "bar",
+        "zi", "mon",
+    ];
+    let mut state = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut word = || {
+        let n = 2 + (next() % 3) as usize;
+        (0..n)
+            .map(|_| SYL[(next() % 16) as usize])
+            .collect::<String>()
+    };
+    let title: Vec<String> = (0..5).map(|_| word()).collect();
+    let body: Vec<String> = (0..60).map(|_| word()).collect();
+    let text = format!("{}.\n\n{}.", title.join(" "), body.join(" "));
+    serde_json::json!({ "id": format!("art-{i:04}"), "text": text }).to_string()
+}
+
+fn unique_suffix() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
+fn create_topics(brokers: &str, topics: &[(&str, i32)]) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("admin client");
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(name, parts)| NewTopic::new(name, *parts, TopicReplication::Fixed(1)))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let results = rt
+        .block_on(admin.create_topics(&new, &AdminOptions::new()))
+        .expect("create topics");
+    for r in results {
+        r.expect("topic created");
+    }
+}
+
+/// A running `newspipe kafka`; killed and reaped when dropped, so a failing
+/// test leaves no process behind.
+struct Instance(Child);
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_instance(brokers: &str, input: &str, output: &str, group: &str, log: &Path) -> Instance {
+    let log = std::fs::File::create(log).expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_newspipe"))
+        .args(["kafka", "--brokers", brokers, "--input-topic", input])
+        .args(["--output-topic", output, "--group", group, "-j", "1"])
+        // Long enough that the killed instance has output it never committed.
+        .env("NEWSPIPE__KAFKA__COMMIT_INTERVAL_MS", "1500")
+        .env("NEWSPIPE__KAFKA__SESSION_TIMEOUT_MS", "6000")
+        .env("NEWSPIPE__LOG__PROGRESS", "never")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start newspipe kafka");
+    Instance(child)
+}
+
+fn assigned(log: &Path) -> bool {
+    std::fs::read_to_string(log)
+        .map(|s| {
+            s.lines()
+                .any(|l| l.contains("partitions assigned:") && !l.ends_with("none"))
+        })
+        .unwrap_or(false)
+}
+
+fn wait_until(deadline: Instant, what: &str, mut cond: impl FnMut() -> bool) {
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every record on the output topic: (key, payload).
+struct OutputReader {
+    consumer: BaseConsumer,
+    records: Vec<(String, String)>,
+}
+
+impl OutputReader {
+    fn new(brokers: &str, topic: &str, group: &str) -> Self {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("output consumer");
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..OUT_PARTITIONS {
+            tpl.add_partition_offset(topic, p, Offset::Beginning)
+                .expect("partition");
+        }
+        consumer.assign(&tpl).expect("assign");
+        OutputReader {
+            consumer,
+            records: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(m) = self.consumer.poll(Duration::from_millis(200)) {
+            let m = m.expect("output message");
+            let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+            let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+            self.records.push((key, value));
+        }
+    }
+
+    fn source_ids(&self) -> BTreeSet<String> {
+        self.records
+            .iter()
+            .filter_map(|(_, v)| given_id(v))
+            .collect()
+    }
+}
+
+fn given_id(record: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(record).ok()?;
+    v["source"]["id"].as_str().map(str::to_owned)
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+}
+
+fn show(log: &Path) -> String {
+    std::fs::read_to_string(log).unwrap_or_default()
+}
+
+#[test]
+fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
+    let Some(brokers) = brokers() else { return };
+    let suffix = unique_suffix();
+    let (input, output) = (format!("np-in-{suffix}"), format!("np-out-{suffix}"));
+    let group = format!("np-group-{suffix}");
+    create_topics(
+        &brokers,
+        &[(&input, IN_PARTITIONS), (&output, OUT_PARTITIONS)],
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log_a, log_b): (PathBuf, PathBuf) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let mut a = spawn_instance(&brokers, &input, &output, &group, &log_a);
+    let mut b = spawn_instance(&brokers, &input, &output, &group, &log_b);
+    let deadline = Instant::now() + Duration::from_secs(100);
+    wait_until(deadline, "both instances to get partitions", || {
+        assigned(&log_a) && assigned(&log_b)
+    });
+
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "1")
+        .create()
+        .expect("producer");
+    let mut reader = OutputReader::new(&brokers, &output, &format!("{group}-reader"));
+    let mut killed = false;
+    for i in 0..ARTICLES {
+        let payload = article(i);
+        let key = format!("art-{i:04}");
+        let mut record = BaseRecord::to(&input).key(&key).payload(&payload);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(15));
+        if !killed && i == ARTICLES / 2 {
+            producer
+                .flush(Duration::from_secs(10))
+                .expect("flush input");
+            // Kill only once output is flowing, so there is work to lose.
+            wait_until(deadline, "first output records", || {
+                reader.drain();
+                !reader.records.is_empty()
+            });
+            a.0.kill().expect("SIGKILL instance a");
+            let _ = a.0.wait();
+            killed = true;
+        }
+    }
+    producer
+        .flush(Duration::from_secs(10))
+        .expect("flush input");
+
+    let expected: BTreeSet<String> = (0..ARTICLES).map(|i| format!("art-{i:04}")).collect();
+    while reader.source_ids() != expected {
+        if Instant::now() >= deadline {
+            let missing = expected.difference(&reader.source_ids()).count();
+            panic!(
+                "{missing} of {ARTICLES} articles never reached the output\n--- a:\n{}\n--- b:\n{}",
+                show(&log_a),
+                show(&log_b)
+            );
+        }
+        reader.drain();
+    }
+
+    sigterm(&b.0);
+    let status = b.0.wait().expect("wait for b");
+    assert!(status.success(), "b did not stop cleanly: {}", show(&log_b));
+    reader.drain();
+
+    let mut by_id: BTreeMap<String, Vec<&(String, String)>> = BTreeMap::new();
+    for r in &reader.records {
+        let id = given_id(&r.1).expect("record with source id");
+        by_id.entry(id).or_default().push(r);
+    }
+    let mut repeated = 0;
+    for (source_id, copies) in &by_id {
+        let record: serde_json::Value = serde_json::from_str(&copies[0].1).expect("json");
+        assert_eq!(
+            record["id"].as_str(),
+            Some(copies[0].0.as_str()),
+            "record key is its id"
+        );
+        assert_eq!(record["dedup"]["status"], "unique", "{source_id}");
+        if copies.len() > 1 {
+            repeated += 1;
+            for c in &copies[1..] {
+                assert_eq!(c, &copies[0], "{source_id} written twice differently");
+            }
+        }
+    }
+    println!(
+        "{} records for {ARTICLES} articles; {repeated} articles written more than once, identically",
+        reader.records.len()
+    );
+}
