@@ -5,7 +5,7 @@
 //! least that old). Names starting with `.` and ending in `.tmp` or `.part`
 //! are never taken: writers use them for files in progress. Filesystem events
 //! say where to look; a periodic full rescan finds whatever events missed.
-//! Within one batch of events or one rescan, files are taken in name order.
+//! Files are taken in arrival order: by change time, then name.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Read;
@@ -49,6 +49,11 @@ pub fn path_hash(rel: &str) -> u64 {
 /// the change time, so it is when the file last became what it is.
 type Stamp = (u64, i128);
 
+fn full_path_hash(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    xxhash_rust::xxh3::xxh3_64(path.as_os_str().as_bytes())
+}
+
 fn stamp(meta: &std::fs::Metadata) -> Stamp {
     use std::os::unix::fs::MetadataExt;
     (
@@ -67,9 +72,10 @@ struct State<'l> {
     cfg: WatchConfig,
     /// Inputs committed before this process started: (path hash, content hash).
     ledger: &'l HashSet<(u64, u64)>,
-    /// Files this process has taken or found in the ledger, with the stamp
-    /// they had then; a change makes them new again.
-    taken: HashMap<PathBuf, Stamp>,
+    /// Files this process has taken or found in the ledger (by a hash of
+    /// their path: 32 bytes each however long the run), with the stamp they
+    /// had then; a change makes them new again.
+    taken: HashMap<u64, Stamp>,
     /// Files seen arriving by rename: complete whatever their age.
     renamed: HashSet<PathBuf>,
     /// Files seen but not taken yet.
@@ -179,7 +185,7 @@ impl State<'_> {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_file())
             .map(|e| e.into_path())
-            .filter(|p| !self.taken.contains_key(p))
+            .filter(|p| !self.taken.contains_key(&full_path_hash(p)))
             .collect()
     }
 
@@ -201,7 +207,7 @@ impl State<'_> {
                 }
             };
             let st = stamp(&meta);
-            if self.taken.get(&path) == Some(&st) {
+            if self.taken.get(&full_path_hash(&path)) == Some(&st) {
                 continue;
             }
             queue.push((st.1, path, st));
@@ -218,7 +224,7 @@ impl State<'_> {
                 continue;
             }
             self.renamed.remove(&path);
-            self.taken.insert(path.clone(), st);
+            self.taken.insert(full_path_hash(&path), st);
             if !self.take(&path, st.0, out) {
                 return false;
             }
