@@ -254,7 +254,6 @@ struct SegmentWriter {
     bytes: u64,
     opened: Option<Instant>,
     entries: Vec<DeltaEntry>,
-    taken_at: Vec<SystemTime>,
 }
 
 impl SegmentWriter {
@@ -272,7 +271,6 @@ impl SegmentWriter {
             bytes: 0,
             opened: None,
             entries: Vec::new(),
-            taken_at: Vec::new(),
         }
     }
 
@@ -313,8 +311,6 @@ impl SegmentWriter {
                 .as_ref()
                 .map(|fp| (article.id.clone(), fp.clone())),
         });
-        self.taken_at
-            .push(taken_at(article.source.ingested_at.as_deref()));
     }
 
     fn add(&mut self, outcome: Outcome, metrics: &Metrics) -> Result<()> {
@@ -358,7 +354,6 @@ impl SegmentWriter {
                     ingested_at: unix_now(),
                     article: None,
                 });
-                self.taken_at.push(SystemTime::now());
                 metrics.rejected(r.kind, r.bytes);
             }
         }
@@ -382,11 +377,14 @@ impl SegmentWriter {
             self.retention_secs,
         )
         .inspect_err(|e| error!("commit of segment {seq} failed: {e}"))?;
-        let now = SystemTime::now();
+        // Ingest times have whole-second resolution, and so do these latencies.
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         let latencies: Vec<f64> = self
-            .taken_at
+            .entries
             .iter()
-            .map(|t| now.duration_since(*t).map_or(0.0, |d| d.as_secs_f64()))
+            .map(|e| (now - e.ingested_at as f64).max(0.0))
             .collect();
         metrics.committed(self.bytes, &latencies);
         info!(
@@ -398,13 +396,6 @@ impl SegmentWriter {
         self.bytes = 0;
         self.opened = None;
         self.entries.clear();
-        self.taken_at.clear();
         Ok(())
     }
-}
-
-fn taken_at(ingested: Option<&str>) -> SystemTime {
-    ingested
-        .and_then(|s| humantime::parse_rfc3339(s).ok())
-        .unwrap_or_else(SystemTime::now)
 }
