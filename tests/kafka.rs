@@ -296,3 +296,131 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
         reader.records.len()
     );
 }
+
+/// What `newspipe kafka` would need from the broker to produce and commit
+/// offsets in one transaction: commit and abort both work, a read_committed
+/// reader sees committed records only, the group's offset moves only with a
+/// committed transaction, and a second producer with the same
+/// `transactional.id` fences the first.
+///
+/// Ignored because tansu 0.6.0 (the CI broker) fails it at the first
+/// `commit_transaction`: it does not serve EndTxn (see the `kafka` module
+/// docs). Run it by hand against another broker with
+/// `cargo test --features kafka --test kafka -- --ignored broker_supports`.
+#[test]
+#[ignore = "tansu 0.6.0 serves no EndTxn; run by hand to test another broker"]
+fn broker_supports_transactions_with_offsets_and_fencing() {
+    use rdkafka::producer::BaseProducer;
+
+    let Some(brokers) = brokers() else { return };
+    let suffix = unique_suffix();
+    let (input, output) = (format!("txn-in-{suffix}"), format!("txn-out-{suffix}"));
+    let (group, tid) = (format!("txn-group-{suffix}"), format!("txn-id-{suffix}"));
+    create_topics(&brokers, &[(&input, 1), (&output, 1)]);
+    let wait = Duration::from_secs(10);
+
+    let plain: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .expect("producer");
+    for i in 0..4 {
+        let v = format!("in{i}");
+        plain
+            .send(BaseRecord::to(&input).key(&v).payload(&v))
+            .map_err(|(e, _)| e)
+            .expect("send input");
+    }
+    plain.flush(wait).expect("flush input");
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", &group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[input.as_str()]).expect("subscribe");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut consumed = 0;
+    while consumed < 4 {
+        assert!(Instant::now() < deadline, "input not consumed");
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            m.expect("input message");
+            consumed += 1;
+        }
+    }
+    let meta = consumer.group_metadata().expect("group metadata");
+    let committed = || {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(&input, 0);
+        let got = consumer.committed_offsets(tpl, wait).expect("committed");
+        got.elements()[0].offset()
+    };
+    let offsets = |next: i64| {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&input, 0, Offset::Offset(next))
+            .expect("offset");
+        tpl
+    };
+    let transactional = || -> BaseProducer {
+        ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("transactional.id", &tid)
+            .create()
+            .expect("transactional producer")
+    };
+    let produce = |p: &BaseProducer, v: &str| {
+        p.send(BaseRecord::to(&output).key(v).payload(v))
+            .map_err(|(e, _)| e)
+            .expect("send output");
+        p.flush(wait).expect("flush output");
+    };
+
+    let p = transactional();
+    p.init_transactions(wait).expect("init_transactions");
+    p.begin_transaction().expect("begin");
+    produce(&p, "c1");
+    produce(&p, "c2");
+    p.send_offsets_to_transaction(&offsets(2), &meta, wait)
+        .expect("send_offsets_to_transaction");
+    p.commit_transaction(wait).expect("commit_transaction");
+    assert_eq!(committed(), Offset::Offset(2), "offset moves with a commit");
+
+    p.begin_transaction().expect("begin");
+    produce(&p, "a1");
+    p.send_offsets_to_transaction(&offsets(3), &meta, wait)
+        .expect("send_offsets_to_transaction");
+    p.abort_transaction(wait).expect("abort_transaction");
+    assert_eq!(committed(), Offset::Offset(2), "offset stays on an abort");
+
+    // An open transaction, then a zombie: the same id initialised again.
+    p.begin_transaction().expect("begin");
+    produce(&p, "open1");
+    let successor = transactional();
+    successor.init_transactions(wait).expect("successor init");
+    assert!(p.commit_transaction(wait).is_err(), "the zombie is fenced");
+    successor.begin_transaction().expect("begin");
+    produce(&successor, "c3");
+    successor.commit_transaction(wait).expect("commit");
+
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", format!("{group}-reader"))
+        .set("isolation.level", "read_committed")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("reader");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&output, 0, Offset::Beginning)
+        .expect("partition");
+    reader.assign(&tpl).expect("assign");
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if let Some(m) = reader.poll(Duration::from_millis(200)) {
+            let m = m.expect("output message");
+            seen.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+        }
+    }
+    assert_eq!(seen, ["c1", "c2", "c3"], "read_committed sees commits only");
+}

@@ -19,6 +19,32 @@
 //! is the same record under the same key, so an upsert on `id` (or a
 //! compacted topic) gives exactly once.
 //!
+//! # Why not Kafka transactions
+//!
+//! A transactional producer (records and consumed offsets committed
+//! together, read back with `isolation.level=read_committed`) would give
+//! exactly once without the upsert, but the broker we can test against,
+//! tansu 0.6.0, cannot end a transaction, so `newspipe kafka` does not offer
+//! a transactional mode it could not test. Measured with librdkafka 2.12.1
+//! (the ignored test `broker_supports_transactions_with_offsets_and_fencing`
+//! in `tests/kafka.rs` replays it):
+//!
+//! - works: InitProducerId with a `transactional.id`, produce inside a
+//!   transaction (AddPartitionsToTxn), `send_offsets_to_transaction`
+//!   (AddOffsetsToTxn, TxnOffsetCommit: staged, not applied), and the last
+//!   stable offset: a read_committed reader does not see an open
+//!   transaction's records;
+//! - fails: `commit_transaction` and `abort_transaction`. tansu does not
+//!   serve EndTxn (API key 26; its ApiVersions response leaves it out), so
+//!   librdkafka refuses locally with "EndTxnRequest (KIP-98) not supported
+//!   by broker" and the producer is stuck in that transaction;
+//! - also wrong: when a new producer with the same `transactional.id`
+//!   takes over, tansu aborts the open transaction, but its records then
+//!   become visible to read_committed readers, because its Fetch responses
+//!   never list aborted transactions; and an open transaction has no
+//!   timeout, so a crashed producer holds the last stable offset until its
+//!   `transactional.id` comes back.
+//!
 //! Dedup state is per instance and in memory: a duplicate is found only
 //! among the messages one instance has seen since it started. Instances that
 //! share a topic's partitions do not share an index, so cross-partition
