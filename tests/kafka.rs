@@ -100,13 +100,41 @@ impl Drop for Instance {
     }
 }
 
-fn spawn_instance(brokers: &str, input: &str, output: &str, group: &str, log: &Path) -> Instance {
+/// Topics and group of one scenario.
+struct Topics {
+    input: String,
+    output: String,
+    group: String,
+}
+
+impl Topics {
+    fn create(brokers: &str) -> Self {
+        let suffix = unique_suffix();
+        let (input, output) = (format!("np-in-{suffix}"), format!("np-out-{suffix}"));
+        create_topics(
+            brokers,
+            &[(&input, IN_PARTITIONS), (&output, OUT_PARTITIONS)],
+        );
+        Topics {
+            input,
+            output,
+            group: format!("np-group-{suffix}"),
+        }
+    }
+}
+
+/// Start `newspipe kafka`, committing at most every `commit_interval_ms`
+/// unless a revoke commits first.
+fn spawn_instance(brokers: &str, t: &Topics, commit_interval_ms: u64, log: &Path) -> Instance {
     let log = std::fs::File::create(log).expect("log file");
     let child = Command::new(env!("CARGO_BIN_EXE_newspipe"))
-        .args(["kafka", "--brokers", brokers, "--input-topic", input])
-        .args(["--output-topic", output, "--group", group, "-j", "1"])
-        // Long enough that the killed instance has output it never committed.
-        .env("NEWSPIPE__KAFKA__COMMIT_INTERVAL_MS", "1500")
+        .args(["kafka", "--brokers", brokers, "--input-topic", &t.input])
+        .args(["--output-topic", &t.output, "--group", &t.group, "-j", "1"])
+        .env(
+            "NEWSPIPE__KAFKA__COMMIT_INTERVAL_MS",
+            commit_interval_ms.to_string(),
+        )
+        .env("NEWSPIPE__KAFKA__COMMIT_MAX_MESSAGES", "100000")
         .env("NEWSPIPE__KAFKA__SESSION_TIMEOUT_MS", "6000")
         .env("NEWSPIPE__LOG__PROGRESS", "never")
         .env("RUST_LOG", "info")
@@ -189,52 +217,94 @@ fn sigterm(child: &Child) {
     assert!(status.success());
 }
 
+fn stop_cleanly(instance: &mut Instance, log: &Path) {
+    sigterm(&instance.0);
+    let status = instance.0.wait().expect("wait for instance");
+    assert!(status.success(), "did not stop cleanly: {}", show(log));
+}
+
 fn show(log: &Path) -> String {
     std::fs::read_to_string(log).unwrap_or_default()
+}
+
+fn input_producer(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "1")
+        .create()
+        .expect("producer")
+}
+
+/// Send article `i`, paced so that the instances consume while it flows.
+fn send_article(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str, i: usize) {
+    let payload = article(i);
+    let key = format!("art-{i:04}");
+    let mut record = BaseRecord::to(topic).key(&key).payload(&payload);
+    loop {
+        match producer.send(record) {
+            Ok(()) => break,
+            Err((_, back)) => {
+                record = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(15));
+}
+
+fn wait_for_every_article(reader: &mut OutputReader, deadline: Instant, logs: &[&Path]) {
+    let expected: BTreeSet<String> = (0..ARTICLES).map(|i| format!("art-{i:04}")).collect();
+    while reader.source_ids() != expected {
+        if Instant::now() >= deadline {
+            let missing = expected.difference(&reader.source_ids()).count();
+            let logs: Vec<String> = logs.iter().map(|l| show(l)).collect();
+            panic!(
+                "{missing} of {ARTICLES} articles never reached the output\n{}",
+                logs.join("\n---\n")
+            );
+        }
+        reader.drain();
+    }
+}
+
+/// Group the records by the article they came from, checking each is keyed
+/// by its id and judged unique.
+fn records_by_article(reader: &OutputReader) -> BTreeMap<String, Vec<&(String, String)>> {
+    let mut by_id: BTreeMap<String, Vec<&(String, String)>> = BTreeMap::new();
+    for r in &reader.records {
+        let id = given_id(&r.1).expect("record with source id");
+        let record: serde_json::Value = serde_json::from_str(&r.1).expect("json");
+        assert_eq!(
+            record["id"].as_str(),
+            Some(r.0.as_str()),
+            "record key is its id"
+        );
+        assert_eq!(record["dedup"]["status"], "unique", "{id}");
+        by_id.entry(id).or_default().push(r);
+    }
+    by_id
 }
 
 #[test]
 fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
     let Some(brokers) = brokers() else { return };
-    let suffix = unique_suffix();
-    let (input, output) = (format!("np-in-{suffix}"), format!("np-out-{suffix}"));
-    let group = format!("np-group-{suffix}");
-    create_topics(
-        &brokers,
-        &[(&input, IN_PARTITIONS), (&output, OUT_PARTITIONS)],
-    );
-
+    let t = Topics::create(&brokers);
     let dir = tempfile::tempdir().expect("tempdir");
     let (log_a, log_b): (PathBuf, PathBuf) = (dir.path().join("a.log"), dir.path().join("b.log"));
-    let mut a = spawn_instance(&brokers, &input, &output, &group, &log_a);
-    let mut b = spawn_instance(&brokers, &input, &output, &group, &log_b);
+    // Commits far enough apart that the killed instance has output it never
+    // committed.
+    let mut a = spawn_instance(&brokers, &t, 1500, &log_a);
+    let mut b = spawn_instance(&brokers, &t, 1500, &log_b);
     let deadline = Instant::now() + Duration::from_secs(100);
     wait_until(deadline, "both instances to get partitions", || {
         assigned(&log_a) && assigned(&log_b)
     });
 
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .set("linger.ms", "1")
-        .create()
-        .expect("producer");
-    let mut reader = OutputReader::new(&brokers, &output, &format!("{group}-reader"));
-    let mut killed = false;
+    let producer = input_producer(&brokers);
+    let mut reader = OutputReader::new(&brokers, &t.output, &format!("{}-reader", t.group));
     for i in 0..ARTICLES {
-        let payload = article(i);
-        let key = format!("art-{i:04}");
-        let mut record = BaseRecord::to(&input).key(&key).payload(&payload);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(15));
-        if !killed && i == ARTICLES / 2 {
+        send_article(&producer, &t.input, i);
+        if i == ARTICLES / 2 {
             producer
                 .flush(Duration::from_secs(10))
                 .expect("flush input");
@@ -245,45 +315,17 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
             });
             a.0.kill().expect("SIGKILL instance a");
             let _ = a.0.wait();
-            killed = true;
         }
     }
     producer
         .flush(Duration::from_secs(10))
         .expect("flush input");
-
-    let expected: BTreeSet<String> = (0..ARTICLES).map(|i| format!("art-{i:04}")).collect();
-    while reader.source_ids() != expected {
-        if Instant::now() >= deadline {
-            let missing = expected.difference(&reader.source_ids()).count();
-            panic!(
-                "{missing} of {ARTICLES} articles never reached the output\n--- a:\n{}\n--- b:\n{}",
-                show(&log_a),
-                show(&log_b)
-            );
-        }
-        reader.drain();
-    }
-
-    sigterm(&b.0);
-    let status = b.0.wait().expect("wait for b");
-    assert!(status.success(), "b did not stop cleanly: {}", show(&log_b));
+    wait_for_every_article(&mut reader, deadline, &[&log_a, &log_b]);
+    stop_cleanly(&mut b, &log_b);
     reader.drain();
 
-    let mut by_id: BTreeMap<String, Vec<&(String, String)>> = BTreeMap::new();
-    for r in &reader.records {
-        let id = given_id(&r.1).expect("record with source id");
-        by_id.entry(id).or_default().push(r);
-    }
     let mut repeated = 0;
-    for (source_id, copies) in &by_id {
-        let record: serde_json::Value = serde_json::from_str(&copies[0].1).expect("json");
-        assert_eq!(
-            record["id"].as_str(),
-            Some(copies[0].0.as_str()),
-            "record key is its id"
-        );
-        assert_eq!(record["dedup"]["status"], "unique", "{source_id}");
+    for (source_id, copies) in &records_by_article(&reader) {
         if copies.len() > 1 {
             repeated += 1;
             for c in &copies[1..] {
@@ -294,6 +336,74 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
     println!(
         "{} records for {ARTICLES} articles; {repeated} articles written more than once, identically",
         reader.records.len()
+    );
+}
+
+/// A graceful rebalance hands partitions over without redoing any work:
+/// the first instance commits nothing on its own (its commit interval is
+/// longer than the test), so every article it wrote before the second one
+/// joined would be written again by the new owner, unless it was committed
+/// in the revoke.
+#[test]
+fn a_joining_instance_redoes_nothing_after_commit_on_revoke() {
+    let Some(brokers) = brokers() else { return };
+    let t = Topics::create(&brokers);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log_a, log_b): (PathBuf, PathBuf) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let never = 600_000;
+    let mut a = spawn_instance(&brokers, &t, never, &log_a);
+    let deadline = Instant::now() + Duration::from_secs(100);
+    wait_until(deadline, "the first instance to get partitions", || {
+        assigned(&log_a)
+    });
+
+    let producer = input_producer(&brokers);
+    let mut reader = OutputReader::new(&brokers, &t.output, &format!("{}-reader", t.group));
+    let mut b = None;
+    for i in 0..ARTICLES {
+        send_article(&producer, &t.input, i);
+        if i == ARTICLES / 3 {
+            producer
+                .flush(Duration::from_secs(10))
+                .expect("flush input");
+            wait_until(deadline, "the first instance's output", || {
+                reader.drain();
+                reader.records.len() > ARTICLES / 4
+            });
+            let joined = spawn_instance(&brokers, &t, never, &log_b);
+            wait_until(deadline, "the second instance to get partitions", || {
+                assigned(&log_b)
+            });
+            b = Some(joined);
+        }
+    }
+    producer
+        .flush(Duration::from_secs(10))
+        .expect("flush input");
+    wait_for_every_article(&mut reader, deadline, &[&log_a, &log_b]);
+    let mut b = b.expect("second instance started");
+    stop_cleanly(&mut b, &log_b);
+    stop_cleanly(&mut a, &log_a);
+    reader.drain();
+
+    let by_id = records_by_article(&reader);
+    let repeated: Vec<&String> = by_id
+        .iter()
+        .filter(|(_, copies)| copies.len() > 1)
+        .map(|(id, _)| id)
+        .collect();
+    println!(
+        "{} records for {ARTICLES} articles after a join; {} written more than once",
+        reader.records.len(),
+        repeated.len()
+    );
+    assert!(
+        repeated.is_empty(),
+        "{} articles redone after a graceful join (first: {:?})\n--- a:\n{}\n--- b:\n{}",
+        repeated.len(),
+        repeated.first(),
+        show(&log_a),
+        show(&log_b)
     );
 }
 

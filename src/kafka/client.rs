@@ -3,7 +3,8 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -16,7 +17,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, info, warn};
 
 use super::message::{to_input, Coordinates};
-use super::offsets::{parse_location, OffsetBook, ReadMark};
+use super::offsets::{parse_location, OffsetBook, ReadMark, TopicPartition};
 use super::KafkaConfig;
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -28,22 +29,70 @@ fn kafka_err(what: &str, e: KafkaError) -> Error {
     Error::Kafka(format!("{what}: {e}"))
 }
 
-/// Consumer callbacks: rebalances are logged. Nothing has to be committed on
-/// revoke beyond what the writer commits after each acknowledged batch;
-/// output of a revoked partition that is not yet acknowledged is redone by
-/// its next owner, identically.
-struct ConsumerCtx;
+/// Consumer callbacks. Before partitions are revoked, the work already read
+/// from them is finished and committed (see [`Handover`]), so their next
+/// owner starts where this instance stopped instead of redoing a batch.
+struct ConsumerCtx {
+    /// What the source has read (and so handed to the pipeline), per
+    /// partition. Only the consumer thread touches it: the source between
+    /// polls and this callback inside one.
+    read: Mutex<ReadMark>,
+    handover: SyncSender<Handover>,
+    /// Longest wait for the writer in a revoke.
+    limit: Duration,
+}
 
 impl ClientContext for ConsumerCtx {}
 
 impl ConsumerContext for ConsumerCtx {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
-            Rebalance::Revoke(tpl) => info!("partitions revoked: {}", describe(tpl)),
+            Rebalance::Revoke(tpl) => {
+                info!("partitions revoked: {}", describe(tpl));
+                self.commit_before_revoke(tpl);
+            }
             Rebalance::Assign(tpl) => info!("partitions assigned: {}", describe(tpl)),
             Rebalance::Error(e) => warn!("rebalance error: {e}"),
         }
     }
+}
+
+impl ConsumerCtx {
+    /// Ask the writer to write, flush and commit everything read from the
+    /// revoked partitions, and wait for it. Runs on the consumer thread, which
+    /// reads nothing meanwhile; the pipeline and the writer keep going. A
+    /// writer that is gone or too slow costs only redone work, as before.
+    fn commit_before_revoke(&self, tpl: &TopicPartitionList) {
+        let upto = self
+            .read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .highest(tpl.elements().iter().map(|e| (e.topic(), e.partition())));
+        if upto.is_empty() {
+            return;
+        }
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        if self.handover.send(Handover { upto, reply }).is_err() {
+            debug!("revoke: the writer has stopped; nothing more to commit");
+            return;
+        }
+        match answer.recv_timeout(self.limit) {
+            Ok(Ok(done)) => info!("revoke: committed before handing over: {done}"),
+            Ok(Err(e)) => warn!("revoke: could not commit before handing over: {e}"),
+            Err(_) => warn!(
+                "revoke: the writer did not commit within {:?}; the next owner redoes the rest",
+                self.limit
+            ),
+        }
+    }
+}
+
+/// A request from the revoke callback to the writer: once the outcome of
+/// every message up to `upto` (per partition) is handled, flush and commit,
+/// then reply with what was committed.
+struct Handover {
+    upto: Vec<(TopicPartition, i64)>,
+    reply: SyncSender<std::result::Result<String, String>>,
 }
 
 fn describe(tpl: &TopicPartitionList) -> String {
@@ -93,6 +142,9 @@ type Producer_ = ThreadedProducer<DeliveryCtx>;
 pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Result<()> {
     let cfg = settings.kafka.clone();
     cfg.validate()?;
+    let limit = Duration::from_secs(cfg.flush_timeout_secs);
+    // One request at a time: the consumer thread waits for each reply.
+    let (handover, handovers) = std::sync::mpsc::sync_channel(1);
     let consumer: Arc<Consumer_> = Arc::new(
         ClientConfig::new()
             .set("bootstrap.servers", &cfg.brokers)
@@ -101,7 +153,11 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", &cfg.auto_offset_reset)
             .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
-            .create_with_context(ConsumerCtx)
+            .create_with_context(ConsumerCtx {
+                read: Mutex::new(ReadMark::default()),
+                handover,
+                limit,
+            })
             .map_err(|e| kafka_err("cannot create consumer", e))?,
     );
     consumer
@@ -125,12 +181,12 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         .dedup
         .enabled
         .then(|| Deduplicator::new(&settings.dedup));
-    let limit = settings.input.max_file_bytes;
+    let max_bytes = settings.input.max_file_bytes;
     let stream = {
         let consumer = Arc::clone(&consumer);
         pipeline::start(
             settings,
-            move |emitter| consume(&consumer, limit, emitter),
+            move |emitter| consume(&consumer, max_bytes, emitter),
             dedup,
             Arc::clone(&stop),
         )?
@@ -144,6 +200,8 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             consumer: Arc::clone(&consumer),
             producer,
             book: OffsetBook::new(),
+            handovers,
+            handing_over: None,
             records: 0,
             rejected: 0,
             commits: 0,
@@ -151,6 +209,8 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let result = writer.consume(&outcomes, &handle);
+            // Drops the handover receiver, so a revoke stops waiting for it.
+            drop(writer);
             if result.is_err() {
                 // Nothing more is committed; the next owner redoes the rest.
                 stop.store(true, Ordering::Relaxed);
@@ -166,7 +226,6 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         () = shutdown => {
             info!("shutting down: no new messages; draining, flushing and committing");
             stop.store(true, Ordering::Relaxed);
-            let limit = Duration::from_secs(cfg.flush_timeout_secs);
             match tokio::time::timeout(limit, &mut writer).await {
                 Ok(r) => r,
                 Err(_) => {
@@ -190,7 +249,6 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
 
 /// The source: one input per message, until a shutdown is requested.
 fn consume(consumer: &Consumer_, limit: u64, out: &mut Emitter<'_>) {
-    let mut seen = ReadMark::default();
     while !out.stopped() {
         let input = match consumer.poll(Duration::from_millis(100)) {
             None => continue,
@@ -204,7 +262,12 @@ fn consume(consumer: &Consumer_, limit: u64, out: &mut Emitter<'_>) {
                     partition: msg.partition(),
                     offset: msg.offset(),
                 };
-                if !seen.first_time(at.topic, at.partition, at.offset) {
+                let mut read = consumer
+                    .context()
+                    .read
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if !read.first_time(at.topic, at.partition, at.offset) {
                     continue;
                 }
                 let seq = out.next_seq();
@@ -223,6 +286,9 @@ struct Writer {
     consumer: Arc<Consumer_>,
     producer: Arc<Producer_>,
     book: OffsetBook,
+    handovers: Receiver<Handover>,
+    /// A revoke waiting for its partitions' outcomes.
+    handing_over: Option<Handover>,
     records: u64,
     rejected: u64,
     commits: u64,
@@ -244,6 +310,10 @@ impl Writer {
                 Ok(Err(_closed)) => break,
                 Err(_timeout) => {}
             }
+            if self.hand_over()? {
+                last_commit = Instant::now();
+                continue;
+            }
             let due = self.book.pending_messages() >= self.cfg.commit_max_messages
                 || (self.book.pending_messages() > 0 && last_commit.elapsed() >= interval);
             if due {
@@ -259,6 +329,34 @@ impl Writer {
             self.records, self.rejected, self.commits
         );
         Ok(())
+    }
+
+    /// Serve a revoke's [`Handover`] once every message it names is handled.
+    /// True when it committed.
+    fn hand_over(&mut self) -> Result<bool> {
+        if self.handing_over.is_none() {
+            match self.handovers.try_recv() {
+                Ok(h) => self.handing_over = Some(h),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return Ok(false),
+            }
+        }
+        let ready = self
+            .handing_over
+            .as_ref()
+            .is_some_and(|h| self.book.has_handled(&h.upto));
+        if !ready {
+            return Ok(false);
+        }
+        let Some(h) = self.handing_over.take() else {
+            return Ok(false);
+        };
+        let result = self.commit();
+        // The callback may have given up waiting; then nobody reads the reply.
+        let _ = h.reply.send(match &result {
+            Ok(done) => Ok(done.clone()),
+            Err(e) => Err(e.to_string()),
+        });
+        result.map(|_| true)
     }
 
     fn add(&mut self, outcome: Outcome) -> Result<()> {
@@ -305,8 +403,8 @@ impl Writer {
     }
 
     /// Wait until every record sent so far is acknowledged, then commit the
-    /// offsets of the messages they came from.
-    fn commit(&mut self) -> Result<()> {
+    /// offsets of the messages they came from. Says what was committed.
+    fn commit(&mut self) -> Result<String> {
         let limit = Duration::from_secs(self.cfg.flush_timeout_secs);
         self.producer
             .flush(limit)
@@ -328,26 +426,27 @@ impl Writer {
         }
         let offsets = self.book.acknowledge();
         if offsets.is_empty() {
-            return Ok(());
+            return Ok("nothing new".into());
         }
         let mut tpl = TopicPartitionList::new();
         for ((topic, partition), next) in &offsets {
             tpl.add_partition_offset(topic, *partition, Offset::Offset(*next))
                 .map_err(|e| kafka_err("cannot build offset list", e))?;
         }
+        let described = describe_offsets(&offsets);
         match self.consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => {
                 self.commits += 1;
-                debug!("committed {}", describe_offsets(&offsets));
+                debug!("committed {described}");
+                Ok(described)
             }
             // After a rebalance the partition's new owner reads from the last
             // accepted commit and writes the same records again: not a loss.
-            Err(e) => warn!(
-                "commit of {} refused ({e}); those messages will be redone",
-                describe_offsets(&offsets)
-            ),
+            Err(e) => {
+                warn!("commit of {described} refused ({e}); those messages will be redone");
+                Ok(format!("none: commit of {described} refused ({e})"))
+            }
         }
-        Ok(())
     }
 }
 

@@ -83,6 +83,19 @@ impl OffsetBook {
         self.pending.clear();
         self.pending_messages = 0;
     }
+
+    /// True when, for every `(partition, offset)` in `upto`, the message at
+    /// `offset` and so every earlier one of its partition has been handled
+    /// (acknowledged or still pending).
+    pub fn has_handled(&self, upto: &[(TopicPartition, i64)]) -> bool {
+        upto.iter().all(|(tp, offset)| {
+            let pending = self.pending.get(tp).copied();
+            let acknowledged = self.committed.get(tp).map(|next| next - 1);
+            pending
+                .max(acknowledged)
+                .is_some_and(|done| done >= *offset)
+        })
+    }
 }
 
 /// The highest offset this process has read, per partition.
@@ -112,6 +125,21 @@ impl ReadMark {
                 true
             }
         }
+    }
+
+    /// The highest offset read from each of `partitions` that this process
+    /// has read at all: what must be handled before they are handed over.
+    pub fn highest<'a>(
+        &self,
+        partitions: impl IntoIterator<Item = (&'a str, i32)>,
+    ) -> Vec<(TopicPartition, i64)> {
+        partitions
+            .into_iter()
+            .filter_map(|(topic, partition)| {
+                let tp = (topic.to_owned(), partition);
+                self.high.get(&tp).map(|&high| (tp, high))
+            })
+            .collect()
     }
 }
 
@@ -171,6 +199,37 @@ mod tests {
         assert!(!mark.first_time("in", 0, 6));
         assert!(!mark.first_time("in", 0, 2));
         assert!(mark.first_time("in", 0, 7));
+    }
+
+    #[test]
+    fn handled_means_every_named_partition_reached_its_offset() {
+        let tp = |p: i32| ("in".to_owned(), p);
+        let mut book = OffsetBook::new();
+        assert!(book.has_handled(&[]));
+        assert!(!book.has_handled(&[(tp(0), 0)]));
+        book.handled("in", 0, 4);
+        assert!(book.has_handled(&[(tp(0), 4)]));
+        assert!(!book.has_handled(&[(tp(0), 5)]));
+        assert!(!book.has_handled(&[(tp(0), 4), (tp(1), 0)]));
+        // Acknowledged offsets still count as handled.
+        book.acknowledge();
+        assert!(book.has_handled(&[(tp(0), 4)]));
+        assert!(!book.has_handled(&[(tp(0), 5)]));
+        book.handled("in", 1, 0);
+        assert!(book.has_handled(&[(tp(0), 4), (tp(1), 0)]));
+    }
+
+    #[test]
+    fn highest_read_covers_only_partitions_read_so_far() {
+        let mut mark = ReadMark::default();
+        mark.first_time("in", 0, 3);
+        mark.first_time("in", 0, 9);
+        mark.first_time("in", 2, 1);
+        assert_eq!(
+            mark.highest([("in", 0), ("in", 1), ("in", 2)]),
+            vec![(("in".to_owned(), 0), 9), (("in".to_owned(), 2), 1)]
+        );
+        assert!(mark.highest([("other", 0)]).is_empty());
     }
 
     #[test]
