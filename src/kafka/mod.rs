@@ -5,6 +5,7 @@
 //!  consumer thread ──▶ pipeline::start (same stages as a batch run) ──▶ writer thread
 //!   poll, one message      in input order                               produce keyed by id,
 //!   = one input                                                         flush, commit offsets
+//!   revoke: "commit up to here" ──────────── one-slot channel ──────────▶ (and reply)
 //! ```
 //!
 //! Each message is one article: a JSON object in the JSONL line format, or
@@ -18,6 +19,22 @@
 //! message's coordinates, no ingest time is stamped), a record written twice
 //! is the same record under the same key, so an upsert on `id` (or a
 //! compacted topic) gives exactly once.
+//!
+//! # Commit on revoke
+//!
+//! A graceful rebalance (an instance joins, or leaves on SIGTERM) redoes
+//! nothing. When the group revokes partitions, the consumer thread, inside
+//! librdkafka's rebalance callback and so before the partitions move, sends
+//! the writer the highest offset it has read from each revoked partition
+//! ([`offsets::ReadMark::highest`]) over a one-slot channel and waits. The
+//! writer keeps taking outcomes until those offsets are handled
+//! ([`offsets::OffsetBook::has_handled`]), then flushes the producer and
+//! commits as after any batch (so only acknowledged output is committed),
+//! and replies. The consumer polls nothing meanwhile, which is what makes
+//! "everything read" a fixed target. The wait is bounded by
+//! `kafka.flush_timeout_secs`; past it, or if the writer has failed, the
+//! revoke goes ahead and the new owner redoes the uncommitted rest, as after
+//! a crash. A crash (SIGKILL, lost session) still redoes the last batch.
 //!
 //! # Why not Kafka transactions
 //!
@@ -34,10 +51,13 @@
 //!   (AddOffsetsToTxn, TxnOffsetCommit: staged, not applied), and the last
 //!   stable offset: a read_committed reader does not see an open
 //!   transaction's records;
-//! - fails: `commit_transaction` and `abort_transaction`. tansu does not
-//!   serve EndTxn (API key 26; its ApiVersions response leaves it out), so
-//!   librdkafka refuses locally with "EndTxnRequest (KIP-98) not supported
-//!   by broker" and the producer is stuck in that transaction;
+//! - fails: `commit_transaction` and `abort_transaction`, each with
+//!   "Transaction error: EndTxnRequest (KIP-98) not supported by broker,
+//!   requires broker version >= 0.11.0". tansu does not serve EndTxn (API
+//!   key 26: its broker registers no route for it, so ApiVersions leaves it
+//!   out) and librdkafka refuses locally; the producer is then stuck in
+//!   that transaction (a later abort: "Conflicting commit_transaction API
+//!   call is already in progress"), and the group's offset never moves;
 //! - also wrong: when a new producer with the same `transactional.id`
 //!   takes over, tansu aborts the open transaction, but its records then
 //!   become visible to read_committed readers, because its Fetch responses
@@ -92,8 +112,8 @@ pub struct KafkaConfig {
     pub session_timeout_ms: u64,
     /// Idempotent producer (no duplicates from producer retries).
     pub idempotence: bool,
-    /// Longest wait for the broker to acknowledge a batch, and for the drain
-    /// at shutdown, in seconds.
+    /// Longest wait for the broker to acknowledge a batch, for the commit
+    /// before a revoke, and for the drain at shutdown, in seconds.
     pub flush_timeout_secs: u64,
 }
 
