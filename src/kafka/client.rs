@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -79,7 +79,12 @@ impl ConsumerCtx {
         match answer.recv_timeout(self.limit) {
             Ok(Ok(done)) => info!("revoke: committed before handing over: {done}"),
             Ok(Err(e)) => warn!("revoke: could not commit before handing over: {e}"),
-            Err(_) => warn!(
+            Err(RecvTimeoutError::Disconnected) => {
+                warn!(
+                    "revoke: the writer stopped before committing; the next owner redoes the rest"
+                );
+            }
+            Err(RecvTimeoutError::Timeout) => warn!(
                 "revoke: the writer did not commit within {:?}; the next owner redoes the rest",
                 self.limit
             ),
