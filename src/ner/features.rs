@@ -386,8 +386,8 @@ pub(crate) fn extract(
 
 /// The feature ids of token `i` of sentence `r` into `buf`; returns how many.
 /// With `all` false, the templates a [`TypeEntry`] already sums (those of
-/// the token's own string and of its neighbours' strings alone) and those
-/// [`Tables`] cover (small integer values) are left out.
+/// the token's own string, its shape, and its neighbours' strings alone) and
+/// those [`Tables`] cover (small integer values) are left out.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn token_features(
@@ -435,8 +435,8 @@ fn token_features(
     }
     push!(T::BigramM1, mix(lm1, lw));
     push!(T::BigramP1, mix(lw, lp1));
-    push!(T::Shape, mix(sh, caps));
     if all {
+        push!(T::Shape, mix(sh, caps));
         push!(T::ShapeM1, shm1);
         push!(T::ShapeP1, shp1);
     }
@@ -527,7 +527,8 @@ pub(crate) struct TypeEntry {
     shape: u64,
     case: Case,
     names: u8,
-    /// Its own templates: bias, word, folded word, length, affixes, names.
+    /// Its own templates: bias, word, folded word, length, affixes, names,
+    /// and its shape outside a capitals line.
     own: Acc,
     /// As the left neighbour of a token: LowerM1, ShapeM1, NamesM1.
     m1: Acc,
@@ -588,7 +589,8 @@ impl Tables {
 }
 
 /// Word types seen so far by one tagger, keyed by the hash of the raw word.
-/// Bounded: cleared when full, so memory stays flat on endless streams.
+/// Bounded: cleared between documents when full, so memory stays flat on
+/// endless streams (never within a document, whose tokens hold indices).
 #[derive(Debug, Default)]
 pub(crate) struct TypeCache {
     /// Identity of the tagger whose model filled the entries.
@@ -601,11 +603,16 @@ pub(crate) struct TypeCache {
 }
 
 /// Entries kept before the cache starts over (about 13 MB).
-const CACHE_TYPES: usize = 1 << 16;
+pub(crate) const CACHE_TYPES: usize = 1 << 16;
 
 impl TypeCache {
-    /// Drop entries made for another tagger.
-    fn claim(&mut self, owner: u64, model: &Model, shift: u32) {
+    /// Drop entries made for another tagger, and make room for a document
+    /// of `n` tokens so that no entry is dropped while it is being scored.
+    fn claim(&mut self, owner: u64, model: &Model, shift: u32, n: usize) {
+        if self.types.len() + n > CACHE_TYPES {
+            self.index.clear();
+            self.types.clear();
+        }
         if self.owner != owner || self.edges.is_none() {
             self.index.clear();
             self.types.clear();
@@ -637,10 +644,6 @@ impl TypeCache {
         if let Some(&k) = self.index.get(&wh) {
             return k;
         }
-        if self.types.len() >= CACHE_TYPES {
-            self.index.clear();
-            self.types.clear();
-        }
         fold_into(word, buf);
         let lower = hash_bytes(buf.as_bytes());
         let shape = shape_hash(word);
@@ -652,6 +655,7 @@ impl TypeCache {
             (T::Bias, 0),
             (T::Word, wh),
             (T::Lower, lower),
+            (T::Shape, mix(shape, 0)),
             (T::Length, length_value(word)),
             (T::Names, mix(u64::from(names), c)),
         ] {
@@ -716,7 +720,7 @@ pub(crate) fn score(
 ) {
     let n = words.len();
     let shift = 64 - model.bits;
-    cache.claim(owner, model, shift);
+    cache.claim(owner, model, shift, n);
     reset(s, n);
     s.types.reserve(n);
     for w in words {
@@ -741,6 +745,16 @@ pub(crate) fn score(
         let mut depth = 0usize;
         for i in r.clone() {
             let mut acc = ty(i).own;
+            if s.caps_line[i] {
+                // `own` holds the shape outside a capitals line: swap it.
+                let sh = s.shape[i];
+                let mut off = [0i32; NTAGS];
+                model.add(fid(T::Shape, mix(sh, 0), shift), &mut off);
+                model.add(fid(T::Shape, mix(sh, 1), shift), &mut acc);
+                for (a, o) in acc.iter_mut().zip(off) {
+                    *a -= o;
+                }
+            }
             add_into(
                 &mut acc,
                 if i > r.start {

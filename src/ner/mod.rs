@@ -424,6 +424,30 @@ mod tests {
     }
 
     #[test]
+    fn type_cache_never_starts_over_within_a_document() {
+        let t = Tagger::builtin().unwrap();
+        let mut w = Worker::default();
+        // Fill the cache to a few entries short of its bound...
+        let filler: Vec<String> = (0..features::CACHE_TYPES - 3)
+            .map(|i| format!("w{i}"))
+            .collect();
+        let words: Vec<&str> = filler.iter().map(String::as_str).collect();
+        let whole = 0..words.len();
+        cached_emissions(&t, &mut w, &words, std::slice::from_ref(&whole));
+        // ...then score a document with more new words than fit: scores must
+        // still be those of the reference path.
+        let words = [
+            "Angela", "Merkel", "met", "Acme", "Inc.", "in", "Zürich", "and", "Merkel", "left",
+        ];
+        let whole = 0..words.len();
+        let sentences = std::slice::from_ref(&whole);
+        assert_eq!(
+            cached_emissions(&t, &mut w, &words, sentences),
+            reference_emissions(&t, &words, sentences)
+        );
+    }
+
+    #[test]
     fn char_cursor_counts_code_points() {
         let text = "Zürich’s Kyiv";
         let mut c = CharCursor::default();
