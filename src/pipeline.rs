@@ -9,15 +9,20 @@
 //!
 //! Every arrow is a bounded `async_channel`, so a slow sink slows the source
 //! (backpressure end to end) and at most a few channel-capacities of articles
-//! are in memory. CPU work runs on a fixed pool of OS threads, never on the
-//! async reactor; [`ordered_map`] hands results on in input order, which is
-//! what makes the output identical for any thread count. The only sequential
-//! step is the dedup verdict, a handful of hash lookups per article.
+//! are in memory. Between the source and the sink, articles travel in
+//! batches of whatever is already queued (up to [`BATCH_ITEMS`] articles or
+//! [`BATCH_BYTES`]; never waiting to fill one): a thread hand-off costs as
+//! much as a few kilobytes of text take to normalize, so it is paid per
+//! batch, not per article. CPU work runs on a fixed pool of OS threads,
+//! never on the async reactor; [`ordered_map`] hands results on in input
+//! order, which is what makes the output identical for any thread count.
+//! The only sequential step is the dedup verdict, a handful of hash lookups
+//! per article.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,6 +40,112 @@ use crate::stage::Stages;
 use crate::summary::{ArticleStats, Summary};
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// Most articles carried together between stages.
+pub const BATCH_ITEMS: usize = 16;
+
+/// Input bytes after which a batch takes no more articles.
+pub const BATCH_BYTES: usize = 256 * 1024;
+
+/// A bounded channel of batches that also counts the articles in it, so
+/// queue depths are reported in articles whatever the batching.
+struct BatchChannel<T> {
+    tx: Sender<Vec<T>>,
+    rx: Receiver<Vec<T>>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl<T> BatchChannel<T> {
+    fn new(batches: usize) -> Self {
+        let (tx, rx) = bounded(batches.max(1));
+        BatchChannel {
+            tx,
+            rx,
+            queued: Arc::default(),
+        }
+    }
+
+    fn sender(&self) -> BatchSender<T> {
+        BatchSender {
+            tx: self.tx.clone(),
+            queued: Arc::clone(&self.queued),
+        }
+    }
+
+    fn receiver(&self) -> BatchReceiver<T> {
+        BatchReceiver {
+            rx: self.rx.clone(),
+            queued: Arc::clone(&self.queued),
+        }
+    }
+
+    fn probe(&self, name: &'static str) -> QueueProbe {
+        let queued = Arc::clone(&self.queued);
+        (name, Box::new(move || queued.load(Ordering::Relaxed)))
+    }
+}
+
+/// The sending half of a [`BatchChannel`].
+struct BatchSender<T> {
+    tx: Sender<Vec<T>>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl<T> BatchSender<T> {
+    /// Send a batch; false once the receivers are gone.
+    async fn send(&self, batch: Vec<T>) -> bool {
+        let n = batch.len();
+        self.queued.fetch_add(n, Ordering::Relaxed);
+        let sent = self.tx.send(batch).await.is_ok();
+        if !sent {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+        }
+        sent
+    }
+}
+
+/// The receiving half of a [`BatchChannel`].
+struct BatchReceiver<T> {
+    rx: Receiver<Vec<T>>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl<T> BatchReceiver<T> {
+    /// The next batch; `None` once the channel is closed and empty.
+    async fn recv(&self) -> Option<Vec<T>> {
+        let batch = self.rx.recv().await.ok()?;
+        self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+        Some(batch)
+    }
+}
+
+/// Group the source's inputs into batches: wait for one, then take only
+/// what is already queued, so a batch never waits to fill and a lone
+/// article (a daemon's new file) goes on at once.
+async fn batch_inputs(input: Receiver<Input>, output: BatchSender<Input>) {
+    while let Ok(first) = input.recv().await {
+        let mut bytes = input_bytes(&first);
+        let mut batch = Vec::with_capacity(BATCH_ITEMS);
+        batch.push(first);
+        while batch.len() < BATCH_ITEMS && bytes < BATCH_BYTES {
+            let Ok(next) = input.try_recv() else { break };
+            bytes += input_bytes(&next);
+            batch.push(next);
+        }
+        if !output.send(batch).await {
+            break;
+        }
+    }
+}
+
+/// Bytes an input carries, for batch sizing.
+fn input_bytes(input: &Input) -> usize {
+    match input {
+        Input::Raw { bytes, .. } => bytes.len(),
+        Input::Parsed(a) => a.text.len(),
+        Input::Rejected(_) => 0,
+    }
+}
 
 /// A fixed set of OS threads running CPU-bound jobs.
 ///
@@ -81,12 +192,13 @@ impl WorkerPool {
     }
 }
 
-/// Apply `f` to every item of `input` on the pool, sending results to
-/// `output` in input order. At most `window` items are in flight.
-pub async fn ordered_map<I, O>(
+/// Apply `f` to every item of every batch of `input` on the pool, one job
+/// per batch, sending result batches to `output` in input order. At most
+/// `window` batches are in flight.
+async fn ordered_map<I, O>(
     pool: &WorkerPool,
-    input: Receiver<I>,
-    output: Sender<O>,
+    input: BatchReceiver<I>,
+    output: BatchSender<O>,
     window: usize,
     f: Arc<dyn Fn(I) -> O + Send + Sync>,
 ) -> Result<()>
@@ -94,14 +206,15 @@ where
     I: Send + 'static,
     O: Send + 'static,
 {
-    let (order_tx, order_rx) = bounded::<tokio::sync::oneshot::Receiver<O>>(window.max(1));
+    let (order_tx, order_rx) = bounded::<tokio::sync::oneshot::Receiver<Vec<O>>>(window.max(1));
     let dispatch = async move {
-        while let Ok(item) = input.recv().await {
+        while let Some(batch) = input.recv().await {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let f = Arc::clone(&f);
             pool.submit(Box::new(move || {
+                let out = batch.into_iter().map(|item| f(item)).collect();
                 // A send error means the collector is gone; the run is failing anyway.
-                let _ = tx.send(f(item));
+                let _ = tx.send(out);
             }))
             .await?;
             if order_tx.send(rx).await.is_err() {
@@ -115,7 +228,7 @@ where
             let out = pending
                 .await
                 .map_err(|_| Error::Task("a worker died while processing an article".into()))?;
-            if output.send(out).await.is_err() {
+            if !output.send(out).await {
                 break;
             }
         }
@@ -199,13 +312,23 @@ where
     let stages = Arc::new(Stages::new(settings)?);
     let drop_duplicates = settings.dedup.drop_duplicates;
     let pool = WorkerPool::new(threads, threads * 2)?;
+    // Channels between workers hold batches; in articles, about `cap` each.
+    let batches = (cap / BATCH_ITEMS).max(2);
 
     let (src_tx, src_rx) = bounded::<Input>(cap);
-    let (prep_tx, prep_rx) = bounded::<Prepared>(cap);
-    let (dedup_tx, dedup_rx) = bounded::<Prepared>(cap);
     let (out_tx, out_rx) = bounded::<Outcome>(cap);
+    let batched = BatchChannel::<Input>::new(batches);
+    let prepared = BatchChannel::<Prepared>::new(batches);
+    let deduped = BatchChannel::<Prepared>::new(batches);
+    let enriched = BatchChannel::<Outcome>::new(batches);
     // Extra receivers only read lengths; channels still close when their senders go.
-    let (src_probe, prep_probe, dedup_probe) = (src_rx.clone(), prep_rx.clone(), dedup_rx.clone());
+    let src_probe = src_rx.clone();
+    let probes = [
+        batched.probe("batched"),
+        prepared.probe("prepared"),
+        deduped.probe("deduped"),
+        enriched.probe("enriched"),
+    ];
 
     let source = tokio::task::spawn_blocking(move || {
         let mut send = |i: Input| src_tx.send_blocking(i).is_ok();
@@ -235,25 +358,50 @@ where
         })
     };
 
+    // Each stage owns its ends, so a channel closes as soon as the stage
+    // before it is done.
+    let (batch_tx, batch_rx) = (batched.sender(), batched.receiver());
+    let (prep_tx, prep_rx) = (prepared.sender(), prepared.receiver());
+    let (dedup_tx, dedup_rx) = (deduped.sender(), deduped.receiver());
+    let (enr_tx, enr_rx) = (enriched.sender(), enriched.receiver());
+    drop((batched, prepared, deduped, enriched));
     let task = tokio::spawn(async move {
         let mut dedup = dedup;
         let dedup_step = async {
-            while let Ok(mut prepared) = prep_rx.recv().await {
-                if let (Ok((article, stats)), Some(d)) = (&mut prepared, dedup.as_mut()) {
-                    d.process(article);
-                    stats.dedup_index = Some((d.len(), d.heap_bytes()));
+            while let Some(mut batch) = prep_rx.recv().await {
+                if let Some(d) = dedup.as_mut() {
+                    for (article, stats) in batch.iter_mut().flatten() {
+                        d.process(article);
+                        stats.dedup_index = Some((d.len(), d.heap_bytes()));
+                    }
                 }
-                if dedup_tx.send(prepared).await.is_err() {
+                if !dedup_tx.send(batch).await {
                     break;
                 }
             }
             drop(dedup_tx);
             Ok::<(), Error>(())
         };
+        // Consumers take outcomes one at a time, in order.
+        let unbatch = async move {
+            'batches: while let Some(batch) = enr_rx.recv().await {
+                for outcome in batch {
+                    if out_tx.send(outcome).await.is_err() {
+                        break 'batches;
+                    }
+                }
+            }
+            Ok::<(), Error>(())
+        };
         let result = tokio::try_join!(
-            ordered_map(&pool, src_rx, prep_tx, cap, prepare),
+            async {
+                batch_inputs(src_rx, batch_tx).await;
+                Ok::<(), Error>(())
+            },
+            ordered_map(&pool, batch_rx, prep_tx, batches, prepare),
             dedup_step,
-            ordered_map(&pool, dedup_rx, out_tx, cap, enrich),
+            ordered_map(&pool, dedup_rx, enr_tx, batches, enrich),
+            unbatch,
         );
         let joined = tokio::task::spawn_blocking(move || pool.join()).await;
         result?;
@@ -263,18 +411,15 @@ where
             .map_err(|e| Error::Task(format!("source: {e}")))?;
         Ok(dedup)
     });
-    let queues: Vec<QueueProbe> = vec![
-        ("source", Box::new(move || src_probe.len())),
-        ("prepared", Box::new(move || prep_probe.len())),
-        ("deduped", Box::new(move || dedup_probe.len())),
-        (
-            "outcomes",
-            Box::new({
-                let out = out_rx.clone();
-                move || out.len()
-            }),
-        ),
-    ];
+    let mut queues: Vec<QueueProbe> = vec![("source", Box::new(move || src_probe.len()))];
+    queues.extend(probes);
+    queues.push((
+        "outcomes",
+        Box::new({
+            let out = out_rx.clone();
+            move || out.len()
+        }),
+    ));
     Ok(Stream {
         outcomes: out_rx,
         queues,
@@ -490,4 +635,125 @@ fn drain(
     }
     progress.finish_and_clear();
     (summary, sink, rejects, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+    use std::time::Duration;
+
+    fn raw(seq: u64, text: &str) -> Input {
+        Input::Raw {
+            seq,
+            source: SourceInfo {
+                path: format!("{seq}.txt"),
+                ..SourceInfo::default()
+            },
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    fn settings(threads: usize, cap: usize) -> Settings {
+        let mut s = Settings::load(None, Vec::new(), &Overrides::default()).unwrap();
+        s.pipeline.threads = threads;
+        s.pipeline.channel_capacity = cap;
+        s.entities.enabled = false;
+        s
+    }
+
+    /// Articles with exact and near duplicates spread out, so the verdicts
+    /// depend on input order.
+    fn dup_texts() -> Vec<String> {
+        (0..200)
+            .map(|i| {
+                let base = i % 37;
+                let tail = if i % 3 == 0 { " Extra words here." } else { "" };
+                format!(
+                    "Headline number {base}\n\nThe council of town {base} met on Monday to \
+                     discuss the budget for the coming year, and agreed on roads {base}.{tail}"
+                )
+            })
+            .collect()
+    }
+
+    /// The records of a run over `dup_texts`, and the dedup index size.
+    async fn run_start(threads: usize, cap: usize) -> (Vec<Vec<u8>>, usize) {
+        let s = settings(threads, cap);
+        let dedup = Some(Deduplicator::new(&s.dedup));
+        let texts = dup_texts();
+        let source = move |e: &mut Emitter<'_>| {
+            for t in &texts {
+                let seq = e.next_seq();
+                if !e.emit(raw(seq, t)) {
+                    break;
+                }
+            }
+        };
+        let stream = start(&s, source, dedup, Arc::default()).unwrap();
+        let outcomes = stream.outcomes.clone();
+        let got = tokio::task::spawn_blocking(move || {
+            let mut got = Vec::new();
+            while let Ok(o) = outcomes.recv_blocking() {
+                match o {
+                    Outcome::Record { json, .. } => got.push(json),
+                    o => panic!("unexpected {o:?}"),
+                }
+            }
+            got
+        })
+        .await
+        .unwrap();
+        let dedup = stream.finish().await.unwrap().unwrap();
+        (got, dedup.len())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batching_does_not_change_dedup_verdicts_or_bytes() {
+        let (one, len) = run_start(1, 1).await;
+        assert_eq!(one.len(), 200);
+        let dups = one
+            .iter()
+            .filter(|j| !String::from_utf8_lossy(j).contains("\"status\":\"unique\""))
+            .count();
+        assert!(dups >= 100, "{dups} duplicates");
+        for (threads, cap) in [(2, 3), (4, 64), (3, 256)] {
+            assert_eq!(run_start(threads, cap).await, (one.clone(), len));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lone_article_is_not_held_back_to_fill_a_batch() {
+        // The source sends the next article only once the previous one has
+        // come out: a pipeline that waited to fill batches would stall here.
+        let s = settings(2, 256);
+        let (ack_tx, ack_rx) = std::sync::mpsc::channel::<()>();
+        let source = move |e: &mut Emitter<'_>| {
+            for i in 0..5 {
+                let seq = e.next_seq();
+                if !e.emit(raw(seq, &format!("Article {i} stands alone in its batch."))) {
+                    break;
+                }
+                if ack_rx.recv_timeout(Duration::from_secs(20)).is_err() {
+                    break;
+                }
+            }
+        };
+        let stream = start(&s, source, None, Arc::default()).unwrap();
+        let outcomes = stream.outcomes.clone();
+        let seqs = tokio::task::spawn_blocking(move || {
+            let mut seqs = Vec::new();
+            while let Ok(o) = outcomes.recv_blocking() {
+                if let Outcome::Record { article, .. } = o {
+                    seqs.push(article.seq);
+                }
+                let _ = ack_tx.send(());
+            }
+            seqs
+        })
+        .await
+        .unwrap();
+        stream.finish().await.unwrap();
+        assert_eq!(seqs, vec![0, 1, 2, 3, 4]);
+    }
 }
