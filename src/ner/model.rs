@@ -299,6 +299,25 @@ impl Model {
     }
 }
 
+/// Tags decoded in SIMD-friendly lanes: all but the last, I-MISC.
+const LANES: usize = 8;
+
+/// [`allowed`] for every `(prev, cur)` pair, as a table.
+const ALLOWED: [[bool; NTAGS]; NTAGS] = {
+    let mut t = [[false; NTAGS]; NTAGS];
+    let mut prev = 0;
+    while prev < NTAGS {
+        let mut cur = 0;
+        while cur < NTAGS {
+            // I-X only continues B-X or I-X (same label: same index mod 4).
+            t[prev][cur] = cur < 5 || (prev != 0 && (prev - 1) % 4 == (cur - 1) % 4);
+            cur += 1;
+        }
+        prev += 1;
+    }
+    t
+};
+
 /// Reusable Viterbi buffers.
 #[derive(Debug, Default)]
 pub(crate) struct Viterbi {
@@ -323,60 +342,54 @@ impl Viterbi {
         self.back.clear();
         self.back.resize(n, [0; NTAGS]);
         // Fold the BIO constraints into the weights once per sentence so the
-        // inner loop has no branches.
+        // inner loop has no branches. `from[prev][cur]` holds the transitions
+        // into every tag but I-MISC as lanes over `cur`.
         let mut first = [f32::NEG_INFINITY; NTAGS];
-        let mut tr = [[f32::NEG_INFINITY; NTAGS]; NTAGS];
+        let mut from = [[f32::NEG_INFINITY; LANES]; NTAGS];
         for cur in 0..NTAGS {
-            if allowed(None, cur as u8) {
+            if cur < 5 {
                 first[cur] = start[cur];
             }
             for prev in 0..NTAGS {
-                if allowed(Some(prev as u8), cur as u8) {
-                    tr[cur][prev] = trans[prev][cur];
+                if ALLOWED[prev][cur] && cur < LANES {
+                    from[prev][cur] = trans[prev][cur];
                 }
             }
         }
-        // `from[prev][cur]`: transitions into O and B-X, as lanes over `cur`.
-        let mut from = [[f32::NEG_INFINITY; 8]; NTAGS];
-        for (prev, row) in from.iter_mut().enumerate() {
-            for (cur, v) in row.iter_mut().take(5).enumerate() {
-                *v = tr[cur][prev];
-            }
-        }
+        // I-MISC (the one tag past the lanes) continues B-MISC or I-MISC.
+        const I_MISC: usize = NTAGS - 1;
+        const B_MISC: usize = I_MISC - 4;
+        let (misc_b, misc_i) = (trans[B_MISC][I_MISC], trans[I_MISC][I_MISC]);
         let mut score = [0f32; NTAGS];
         for t in 0..NTAGS {
             score[t] = first[t] + emit[0][t];
         }
         for (e, back) in emit.iter().zip(self.back.iter_mut()).skip(1) {
             let mut next = [0f32; NTAGS];
-            // O and B-X may follow any tag. Lanes over `cur` (padded to 8)
-            // with `prev` outside let the compiler vectorize; taking only a
-            // strictly better `prev`, in increasing order, keeps the ties of
-            // a scalar loop.
-            let mut best = [f32::NEG_INFINITY; 8];
-            let mut arg = [0u32; 8];
+            // Lanes over `cur` with `prev` outside let the compiler vectorize;
+            // taking only a strictly better `prev`, in increasing order, keeps
+            // the ties of a scalar loop. A forbidden `prev` adds -inf, which is
+            // never better: I-X lanes end up choosing between B-X and I-X.
+            let mut best = [f32::NEG_INFINITY; LANES];
+            let mut arg = [0u32; LANES];
             for (prev, row) in from.iter().enumerate() {
                 let sp = score[prev];
-                for k in 0..8 {
+                for k in 0..LANES {
                     let s = sp + row[k];
                     let better = s > best[k];
                     best[k] = if better { s } else { best[k] };
                     arg[k] = if better { prev as u32 } else { arg[k] };
                 }
             }
-            for cur in 0..5 {
+            for cur in 0..LANES {
                 next[cur] = best[cur] + e[cur];
                 back[cur] = arg[cur] as u8;
             }
-            // I-X only continues B-X or I-X.
-            for cur in 5..NTAGS {
-                let (b, i) = (cur - 4, cur);
-                let sb = score[b] + tr[cur][b];
-                let si = score[i] + tr[cur][i];
-                let (best, arg) = if si > sb { (si, i) } else { (sb, b) };
-                next[cur] = best + e[cur];
-                back[cur] = arg as u8;
-            }
+            let sb = score[B_MISC] + misc_b;
+            let si = score[I_MISC] + misc_i;
+            let (best, arg) = if si > sb { (si, I_MISC) } else { (sb, B_MISC) };
+            next[I_MISC] = best + e[I_MISC];
+            back[I_MISC] = arg as u8;
             score = next;
         }
         let mut best = 0;
@@ -406,6 +419,99 @@ mod tests {
         assert!(!allowed(Some(begin(Label::Org)), i_per));
         assert!(allowed(Some(begin(Label::Per)), i_per));
         assert!(allowed(Some(i_per), i_per));
+    }
+
+    #[test]
+    fn allowed_table_matches_allowed() {
+        for prev in 0..NTAGS as u8 {
+            for cur in 0..NTAGS as u8 {
+                let want = allowed(Some(prev), cur);
+                assert_eq!(ALLOWED[usize::from(prev)][usize::from(cur)], want);
+            }
+        }
+        for cur in 0..NTAGS as u8 {
+            assert_eq!(allowed(None, cur), cur < 5);
+        }
+    }
+
+    /// Plain Viterbi over all tag pairs, `allowed` checked in the loop, ties
+    /// to the lowest previous tag.
+    fn reference_decode(
+        emit: &[[f32; NTAGS]],
+        start: &[f32; NTAGS],
+        trans: &[[f32; NTAGS]; NTAGS],
+    ) -> Vec<u8> {
+        if emit.is_empty() {
+            return Vec::new();
+        }
+        let mut score = [f32::NEG_INFINITY; NTAGS];
+        for t in 0..NTAGS {
+            if allowed(None, t as u8) {
+                score[t] = start[t] + emit[0][t];
+            }
+        }
+        let mut back = vec![[0u8; NTAGS]; emit.len()];
+        for (i, e) in emit.iter().enumerate().skip(1) {
+            let mut next = [f32::NEG_INFINITY; NTAGS];
+            for cur in 0..NTAGS {
+                let mut best = f32::NEG_INFINITY;
+                for prev in 0..NTAGS {
+                    if !allowed(Some(prev as u8), cur as u8) {
+                        continue;
+                    }
+                    let s = score[prev] + trans[prev][cur];
+                    if s > best {
+                        best = s;
+                        back[i][cur] = prev as u8;
+                    }
+                }
+                next[cur] = best + e[cur];
+            }
+            score = next;
+        }
+        let mut t = 0;
+        for c in 1..NTAGS {
+            if score[c] > score[t] {
+                t = c;
+            }
+        }
+        let mut tags = vec![0u8; emit.len()];
+        for i in (0..emit.len()).rev() {
+            tags[i] = t as u8;
+            t = usize::from(back[i][t]);
+        }
+        tags
+    }
+
+    #[test]
+    fn viterbi_matches_reference_including_ties() {
+        let mut state = 7u64;
+        let mut rand = |levels: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Few distinct values, so ties are common.
+            ((state >> 33) % levels) as f32 * 0.5 - 1.0
+        };
+        let mut v = Viterbi::default();
+        let mut tags = Vec::new();
+        for round in 0..400 {
+            let levels = if round % 2 == 0 { 3 } else { 1000 };
+            let mut start = [0f32; NTAGS];
+            let mut trans = [[0f32; NTAGS]; NTAGS];
+            start.iter_mut().for_each(|x| *x = rand(levels));
+            trans.iter_mut().flatten().for_each(|x| *x = rand(levels));
+            let n = round % 13;
+            let emit: Vec<[f32; NTAGS]> = (0..n)
+                .map(|_| {
+                    let mut e = [0f32; NTAGS];
+                    e.iter_mut().for_each(|x| *x = rand(levels));
+                    e
+                })
+                .collect();
+            v.decode(&emit, &start, &trans, &mut tags);
+            assert_eq!(tags, reference_decode(&emit, &start, &trans), "round {round}");
+        }
     }
 
     #[test]
