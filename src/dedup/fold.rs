@@ -257,7 +257,11 @@ mod tests {
             &long,
         ];
         for text in fixed {
-            assert_eq!(fold(text, Folding::Words), reference_words(text), "{text:?}");
+            assert_eq!(
+                fold(text, Folding::Words),
+                reference_words(text),
+                "{text:?}"
+            );
         }
         let pieces = [
             "a", "B", "7", " ", "  ", "'", "’", "-", ".", "é", "İ", "—", "\n", "x", "日", "\t",
@@ -271,7 +275,11 @@ mod tests {
                     .wrapping_add(1_442_695_040_888_963_407);
                 text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
             }
-            assert_eq!(fold(&text, Folding::Words), reference_words(&text), "{text:?}");
+            assert_eq!(
+                fold(&text, Folding::Words),
+                reference_words(&text),
+                "{text:?}"
+            );
         }
     }
 }

@@ -359,6 +359,62 @@ mod tests {
         assert_eq!(s, vec![10..13, 13..19, 19..21]);
     }
 
+    /// Sentence splitting the straightforward way, token by token on `&str`.
+    fn reference_sentences(text: &str, tokens: &[Token]) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for i in 0..tokens.len() {
+            let t = tokens[i];
+            let line_break = tokens
+                .get(i + 1)
+                .is_some_and(|n| text[t.end..n.start].contains('\n'));
+            let final_punct = matches!(&text[t.start..t.end], "." | "!" | "?" | "...")
+                && tokens.get(i + 1).is_some_and(|n| {
+                    !text[n.start..n.end]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_lowercase())
+                });
+            if line_break || final_punct || i + 1 == tokens.len() {
+                out.push(start..i + 1);
+                start = i + 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sentence_split_agrees_with_reference() {
+        let texts = [
+            "",
+            "one",
+            "Stop. go on. Go! é? Über... ça... Ça.\n\nNext line\r\nand\tmore",
+            "Ends with a period.",
+            "“Quoted.” Then—dash. (Paren.) x . . ... ? ! !",
+            " \n leading breaks \n\n",
+        ];
+        for text in texts {
+            let mut toks = Vec::new();
+            tokenize(text, &mut toks);
+            let mut got = Vec::new();
+            split_sentences(text, &toks, 0, &mut got);
+            assert_eq!(got, reference_sentences(text, &toks), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn tag_article_is_the_same_with_reused_buffers() {
+        let t = Tagger::builtin().unwrap();
+        let long = "Angela Merkel met Emmanuel Macron in Paris. ".repeat(50);
+        let a = t.tag_article(Some("Merkel in Paris"), &long);
+        // A short article after a long one reuses the larger buffers.
+        let b = t.tag_article(None, "Boris Johnson visited Berlin.");
+        let c = t.tag_article(Some("Merkel in Paris"), &long);
+        assert_eq!(a, c);
+        assert!(!a.1.is_empty() && !b.1.is_empty());
+        assert_eq!(b, t.tag_article(None, "Boris Johnson visited Berlin."));
+    }
+
     /// Emission rows the reference way: every feature id, then the model.
     fn reference_emissions(
         t: &Tagger,

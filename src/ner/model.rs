@@ -299,25 +299,6 @@ impl Model {
     }
 }
 
-/// Tags decoded in SIMD-friendly lanes: all but the last, I-MISC.
-const LANES: usize = 8;
-
-/// [`allowed`] for every `(prev, cur)` pair, as a table.
-const ALLOWED: [[bool; NTAGS]; NTAGS] = {
-    let mut t = [[false; NTAGS]; NTAGS];
-    let mut prev = 0;
-    while prev < NTAGS {
-        let mut cur = 0;
-        while cur < NTAGS {
-            // I-X only continues B-X or I-X (same label: same index mod 4).
-            t[prev][cur] = cur < 5 || (prev != 0 && (prev - 1) % 4 == (cur - 1) % 4);
-            cur += 1;
-        }
-        prev += 1;
-    }
-    t
-};
-
 /// Reusable Viterbi buffers.
 #[derive(Debug, Default)]
 pub(crate) struct Viterbi {
@@ -342,54 +323,60 @@ impl Viterbi {
         self.back.clear();
         self.back.resize(n, [0; NTAGS]);
         // Fold the BIO constraints into the weights once per sentence so the
-        // inner loop has no branches. `from[prev][cur]` holds the transitions
-        // into every tag but I-MISC as lanes over `cur`.
+        // inner loop has no branches.
         let mut first = [f32::NEG_INFINITY; NTAGS];
-        let mut from = [[f32::NEG_INFINITY; LANES]; NTAGS];
+        let mut tr = [[f32::NEG_INFINITY; NTAGS]; NTAGS];
         for cur in 0..NTAGS {
-            if cur < 5 {
+            if allowed(None, cur as u8) {
                 first[cur] = start[cur];
             }
             for prev in 0..NTAGS {
-                if ALLOWED[prev][cur] && cur < LANES {
-                    from[prev][cur] = trans[prev][cur];
+                if allowed(Some(prev as u8), cur as u8) {
+                    tr[cur][prev] = trans[prev][cur];
                 }
             }
         }
-        // I-MISC (the one tag past the lanes) continues B-MISC or I-MISC.
-        const I_MISC: usize = NTAGS - 1;
-        const B_MISC: usize = I_MISC - 4;
-        let (misc_b, misc_i) = (trans[B_MISC][I_MISC], trans[I_MISC][I_MISC]);
+        // `from[prev][cur]`: transitions into O and B-X, as lanes over `cur`.
+        let mut from = [[f32::NEG_INFINITY; 8]; NTAGS];
+        for (prev, row) in from.iter_mut().enumerate() {
+            for (cur, v) in row.iter_mut().take(5).enumerate() {
+                *v = tr[cur][prev];
+            }
+        }
         let mut score = [0f32; NTAGS];
         for t in 0..NTAGS {
             score[t] = first[t] + emit[0][t];
         }
         for (e, back) in emit.iter().zip(self.back.iter_mut()).skip(1) {
             let mut next = [0f32; NTAGS];
-            // Lanes over `cur` with `prev` outside let the compiler vectorize;
-            // taking only a strictly better `prev`, in increasing order, keeps
-            // the ties of a scalar loop. A forbidden `prev` adds -inf, which is
-            // never better: I-X lanes end up choosing between B-X and I-X.
-            let mut best = [f32::NEG_INFINITY; LANES];
-            let mut arg = [0u32; LANES];
+            // O and B-X may follow any tag. Lanes over `cur` (padded to 8)
+            // with `prev` outside let the compiler vectorize; taking only a
+            // strictly better `prev`, in increasing order, keeps the ties of
+            // a scalar loop.
+            let mut best = [f32::NEG_INFINITY; 8];
+            let mut arg = [0u32; 8];
             for (prev, row) in from.iter().enumerate() {
                 let sp = score[prev];
-                for k in 0..LANES {
+                for k in 0..8 {
                     let s = sp + row[k];
                     let better = s > best[k];
                     best[k] = if better { s } else { best[k] };
                     arg[k] = if better { prev as u32 } else { arg[k] };
                 }
             }
-            for cur in 0..LANES {
+            for cur in 0..5 {
                 next[cur] = best[cur] + e[cur];
                 back[cur] = arg[cur] as u8;
             }
-            let sb = score[B_MISC] + misc_b;
-            let si = score[I_MISC] + misc_i;
-            let (best, arg) = if si > sb { (si, I_MISC) } else { (sb, B_MISC) };
-            next[I_MISC] = best + e[I_MISC];
-            back[I_MISC] = arg as u8;
+            // I-X only continues B-X or I-X.
+            for cur in 5..NTAGS {
+                let (b, i) = (cur - 4, cur);
+                let sb = score[b] + tr[cur][b];
+                let si = score[i] + tr[cur][i];
+                let (best, arg) = if si > sb { (si, i) } else { (sb, b) };
+                next[cur] = best + e[cur];
+                back[cur] = arg as u8;
+            }
             score = next;
         }
         let mut best = 0;
@@ -419,19 +406,6 @@ mod tests {
         assert!(!allowed(Some(begin(Label::Org)), i_per));
         assert!(allowed(Some(begin(Label::Per)), i_per));
         assert!(allowed(Some(i_per), i_per));
-    }
-
-    #[test]
-    fn allowed_table_matches_allowed() {
-        for prev in 0..NTAGS as u8 {
-            for cur in 0..NTAGS as u8 {
-                let want = allowed(Some(prev), cur);
-                assert_eq!(ALLOWED[usize::from(prev)][usize::from(cur)], want);
-            }
-        }
-        for cur in 0..NTAGS as u8 {
-            assert_eq!(allowed(None, cur), cur < 5);
-        }
     }
 
     /// Plain Viterbi over all tag pairs, `allowed` checked in the loop, ties
@@ -510,7 +484,11 @@ mod tests {
                 })
                 .collect();
             v.decode(&emit, &start, &trans, &mut tags);
-            assert_eq!(tags, reference_decode(&emit, &start, &trans), "round {round}");
+            assert_eq!(
+                tags,
+                reference_decode(&emit, &start, &trans),
+                "round {round}"
+            );
         }
     }
 

@@ -73,7 +73,10 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
                 continue;
             }
             Class::Standalone => {
-                out.push(Token { start: i, end: i + 1 });
+                out.push(Token {
+                    start: i,
+                    end: i + 1,
+                });
                 i += 1;
                 continue;
             }
@@ -482,8 +485,8 @@ mod tests {
         }
         // Pseudo-random strings over an alphabet of awkward pieces.
         let pieces = [
-            "a", "Z", "9", " ", "\n", ".", ",", "'", "’", "\"", "“", "”", "—", "…", "(", ")",
-            "é", "s", "t", "n", "Mr", "U", "\u{a0}", "!", "-", "ll",
+            "a", "Z", "9", " ", "\n", ".", ",", "'", "’", "\"", "“", "”", "—", "…", "(", ")", "é",
+            "s", "t", "n", "Mr", "U", "\u{a0}", "!", "-", "ll",
         ];
         let mut state = 0x1234_5678_u64;
         for _ in 0..3000 {
@@ -506,7 +509,10 @@ mod tests {
     #[test]
     fn abbreviation_check_matches_the_list() {
         for a in ABBREVIATIONS {
-            assert!(is_abbreviation(a) && is_abbreviation(&a.to_uppercase()), "{a}");
+            assert!(
+                is_abbreviation(a) && is_abbreviation(&a.to_uppercase()),
+                "{a}"
+            );
         }
         for w in ["", "m", "mrx", "messrss", "é", "ms\u{e9}", "1no"] {
             assert!(!is_abbreviation(w), "{w}");
