@@ -92,13 +92,11 @@ fn fold_case_quotes(text: &str, out: &mut String) {
     }
 }
 
-const SEPARATOR: u8 = 0;
-const DROPPED: u8 = 1;
-
-/// For each ASCII byte: its lowercase form when it belongs to a word,
-/// `DROPPED` for the apostrophe, `SEPARATOR` otherwise.
+/// What an ASCII byte becomes in a words key: its lowercase form when it
+/// belongs to a word, 0 for the apostrophe (dropped), a space otherwise
+/// (a separator, written only after a word).
 const ASCII_WORD_BYTE: [u8; 128] = {
-    let mut table = [SEPARATOR; 128];
+    let mut table = [b' '; 128];
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
@@ -107,36 +105,18 @@ const ASCII_WORD_BYTE: [u8; 128] = {
         }
         b += 1;
     }
-    table[b'\'' as usize] = DROPPED;
+    table[b'\'' as usize] = 0;
     table
 };
 
 fn fold_words(text: &str, out: &mut String) {
-    // Works on bytes: ASCII (most of any news text) costs one branch per byte,
-    // and only non-ASCII characters are decoded.
+    // Works on bytes: ASCII (most of any news text) goes through a branch-free
+    // loop, and only non-ASCII characters are decoded.
     let mut buf = std::mem::take(out).into_bytes();
     let bytes = text.as_bytes();
-    let mut space = true;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            i += 1;
-            match ASCII_WORD_BYTE[usize::from(b)] {
-                SEPARATOR => {
-                    if !space {
-                        buf.push(b' ');
-                        space = true;
-                    }
-                }
-                DROPPED => {}
-                lower => {
-                    buf.push(lower);
-                    space = false;
-                }
-            }
-            continue;
-        }
+        i = fold_ascii_words(bytes, i, &mut buf);
         let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
             break;
         };
@@ -146,11 +126,9 @@ fn fold_words(text: &str, out: &mut String) {
             for lower in c.to_lowercase() {
                 buf.extend_from_slice(lower.encode_utf8(&mut utf8).as_bytes());
             }
-            space = false;
-        } else if ascii_quote(c) != Some('\'') && !space {
+        } else if ascii_quote(c) != Some('\'') && buf.last().is_some_and(|&b| b != b' ') {
             // "don't" and "don’t" both become "dont"; other punctuation separates words.
             buf.push(b' ');
-            space = true;
         }
     }
     if buf.last() == Some(&b' ') {
@@ -159,6 +137,40 @@ fn fold_words(text: &str, out: &mut String) {
     // Only whole characters were copied, so this cannot fail.
     *out = String::from_utf8(buf)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+/// Fold the ASCII bytes of `bytes` from `i` up to the next non-ASCII byte
+/// onto `buf`, and return where it stopped. A separator is written only after
+/// a word byte (never first, never twice), like a `space` state would.
+fn fold_ascii_words(bytes: &[u8], mut i: usize, buf: &mut Vec<u8>) -> usize {
+    // Word boundaries come every few bytes, too often to predict: every byte
+    // is stored at the write position, which advances only for kept bytes.
+    // Blocks bound the zero-filling ahead of the writes.
+    const BLOCK: usize = 64;
+    let mut last = buf.last().copied().unwrap_or(b' ');
+    while i < bytes.len() {
+        let block = &bytes[i..bytes.len().min(i + BLOCK)];
+        let mut len = buf.len();
+        buf.resize(len + block.len(), 0);
+        let mut done = 0;
+        for &b in block {
+            if !b.is_ascii() {
+                break;
+            }
+            let v = ASCII_WORD_BYTE[usize::from(b)];
+            buf[len] = v;
+            let keep = v != 0 && (v != b' ' || last != b' ');
+            len += usize::from(keep);
+            last = if keep { v } else { last };
+            done += 1;
+        }
+        buf.truncate(len);
+        i += done;
+        if done < block.len() {
+            break;
+        }
+    }
+    i
 }
 
 #[cfg(test)]
@@ -206,5 +218,68 @@ mod tests {
     #[test]
     fn words_of_punctuation_only_text_is_empty() {
         assert_eq!(fold(" -- ... !", Folding::Words), "");
+    }
+
+    /// `Folding::Words` one character at a time, with an explicit state.
+    fn reference_words(text: &str) -> String {
+        let mut out = String::new();
+        let mut space = true;
+        for c in text.chars() {
+            if c.is_alphanumeric() {
+                out.extend(c.to_lowercase());
+                space = false;
+            } else if c != '\'' && ascii_quote(c) != Some('\'') && !space {
+                out.push(' ');
+                space = true;
+            }
+        }
+        if out.ends_with(' ') {
+            out.pop();
+        }
+        out
+    }
+
+    #[test]
+    fn words_agree_with_reference_on_tricky_text() {
+        let long: String = "Ab, c'd ".repeat(40) + "é" + &"x-y ".repeat(30);
+        let fixed = [
+            "",
+            " ",
+            "'",
+            "''a''",
+            "a'",
+            "\0\x01 a\x7f",
+            "’leading quote",
+            "   spaces   everywhere   ",
+            "İstanbul ǅ ß ΣΑΣ",
+            "café—naïve…“x”",
+            "no-ascii:日本語テキスト",
+            &long,
+        ];
+        for text in fixed {
+            assert_eq!(
+                fold(text, Folding::Words),
+                reference_words(text),
+                "{text:?}"
+            );
+        }
+        let pieces = [
+            "a", "B", "7", " ", "  ", "'", "’", "-", ".", "é", "İ", "—", "\n", "x", "日", "\t",
+        ];
+        let mut state = 0x9e37_79b9_u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(state % 150) {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            assert_eq!(
+                fold(&text, Folding::Words),
+                reference_words(&text),
+                "{text:?}"
+            );
+        }
     }
 }

@@ -26,7 +26,7 @@ mod model;
 mod tokenize;
 mod train;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,6 +80,8 @@ struct Worker {
 
 thread_local! {
     static WORKER: RefCell<Worker> = RefCell::new(Worker::default());
+    /// Token buffers reused by [`Tagger::tag_article`] (title and body).
+    static TOKEN_BUFS: Cell<Vec<Vec<Token>>> = const { Cell::new(Vec::new()) };
 }
 
 /// Run `f` with this thread's worker state (a fresh one if it is in use).
@@ -189,20 +191,28 @@ impl Tagger {
     /// Returns `(title_entities, text_entities)`; offsets are code points into
     /// `title` and `text` respectively.
     pub fn tag_article(&self, title: Option<&str>, text: &str) -> (Vec<Entity>, Vec<Entity>) {
+        // Token buffers come from this thread's pool and go back to it, so an
+        // article allocates none once the thread has seen a long one.
+        let mut pool = TOKEN_BUFS.with(|p| p.take());
         let mut parts = Vec::with_capacity(2);
         for t in title.into_iter().chain(std::iter::once(text)) {
-            let mut tokens = Vec::new();
+            let mut tokens = pool.pop().unwrap_or_default();
+            tokens.clear();
             tokenize(t, &mut tokens);
             parts.push(Part { text: t, tokens });
         }
-        let mut words: Vec<&str> = Vec::new();
-        let mut sentences: Vec<Range<usize>> = Vec::new();
+        let total: usize = parts.iter().map(|p| p.tokens.len()).sum();
+        let mut words: Vec<&str> = Vec::with_capacity(total);
+        let mut sentences: Vec<Range<usize>> = Vec::with_capacity(total / 16 + 4);
         for p in &parts {
             let base = words.len();
             words.extend(p.tokens.iter().map(|t| &p.text[t.start..t.end]));
             split_sentences(p.text, &p.tokens, base, &mut sentences);
         }
-        with_worker(|w| self.place_entities(&parts, &words, &sentences, w))
+        let out = with_worker(|w| self.place_entities(&parts, &words, &sentences, w));
+        pool.extend(parts.into_iter().map(|p| p.tokens));
+        TOKEN_BUFS.with(|p| p.replace(pool));
+        out
     }
 
     /// Tag the combined parts and turn mentions into per-part entities.
@@ -279,22 +289,28 @@ fn span_text(parts: &[Part<'_>], words: &[&str], r: &Range<usize>) -> String {
 
 /// Sentence ranges (offset by `base`) of tokenized text: a break after
 /// sentence-final punctuation and at every line break.
+#[expect(
+    clippy::manual_contains,
+    reason = "`contains` calls memchr for a gap of a byte or two"
+)]
 fn split_sentences(text: &str, tokens: &[Token], base: usize, out: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
     let mut start = 0;
-    for i in 0..tokens.len() {
-        let t = tokens[i];
-        let word = &text[t.start..t.end];
-        let line_break = tokens
-            .get(i + 1)
-            .is_some_and(|n| text.as_bytes()[t.end..n.start].contains(&b'\n'));
-        let final_punct = matches!(word, "." | "!" | "?" | "...")
-            && tokens.get(i + 1).is_some_and(|n| {
-                !text[n.start..n.end]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_lowercase())
-            });
-        if line_break || final_punct || i + 1 == tokens.len() {
+    for (i, t) in tokens.iter().enumerate() {
+        let ends = match tokens.get(i + 1) {
+            None => true,
+            // The gap between tokens is usually a byte or none: an inline
+            // scan beats a memchr call.
+            Some(n) => {
+                bytes[t.end..n.start].iter().any(|&b| b == b'\n')
+                    || matches!(&bytes[t.start..t.end], b"." | b"!" | b"?" | b"...")
+                        && !text[n.start..n.end]
+                            .chars()
+                            .next()
+                            .is_some_and(|c| c.is_lowercase())
+            }
+        };
+        if ends {
             out.push(base + start..base + i + 1);
             start = i + 1;
         }
@@ -345,6 +361,62 @@ mod tests {
         let mut s = Vec::new();
         split_sentences(text, &toks, 10, &mut s);
         assert_eq!(s, vec![10..13, 13..19, 19..21]);
+    }
+
+    /// Sentence splitting the straightforward way, token by token on `&str`.
+    fn reference_sentences(text: &str, tokens: &[Token]) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for i in 0..tokens.len() {
+            let t = tokens[i];
+            let line_break = tokens
+                .get(i + 1)
+                .is_some_and(|n| text[t.end..n.start].contains('\n'));
+            let final_punct = matches!(&text[t.start..t.end], "." | "!" | "?" | "...")
+                && tokens.get(i + 1).is_some_and(|n| {
+                    !text[n.start..n.end]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_lowercase())
+                });
+            if line_break || final_punct || i + 1 == tokens.len() {
+                out.push(start..i + 1);
+                start = i + 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sentence_split_agrees_with_reference() {
+        let texts = [
+            "",
+            "one",
+            "Stop. go on. Go! é? Über... ça... Ça.\n\nNext line\r\nand\tmore",
+            "Ends with a period.",
+            "“Quoted.” Then—dash. (Paren.) x . . ... ? ! !",
+            " \n leading breaks \n\n",
+        ];
+        for text in texts {
+            let mut toks = Vec::new();
+            tokenize(text, &mut toks);
+            let mut got = Vec::new();
+            split_sentences(text, &toks, 0, &mut got);
+            assert_eq!(got, reference_sentences(text, &toks), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn tag_article_is_the_same_with_reused_buffers() {
+        let t = Tagger::builtin().unwrap();
+        let long = "Angela Merkel met Emmanuel Macron in Paris. ".repeat(50);
+        let a = t.tag_article(Some("Merkel in Paris"), &long);
+        // A short article after a long one reuses the larger buffers.
+        let b = t.tag_article(None, "Boris Johnson visited Berlin.");
+        let c = t.tag_article(Some("Merkel in Paris"), &long);
+        assert_eq!(a, c);
+        assert!(!a.1.is_empty() && !b.1.is_empty());
+        assert_eq!(b, t.tag_article(None, "Boris Johnson visited Berlin."));
     }
 
     /// Emission rows the reference way: every feature id, then the model.

@@ -408,6 +408,90 @@ mod tests {
         assert!(allowed(Some(i_per), i_per));
     }
 
+    /// Plain Viterbi over all tag pairs, `allowed` checked in the loop, ties
+    /// to the lowest previous tag.
+    fn reference_decode(
+        emit: &[[f32; NTAGS]],
+        start: &[f32; NTAGS],
+        trans: &[[f32; NTAGS]; NTAGS],
+    ) -> Vec<u8> {
+        if emit.is_empty() {
+            return Vec::new();
+        }
+        let mut score = [f32::NEG_INFINITY; NTAGS];
+        for t in 0..NTAGS {
+            if allowed(None, t as u8) {
+                score[t] = start[t] + emit[0][t];
+            }
+        }
+        let mut back = vec![[0u8; NTAGS]; emit.len()];
+        for (i, e) in emit.iter().enumerate().skip(1) {
+            let mut next = [f32::NEG_INFINITY; NTAGS];
+            for cur in 0..NTAGS {
+                let mut best = f32::NEG_INFINITY;
+                for prev in 0..NTAGS {
+                    if !allowed(Some(prev as u8), cur as u8) {
+                        continue;
+                    }
+                    let s = score[prev] + trans[prev][cur];
+                    if s > best {
+                        best = s;
+                        back[i][cur] = prev as u8;
+                    }
+                }
+                next[cur] = best + e[cur];
+            }
+            score = next;
+        }
+        let mut t = 0;
+        for c in 1..NTAGS {
+            if score[c] > score[t] {
+                t = c;
+            }
+        }
+        let mut tags = vec![0u8; emit.len()];
+        for i in (0..emit.len()).rev() {
+            tags[i] = t as u8;
+            t = usize::from(back[i][t]);
+        }
+        tags
+    }
+
+    #[test]
+    fn viterbi_matches_reference_including_ties() {
+        let mut state = 7u64;
+        let mut rand = |levels: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Few distinct values, so ties are common.
+            ((state >> 33) % levels) as f32 * 0.5 - 1.0
+        };
+        let mut v = Viterbi::default();
+        let mut tags = Vec::new();
+        for round in 0..400 {
+            let levels = if round % 2 == 0 { 3 } else { 1000 };
+            let mut start = [0f32; NTAGS];
+            let mut trans = [[0f32; NTAGS]; NTAGS];
+            start.iter_mut().for_each(|x| *x = rand(levels));
+            trans.iter_mut().flatten().for_each(|x| *x = rand(levels));
+            let n = round % 13;
+            let emit: Vec<[f32; NTAGS]> = (0..n)
+                .map(|_| {
+                    let mut e = [0f32; NTAGS];
+                    e.iter_mut().for_each(|x| *x = rand(levels));
+                    e
+                })
+                .collect();
+            v.decode(&emit, &start, &trans, &mut tags);
+            assert_eq!(
+                tags,
+                reference_decode(&emit, &start, &trans),
+                "round {round}"
+            );
+        }
+    }
+
     #[test]
     fn viterbi_repairs_an_inside_tag_after_outside() {
         // Token 1 prefers I-PER, which cannot follow O; the decoder must pick

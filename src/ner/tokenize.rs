@@ -64,68 +64,114 @@ fn is_apostrophe(c: char) -> bool {
 /// Append the tokens of `text` to `out`.
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     let bytes = text.as_bytes();
-    let mut chunk_start = None;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        // ASCII (nearly every byte of news text) by table, without decoding.
-        let c = if b.is_ascii() {
-            match ASCII_CLASS[usize::from(b)] {
-                Class::Word => {
-                    if chunk_start.is_none() {
-                        chunk_start = Some(i);
-                    }
-                    i += 1;
+        // Between chunks: skip whitespace, emit standalone characters.
+        match BYTE_CLASS[usize::from(b)] {
+            Class::Space => {
+                i += 1;
+                continue;
+            }
+            Class::Standalone => {
+                out.push(Token {
+                    start: i,
+                    end: i + 1,
+                });
+                i += 1;
+                continue;
+            }
+            Class::Alnum | Class::Punct => {}
+            Class::NonAscii => {
+                let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
+                    break;
+                };
+                if c.is_whitespace() {
+                    i += c.len_utf8();
                     continue;
                 }
-                Class::Space => ' ',
-                Class::Standalone => char::from(b),
+                if is_standalone(c) {
+                    out.push(Token {
+                        start: i,
+                        end: i + c.len_utf8(),
+                    });
+                    i += c.len_utf8();
+                    continue;
+                }
             }
+        }
+        // A chunk starts here. Most are plain words or numbers (ASCII letters
+        // and digits only), which are whole tokens: scan those once, by table.
+        let start = i;
+        while bytes
+            .get(i)
+            .is_some_and(|&b| BYTE_CLASS[usize::from(b)] == Class::Alnum)
+        {
+            i += 1;
+        }
+        let end = chunk_end(text, i);
+        if end == i {
+            out.push(Token { start, end });
         } else {
-            match text.get(i..).and_then(|t| t.chars().next()) {
-                Some(c) => c,
-                None => break,
+            split_chunk(text, start, end, out);
+        }
+        i = end;
+    }
+}
+
+/// End of the chunk that continues at byte `i`: the next whitespace or
+/// standalone character, or the end of `text`.
+fn chunk_end(text: &str, mut i: usize) -> usize {
+    let bytes = text.as_bytes();
+    while let Some(&b) = bytes.get(i) {
+        match BYTE_CLASS[usize::from(b)] {
+            Class::Alnum | Class::Punct => i += 1,
+            Class::Space | Class::Standalone => return i,
+            Class::NonAscii => {
+                let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
+                    return i;
+                };
+                if c.is_whitespace() || is_standalone(c) {
+                    return i;
+                }
+                i += c.len_utf8();
             }
-        };
-        let at = i;
-        i += c.len_utf8();
-        if c.is_whitespace() {
-            if let Some(s) = chunk_start.take() {
-                split_chunk(text, s, at, out);
-            }
-        } else if is_standalone(c) {
-            if let Some(s) = chunk_start.take() {
-                split_chunk(text, s, at, out);
-            }
-            out.push(Token { start: at, end: i });
-        } else if chunk_start.is_none() {
-            chunk_start = Some(at);
         }
     }
-    if let Some(s) = chunk_start {
-        split_chunk(text, s, text.len(), out);
-    }
+    i
 }
 
-/// How the tokenizer treats an ASCII byte.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// How the tokenizer treats a byte.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Class {
-    Word,
+    /// ASCII letter or digit.
+    Alnum,
+    /// Any other ASCII character that belongs to a chunk.
+    Punct,
+    /// ASCII whitespace.
     Space,
+    /// An ASCII character that always stands alone.
     Standalone,
+    /// Part of a multi-byte character: decoded to classify.
+    NonAscii,
 }
 
-/// [`Class`] of every ASCII byte, agreeing with `char::is_whitespace` and
-/// [`is_standalone`].
-const ASCII_CLASS: [Class; 128] = {
-    let mut t = [Class::Word; 128];
+/// [`Class`] of every byte, agreeing with `char::is_whitespace` and
+/// [`is_standalone`] on ASCII.
+const BYTE_CLASS: [Class; 256] = {
+    let mut t = [Class::NonAscii; 256];
     let mut b = 0;
     while b < 128 {
+        let c = b as u8;
         // The ASCII characters `char::is_whitespace` accepts.
-        if matches!(b as u8, b' ' | b'\t'..=b'\r') {
-            t[b] = Class::Space;
-        } else if is_standalone(b as u8 as char) {
-            t[b] = Class::Standalone;
-        }
+        t[b] = if matches!(c, b' ' | b'\t'..=b'\r') {
+            Class::Space
+        } else if is_standalone(c as char) {
+            Class::Standalone
+        } else if c.is_ascii_alphanumeric() {
+            Class::Alnum
+        } else {
+            Class::Punct
+        };
         b += 1;
     }
     t
@@ -133,14 +179,7 @@ const ASCII_CLASS: [Class; 128] = {
 
 /// Split one whitespace-free chunk `text[start..end]` into tokens.
 fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token>) {
-    // Most chunks are plain words or numbers: nothing to split.
-    if text.as_bytes()[start..end]
-        .iter()
-        .all(u8::is_ascii_alphanumeric)
-    {
-        out.push(Token { start, end });
-        return;
-    }
+    // Plain words never get here (see `tokenize`), but would come out whole.
     // Leading punctuation, one token per character.
     while let Some(c) = text[start..end].chars().next() {
         if !is_opening(c) || start + c.len_utf8() == end {
@@ -222,6 +261,12 @@ fn split_chunk(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Token
 
 /// Byte length of a trailing clitic ("'s", "n't", "’ll", ...), or 0.
 fn clitic_len(word: &str) -> usize {
+    // Every clitic holds an apostrophe (' or the last byte of ’) within its
+    // last five bytes; most words have none, so skip the suffix tests.
+    let tail = &word.as_bytes()[word.len().saturating_sub(5)..];
+    if !tail.iter().any(|&b| b == b'\'' || b == 0x99) {
+        return 0;
+    }
     let lower_ends = |suffix: &str| {
         word.len() >= suffix.len()
             && word.is_char_boundary(word.len() - suffix.len())
@@ -273,9 +318,19 @@ fn keeps_period(word: &str) -> bool {
     {
         return true;
     }
+    is_abbreviation(body)
+}
+
+/// Whether `body` is one of [`ABBREVIATIONS`], ignoring ASCII case.
+fn is_abbreviation(body: &str) -> bool {
+    let b = body.as_bytes();
+    // Every entry has 2 to 6 letters: rule out the rest before comparing.
+    if !(2..=6).contains(&b.len()) || !b[0].is_ascii_alphabetic() {
+        return false;
+    }
     ABBREVIATIONS
         .iter()
-        .any(|a| a.len() == body.len() && a.eq_ignore_ascii_case(body))
+        .any(|a| a.len() == b.len() && a.as_bytes().eq_ignore_ascii_case(b))
 }
 
 #[cfg(test)]
@@ -342,17 +397,125 @@ mod tests {
     }
 
     #[test]
-    fn ascii_table_agrees_with_char_classes() {
-        for b in 0u8..128 {
+    fn byte_table_agrees_with_char_classes() {
+        for b in 0u8..=255 {
             let c = char::from(b);
-            let want = if c.is_whitespace() {
+            let want = if !b.is_ascii() {
+                Class::NonAscii
+            } else if c.is_whitespace() {
                 Class::Space
             } else if is_standalone(c) {
                 Class::Standalone
+            } else if c.is_ascii_alphanumeric() {
+                Class::Alnum
             } else {
-                Class::Word
+                Class::Punct
             };
-            assert!(ASCII_CLASS[usize::from(b)] == want, "byte {b}");
+            assert_eq!(BYTE_CLASS[usize::from(b)], want, "byte {b}");
+        }
+    }
+
+    /// The tokenizer without fast paths: chunks found char by char, each one
+    /// split by `split_chunk`.
+    fn reference(text: &str) -> Vec<Token> {
+        let mut out = Vec::new();
+        let mut chunk = None;
+        for (at, c) in text.char_indices() {
+            if c.is_whitespace() || is_standalone(c) {
+                if let Some(s) = chunk.take() {
+                    split_chunk(text, s, at, &mut out);
+                }
+                if is_standalone(c) {
+                    out.push(Token {
+                        start: at,
+                        end: at + c.len_utf8(),
+                    });
+                }
+            } else if chunk.is_none() {
+                chunk = Some(at);
+            }
+        }
+        if let Some(s) = chunk {
+            split_chunk(text, s, text.len(), &mut out);
+        }
+        out
+    }
+
+    fn slow_clitic_len(word: &str) -> usize {
+        [
+            "n't", "n’t", "'s", "’s", "'re", "’re", "'ve", "’ve", "'ll", "’ll", "'d", "’d", "'m",
+            "’m",
+        ]
+        .iter()
+        .find(|cl| {
+            word.len() >= cl.len()
+                && word.is_char_boundary(word.len() - cl.len())
+                && word[word.len() - cl.len()..].eq_ignore_ascii_case(cl)
+        })
+        .map_or(0, |cl| cl.len())
+    }
+
+    #[test]
+    fn fast_paths_agree_with_reference_on_tricky_text() {
+        let fixed = [
+            "",
+            " ",
+            "\t\n",
+            "word",
+            "a",
+            ".",
+            "...",
+            "..",
+            "!?!",
+            "Mr. MR. mR. Messrs. etc. no. No. ok.",
+            "U.S. u.s. J. j. A.B.C.D.E. a.m.",
+            "don't DON'T don’t won’T it’ll we'VE I'm ’s 's '",
+            "(Zürich) «Genève» „Quote“ ‘single’ ...and… end…",
+            "war—and peace–time —x— \u{a0}nbsp\u{2003}em\u{3000}ideo",
+            "3.5% 1,000 $5 #tag @user e-mail x/y a_b",
+            "ÉTÉ çà ωmega 日本語 Ünïcödé’s",
+            "\"quoted\" 'single' `tick` {brace} [bracket]",
+            "trailing space ",
+            "no-final-newline.\n\n",
+        ];
+        for text in fixed {
+            let mut got = Vec::new();
+            tokenize(text, &mut got);
+            assert_eq!(got, reference(text), "{text:?}");
+        }
+        // Pseudo-random strings over an alphabet of awkward pieces.
+        let pieces = [
+            "a", "Z", "9", " ", "\n", ".", ",", "'", "’", "\"", "“", "”", "—", "…", "(", ")", "é",
+            "s", "t", "n", "Mr", "U", "\u{a0}", "!", "-", "ll",
+        ];
+        let mut state = 0x1234_5678_u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..12 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            let mut got = Vec::new();
+            tokenize(&text, &mut got);
+            assert_eq!(got, reference(&text), "{text:?}");
+            for w in text.split_whitespace() {
+                assert_eq!(clitic_len(w), slow_clitic_len(w), "{w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn abbreviation_check_matches_the_list() {
+        for a in ABBREVIATIONS {
+            assert!(
+                is_abbreviation(a) && is_abbreviation(&a.to_uppercase()),
+                "{a}"
+            );
+        }
+        for w in ["", "m", "mrx", "messrss", "é", "ms\u{e9}", "1no"] {
+            assert!(!is_abbreviation(w), "{w}");
         }
     }
 
