@@ -281,13 +281,22 @@ fn read_file(path: &Path, rel: &str, cfg: &InputConfig, out: &mut Emitter<'_>) -
         };
         return out.reject(&info, reason);
     }
-    read_whole(file, info, cfg.max_file_bytes, out)
+    // The size hint lets one buffer of the right size take the whole file.
+    let hint = usize::try_from(meta.len()).unwrap_or(0);
+    read_whole(file, info, cfg.max_file_bytes, hint, out)
 }
 
 /// Read one whole-text article, refusing to buffer more than `limit` bytes
 /// (a file can grow after its size was checked; stdin has no size).
-fn read_whole(reader: impl Read, mut info: SourceInfo, limit: u64, out: &mut Emitter<'_>) -> bool {
-    let mut bytes = Vec::new();
+fn read_whole(
+    reader: impl Read,
+    mut info: SourceInfo,
+    limit: u64,
+    size_hint: usize,
+    out: &mut Emitter<'_>,
+) -> bool {
+    // One spare byte, so reaching the end of the file needs no regrowth.
+    let mut bytes = Vec::with_capacity(size_hint.saturating_add(1));
     if let Err(e) = reader.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
         return out.reject(&info, RejectReason::Unreadable(io_reason(&e)));
     }
@@ -316,7 +325,7 @@ fn read_stdin(cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
             path: STDIN.to_owned(),
             ..SourceInfo::default()
         };
-        read_whole(stdin, info, cfg.max_file_bytes, out)
+        read_whole(stdin, info, cfg.max_file_bytes, 0, out)
     }
 }
 
