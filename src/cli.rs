@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use newspipe::config::{InputFormat, LogFormat, Overrides, Progress};
+use newspipe::config::{LogFormat, Overrides, Progress};
+use newspipe::source::InputFormat;
 
 /// Streaming ingestion for news articles: normalize text, strip boilerplate,
 /// mark duplicates, tag entities, write JSONL.
@@ -201,12 +202,15 @@ pub struct ServeArgs {
     /// Directory for the daemon's state [config: serve.state_dir].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<String>,
-    /// Address for /metrics and /healthz; "" disables [config: serve.metrics_addr].
+    /// Address for /metrics and /healthz; "" disables [config: metrics.addr].
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
     /// Worker threads; 0 means one per core [config: pipeline.threads].
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+    /// Write the run summary as JSON to FILE when the daemon stops.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
 /// Arguments of `newspipe kafka`.
@@ -230,6 +234,12 @@ pub struct KafkaArgs {
     /// Worker threads; 0 means one per core [config: pipeline.threads].
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+    /// Address for /metrics and /healthz; "" disables [config: metrics.addr].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Write the run summary as JSON to FILE when the consumer stops.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
 impl Cli {
@@ -264,7 +274,7 @@ impl Cli {
                 o.set_opt("serve.watch_dir", serve.watch.clone());
                 o.set_opt("serve.output_dir", serve.output_dir.clone());
                 o.set_opt("serve.state_dir", serve.state_dir.clone());
-                o.set_opt("serve.metrics_addr", serve.metrics_addr.clone());
+                o.set_opt("metrics.addr", serve.metrics_addr.clone());
                 o.set_opt("pipeline.threads", serve.threads.map(|n| n as u64));
             }
             Command::Kafka(k) => {
@@ -273,6 +283,7 @@ impl Cli {
                 o.set_opt("kafka.output_topic", k.output_topic.clone());
                 o.set_opt("kafka.rejects_topic", k.rejects_topic.clone());
                 o.set_opt("kafka.group", k.group.clone());
+                o.set_opt("metrics.addr", k.metrics_addr.clone());
                 o.set_opt("pipeline.threads", k.threads.map(|n| n as u64));
             }
             Command::EvalTagger(e) => {

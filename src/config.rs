@@ -5,17 +5,30 @@
 //! command-line flags ([`Overrides`]). The default file lists every key, so a
 //! key that it lacks is unknown; an unknown key or a bad value stops the run
 //! before any work, with the file (or variable) and the key named.
+//!
+//! Each section's type and its checks live with the component that uses it
+//! (`[input]` in [`crate::source`], `[output]` in [`crate::sink`], `[serve]` in
+//! [`crate::serve`], ...); this module only gathers them, and
+//! [`Settings::load`] runs every section's checks for every command, so
+//! `check-config` accepts exactly what the modes accept.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::kafka::KafkaConfig;
+use crate::metrics::MetricsConfig;
+use crate::pipeline::PipelineConfig;
+use crate::serve::ServeConfig;
+use crate::sink::OutputConfig;
+use crate::source::InputConfig;
 use crate::stage::boilerplate::BoilerplateConfig;
 use crate::stage::dedup::DedupConfig;
 use crate::stage::entities::EntitiesConfig;
 use crate::stage::title::TitleConfig;
+use crate::stage::StageSettings;
 
 /// The built-in defaults, also the reference for which keys exist.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -43,71 +56,12 @@ pub struct Settings {
     pub output: OutputConfig,
     /// `[log]`: logs and progress.
     pub log: LogConfig,
+    /// `[metrics]`: the `/metrics` endpoint of long-running modes.
+    pub metrics: MetricsConfig,
     /// `[serve]`: daemon mode.
-    pub serve: crate::serve::ServeConfig,
+    pub serve: ServeConfig,
     /// `[kafka]`: Kafka source and sink (`newspipe kafka`).
-    pub kafka: crate::kafka::KafkaConfig,
-}
-
-/// How an input is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum InputFormat {
-    /// By file name: `*.jsonl` / `*.ndjson` as JSONL, anything else as text.
-    Auto,
-    /// One plain-text article per file.
-    Text,
-    /// One JSON article per line.
-    Jsonl,
-}
-
-/// `[input]` section.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct InputConfig {
-    /// How inputs are read.
-    pub format: InputFormat,
-    /// Larger files (or JSONL lines) are rejected.
-    pub max_file_bytes: u64,
-    /// Skip names starting with a dot.
-    pub skip_hidden: bool,
-}
-
-/// `[pipeline]` section.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PipelineConfig {
-    /// Worker threads for CPU-heavy stages; 0 means one per core.
-    pub threads: usize,
-    /// Capacity of each bounded channel, in articles.
-    pub channel_capacity: usize,
-}
-
-impl PipelineConfig {
-    /// The thread count with 0 resolved to the number of cores.
-    pub fn effective_threads(&self) -> usize {
-        if self.threads > 0 {
-            self.threads
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        }
-    }
-}
-
-/// `[output]` section.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutputConfig {
-    /// `-` for stdout, else a file path.
-    pub path: String,
-    /// JSONL file for rejected inputs; empty for none.
-    pub rejects_path: String,
-    /// Output format; `auto` follows the output name.
-    pub format: crate::sink::OutputFormat,
-    /// Hive-style partitioning of file output: none, or by ingest date.
-    pub partition_by: crate::sink::PartitionBy,
-    /// Rows per Parquet row group.
-    pub parquet_row_group_rows: usize,
+    pub kafka: KafkaConfig,
 }
 
 /// Log output format.
@@ -245,62 +199,53 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Check values that parse but make no sense, naming the key.
+    /// Check values that parse but make no sense, naming the key: every
+    /// section, whichever command runs.
     pub fn validate(&self) -> Result<()> {
-        fn bad(key: &str, why: &str) -> Error {
-            Error::Config(format!("invalid value for `{key}`: {why}"))
+        self.input.validate()?;
+        self.pipeline.validate()?;
+        self.title.validate()?;
+        self.dedup.validate()?;
+        self.output.validate()?;
+        self.log.validate()?;
+        self.metrics.validate()?;
+        self.serve.validate()?;
+        self.kafka.validate()?;
+        Ok(())
+    }
+
+    /// The sections the stages are built from.
+    pub fn stages(&self) -> StageSettings<'_> {
+        StageSettings {
+            title: &self.title,
+            boilerplate: &self.boilerplate,
+            dedup: &self.dedup,
+            entities: &self.entities,
         }
-        if self.input.max_file_bytes == 0 {
-            return Err(bad("input.max_file_bytes", "must be at least 1"));
-        }
-        if self.pipeline.threads > 1024 {
-            return Err(bad("pipeline.threads", "must be 0 (one per core) to 1024"));
-        }
-        if self.pipeline.channel_capacity == 0 {
-            return Err(bad("pipeline.channel_capacity", "must be at least 1"));
-        }
-        if self.title.max_chars == 0 {
-            return Err(bad("title.max_chars", "must be at least 1"));
-        }
-        if self.title.min_words > self.title.max_words {
-            return Err(bad("title.min_words", "must not exceed title.max_words"));
-        }
-        let near = &self.dedup.params;
-        if near.shingle_words == 0 || near.shingle_words > crate::dedup::MAX_SHINGLE_WORDS {
-            return Err(bad(
-                "dedup.shingle_words",
-                &format!("must be 1 to {}", crate::dedup::MAX_SHINGLE_WORDS),
-            ));
-        }
-        if near.bands == 0 || near.rows == 0 {
-            return Err(bad("dedup.bands", "bands and rows must both be at least 1"));
-        }
-        if !(near.threshold > 0.0 && near.threshold <= 1.0) {
-            return Err(bad("dedup.threshold", "must be in (0, 1]"));
-        }
-        if self.output.path.is_empty() {
-            return Err(bad("output.path", "must be `-` or a file path"));
-        }
-        if self.output.parquet_row_group_rows == 0 {
-            return Err(bad("output.parquet_row_group_rows", "must be at least 1"));
-        }
+    }
+}
+
+impl LogConfig {
+    /// Check the values, naming the key.
+    pub fn validate(&self) -> Result<()> {
         if !matches!(
-            self.log.level.as_str(),
+            self.level.as_str(),
             "off" | "error" | "warn" | "info" | "debug" | "trace"
         ) {
-            return Err(bad(
-                "log.level",
-                "must be off, error, warn, info, debug or trace",
+            return Err(Error::Config(
+                "invalid value for `log.level`: must be off, error, warn, info, debug or trace"
+                    .into(),
             ));
         }
         Ok(())
     }
-
-    /// The rejects file, when one is configured.
-    pub fn rejects_path(&self) -> Option<PathBuf> {
-        (!self.output.rejects_path.is_empty()).then(|| PathBuf::from(&self.output.rejects_path))
-    }
 }
+
+/// Keys that moved to another section, and where they went.
+const MOVED: [(&str, &str); 2] = [
+    ("serve.metrics_addr", "metrics.addr"),
+    ("serve.retention_days", "dedup.retention_days"),
+];
 
 fn known_keys() -> Result<BTreeSet<String>> {
     let table: toml::Table = DEFAULT_TOML
@@ -326,6 +271,11 @@ fn leaf_keys(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
 }
 
 fn unknown_key(origin: &str, key: &str, known: &BTreeSet<String>) -> Error {
+    if let Some((_, to)) = MOVED.iter().find(|(from, _)| *from == key) {
+        return Error::Config(format!(
+            "{origin}: `{key}` has moved to `{to}` (the daemon and Kafka share it now)"
+        ));
+    }
     let section = key.split('.').next().unwrap_or(key);
     let siblings: Vec<&str> = known
         .iter()

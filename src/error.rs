@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// A failure that stops a run (as opposed to a [`RejectReason`], which only
-/// skips one input).
+/// skips one input). [`Error::kind`] says which exit code it means.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration is invalid; the message names the source and the key.
@@ -24,6 +24,14 @@ pub enum Error {
     /// Writing output failed.
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
+    /// Encoding a Parquet file failed.
+    #[error("parquet: {op}: {message}")]
+    Parquet {
+        /// What was being done.
+        op: &'static str,
+        /// The encoder's message.
+        message: String,
+    },
     /// A boilerplate rules file is invalid.
     #[error("boilerplate rules {path}: {message}")]
     Rules {
@@ -35,12 +43,72 @@ pub enum Error {
     /// The entity model could not be loaded.
     #[error("entity model: {0}")]
     Model(String),
+    /// The daemon's state directory holds something it cannot use.
+    #[error("state {path}: {message}")]
+    State {
+        /// The state file or delta.
+        path: PathBuf,
+        /// What is wrong and what to do about it.
+        message: String,
+    },
+    /// The state was built under another dedup configuration.
+    #[error("state {path}: {message}")]
+    StateMismatch {
+        /// The state file.
+        path: PathBuf,
+        /// Both configurations and how to rebuild.
+        message: String,
+    },
     /// A pipeline task panicked or was cancelled.
     #[error("pipeline task failed: {0}")]
     Task(String),
+    /// Draining after a shutdown request took longer than allowed.
+    #[error(
+        "shutdown did not finish within {limit:?} (`{key}`); uncommitted work is redone at the next start"
+    )]
+    ShutdownTimeout {
+        /// The allowed time.
+        limit: std::time::Duration,
+        /// The config key that sets it.
+        key: &'static str,
+    },
     /// The Kafka client or broker failed (`newspipe kafka`).
-    #[error("kafka: {0}")]
-    Kafka(String),
+    #[error("kafka: {op}: {message}")]
+    Kafka {
+        /// What was being done ("cannot subscribe", "commit", ...).
+        op: &'static str,
+        /// The client's message.
+        message: String,
+    },
+}
+
+/// What kind of failure an [`Error`] is: decides the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad configuration, rules file, model, or a state built under another
+    /// configuration: nothing was processed (exit 2).
+    Config,
+    /// The run started and failed (exit 1).
+    Runtime,
+}
+
+impl Error {
+    /// The kind of failure, for the exit code.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_)
+            | Error::Rules { .. }
+            | Error::Model(_)
+            | Error::StateMismatch { .. } => ErrorKind::Config,
+            Error::Io { .. }
+            | Error::Output(_)
+            | Error::Parquet { .. }
+            | Error::State { .. }
+            | Error::Task(_)
+            | Error::ShutdownTimeout { .. }
+            | Error::Kafka { .. } => ErrorKind::Runtime,
+        }
+    }
 }
 
 /// Convenience alias for library results.

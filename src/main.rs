@@ -1,16 +1,23 @@
 //! The `newspipe` binary: parse flags, resolve one configuration, run.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod cli;
 mod exit_codes;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use std::path::Path;
+
 use anyhow::Context;
 use clap::Parser;
+use newspipe::batch::BatchSink;
 use newspipe::config::{LogFormat, Progress, Settings};
-use newspipe::pipeline::{self, RunExtras};
-use newspipe::sink::jsonl::JsonlSink;
+use newspipe::error::ErrorKind;
+use newspipe::pipeline::Core;
+use newspipe::sink::parquet::ParquetOptions;
+use newspipe::summary::Summary;
 
 use crate::cli::{Cli, Command, EvalArgs, RunArgs, TrainArgs};
 use crate::exit_codes::Exit;
@@ -33,7 +40,7 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("newspipe: {e}");
-            return Exit::Usage.into();
+            return exit_for_library_error(&e).into();
         }
     };
     init_logging(&settings);
@@ -45,26 +52,32 @@ fn main() -> ExitCode {
                 return Exit::Success.into();
             }
             eprintln!("newspipe: error: {e:#}");
-            let config_error = e
-                .downcast_ref::<newspipe::error::Error>()
-                .is_some_and(|e| matches!(e, newspipe::error::Error::Config(_)));
-            if config_error {
-                Exit::Usage.into()
-            } else {
-                Exit::Failure.into()
-            }
+            e.chain()
+                .find_map(|c| c.downcast_ref::<newspipe::error::Error>())
+                .map_or(Exit::Failure, exit_for_library_error)
+                .into()
         }
+    }
+}
+
+/// The exit code a library error means: see [`newspipe::error::Error::kind`].
+fn exit_for_library_error(e: &newspipe::error::Error) -> Exit {
+    match e.kind() {
+        ErrorKind::Config => Exit::Usage,
+        ErrorKind::Runtime => Exit::Failure,
     }
 }
 
 fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Run(args) => run(args, settings, cli.quiet),
-        Command::Serve(_) => serve(settings),
-        Command::Kafka(_) => kafka(settings),
+        Command::Serve(args) => serve(args.summary_json.as_deref(), settings, cli.quiet),
+        Command::Kafka(args) => kafka(args.summary_json.as_deref(), settings, cli.quiet),
         Command::TrainTagger(args) => train_tagger(args),
         Command::EvalTagger(args) => eval_tagger(args, settings),
         Command::CheckConfig => {
+            // Load the rules file and the model too: a bad one is a bad configuration.
+            build_core(settings)?;
             let toml = toml::to_string(settings).context("cannot print the configuration")?;
             println!("# newspipe configuration: valid; resolved from every layer\n\n{toml}");
             Ok(Exit::Success)
@@ -72,46 +85,56 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
     }
 }
 
+/// Build the stages (rules file, model) before any mode opens an output or
+/// touches its state.
+fn build_core(settings: &Settings) -> newspipe::error::Result<Core> {
+    Core::build(&settings.pipeline, settings.stages())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Write `--summary-json` (atomically: never a partial or empty file) and
+/// print the summary unless quiet.
+fn report(summary: &Summary, json_path: Option<&Path>, quiet: bool) -> anyhow::Result<()> {
+    if let Some(path) = json_path {
+        let json = serde_json::to_vec_pretty(summary).context("cannot serialize summary")?;
+        newspipe::serve::state::write_atomic(path, &json)
+            .with_context(|| format!("cannot write summary to {}", path.display()))?;
+    }
+    if !quiet {
+        eprint!("{}", summary.render());
+    }
+    Ok(())
+}
+
 fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
-    let sink_options = newspipe::sink::SinkOptions::from_config(&settings.output);
-    let sink = newspipe::sink::open_with(&settings.output.path, &sink_options)
+    let core = build_core(settings)?;
+    let sink = BatchSink::open(&settings.output)
         .with_context(|| format!("cannot open output {}", settings.output.path))?;
-    let rejects = match settings.rejects_path() {
-        Some(p) => Some(
-            JsonlSink::create(&p)
-                .with_context(|| format!("cannot open rejects file {}", p.display()))?,
-        ),
-        None => None,
-    };
     let show_progress = match settings.log.progress {
         Progress::Always => true,
         Progress::Never => false,
         Progress::Auto => std::io::stderr().is_terminal(),
     };
     let progress = show_progress.then(progress_bar);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let summary = runtime.block_on(async {
-        pipeline::run(
-            settings,
+    let summary = runtime()?.block_on(async {
+        newspipe::batch::run(
+            &core,
             args.inputs.clone(),
+            &settings.input,
             sink,
-            RunExtras { rejects, progress },
+            progress,
             shutdown_signal(),
         )
         .await
     })?;
-    if let Some(path) = &args.summary_json {
-        let json = serde_json::to_vec_pretty(&summary).context("cannot serialize summary")?;
-        std::fs::write(path, json)
-            .with_context(|| format!("cannot write summary to {}", path.display()))?;
-    }
-    if !quiet {
-        eprint!("{}", summary.render());
-    }
+    report(&summary, args.summary_json.as_deref(), quiet)?;
     Ok(if summary.interrupted {
         Exit::Interrupted
     } else if summary.rejected_total() > 0 {
@@ -166,30 +189,40 @@ fn eval_tagger(args: &EvalArgs, settings: &Settings) -> anyhow::Result<Exit> {
     }
 }
 
-fn serve(settings: &Settings) -> anyhow::Result<Exit> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async { newspipe::serve::run(settings, shutdown_signal()).await })?;
+fn serve(summary_json: Option<&Path>, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
+    let core = build_core(settings)?;
+    let options = newspipe::serve::ServeOptions {
+        input: &settings.input,
+        parquet: ParquetOptions {
+            row_group_rows: settings.output.parquet_row_group_rows,
+            ..ParquetOptions::default()
+        },
+        metrics: &settings.metrics,
+    };
+    let summary = runtime()?.block_on(async {
+        newspipe::serve::run(&core, &settings.serve, options, shutdown_signal()).await
+    })?;
+    report(&summary, summary_json, quiet)?;
     Ok(Exit::Success)
 }
 
 #[cfg(feature = "kafka")]
-fn kafka(settings: &Settings) -> anyhow::Result<Exit> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async { newspipe::kafka::run(settings, shutdown_signal()).await })?;
+fn kafka(summary_json: Option<&Path>, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
+    let core = build_core(settings)?;
+    let options = newspipe::kafka::KafkaOptions {
+        input: &settings.input,
+        metrics: &settings.metrics,
+    };
+    let summary = runtime()?.block_on(async {
+        newspipe::kafka::run(&core, &settings.kafka, options, shutdown_signal()).await
+    })?;
+    report(&summary, summary_json, quiet)?;
     Ok(Exit::Success)
 }
 
 #[cfg(not(feature = "kafka"))]
-fn kafka(settings: &Settings) -> anyhow::Result<Exit> {
-    settings.kafka.validate()?;
+fn kafka(_: Option<&Path>, settings: &Settings, _: bool) -> anyhow::Result<Exit> {
+    settings.kafka.require()?;
     Err(newspipe::error::Error::Config(
         "this newspipe was built without Kafka support; rebuild with `cargo build --release --features kafka`"
             .into(),

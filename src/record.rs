@@ -31,6 +31,44 @@ pub struct SourceInfo {
     /// xxh3-64 of the raw input bytes; keys the daemon's processed-file ledger.
     #[serde(skip)]
     pub input_hash: u64,
+    /// The Kafka message this input is, for the offset commit (shared, so
+    /// a rejection can carry it cheaply).
+    #[serde(skip)]
+    pub message: Option<std::sync::Arc<MessageAt>>,
+    /// Unix seconds of the input's own clock when it has one that is not
+    /// `ingested_at` (a Kafka message's timestamp); see [`SourceInfo::clock_secs`].
+    #[serde(skip)]
+    pub event_secs: Option<u64>,
+}
+
+impl SourceInfo {
+    /// The time dedup retention counts in: a Kafka message's timestamp, else
+    /// the daemon's ingest time, else 0 (batch runs, whose articles all share
+    /// one moment).
+    pub fn clock_secs(&self) -> u64 {
+        self.event_secs
+            .unwrap_or_else(|| ingested_secs(self.ingested_at.as_deref()))
+    }
+}
+
+/// Unix seconds of an RFC 3339 time; 0 when absent or unreadable.
+pub fn ingested_secs(ingested_at: Option<&str>) -> u64 {
+    ingested_at
+        .and_then(|s| humantime::parse_rfc3339(s).ok())
+        .and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Where a Kafka message sits in its log: the typed origin an offset commit
+/// needs, carried beside the display path `topic/partition/offset`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageAt {
+    /// Topic name, shared by every message of the topic.
+    pub topic: std::sync::Arc<str>,
+    /// Partition number.
+    pub partition: i32,
+    /// Offset within the partition.
+    pub offset: i64,
 }
 
 /// A span of text removed as boilerplate.

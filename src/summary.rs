@@ -12,15 +12,9 @@ use serde::Serialize;
 
 use crate::record::{Article, DedupStatus, Label};
 
-/// Stages whose time is measured per article, in pipeline order.
-pub const TIMED_STAGES: [&str; 6] = [
-    "decode",
-    "normalize",
-    "title",
-    "boilerplate",
-    "fingerprint",
-    "entities",
-];
+/// Most timed steps a pipeline has (decode plus its stages); their names come
+/// from [`crate::stage::Stages::names`].
+pub const MAX_TIMED: usize = 16;
 
 /// What one article contributes to the summary.
 #[derive(Debug, Default, Clone)]
@@ -33,8 +27,9 @@ pub struct ArticleStats {
     pub entities: [u64; 4],
     /// Dedup verdict.
     pub dedup: DedupStatus,
-    /// Nanoseconds spent in each of [`TIMED_STAGES`].
-    pub stage_nanos: [u64; TIMED_STAGES.len()],
+    /// Nanoseconds spent in each timed step, indexed like
+    /// [`crate::stage::Stages::names`]; a fixed array, so no allocation per article.
+    pub stage_nanos: [u64; MAX_TIMED],
     /// Size of the dedup index (articles, heap bytes) right after this
     /// article was decided; for live metrics.
     pub dedup_index: Option<(usize, usize)>,
@@ -99,15 +94,23 @@ pub struct Summary {
     pub stages: BTreeMap<String, StageTime>,
     /// True when the run was interrupted before all input was read.
     pub interrupted: bool,
+    /// Names of the timed steps, in pipeline order.
     #[serde(skip)]
-    stage_nanos: [u64; TIMED_STAGES.len()],
+    stage_names: Vec<&'static str>,
+    #[serde(skip)]
+    stage_nanos: [u64; MAX_TIMED],
+    /// The dedup index size (articles, heap bytes) after the latest article.
+    #[serde(skip)]
+    pub last_index: Option<(usize, usize)>,
 }
 
 impl Summary {
-    /// An empty summary.
-    pub fn new(threads: usize) -> Self {
+    /// An empty summary of a run with `threads` workers whose timed steps
+    /// are `stage_names`, in pipeline order.
+    pub fn new(threads: usize, stage_names: Vec<&'static str>) -> Self {
         Summary {
             threads,
+            stage_names,
             ..Summary::default()
         }
     }
@@ -137,6 +140,9 @@ impl Summary {
         for (acc, n) in self.stage_nanos.iter_mut().zip(stats.stage_nanos) {
             *acc += n;
         }
+        if stats.dedup_index.is_some() {
+            self.last_index = stats.dedup_index;
+        }
     }
 
     /// Count a rejected input.
@@ -163,7 +169,7 @@ impl Summary {
         self.dedup_index_articles = index_articles as u64;
         self.dedup_index_bytes = index_bytes as u64;
         self.stages.clear();
-        for (name, nanos) in TIMED_STAGES.iter().zip(self.stage_nanos) {
+        for (name, nanos) in self.stage_names.iter().zip(self.stage_nanos) {
             if nanos == 0 {
                 continue;
             }
@@ -229,7 +235,8 @@ impl Summary {
             );
         }
         if !self.stages.is_empty() {
-            let parts: Vec<String> = TIMED_STAGES
+            let parts: Vec<String> = self
+                .stage_names
                 .iter()
                 .filter_map(|n| {
                     self.stages
@@ -257,13 +264,14 @@ mod tests {
 
     #[test]
     fn counts_articles_rejects_and_duplicates() {
-        let mut s = Summary::new(2);
+        let mut s = Summary::new(2, vec!["decode", "normalize"]);
         let mut st = ArticleStats {
             bytes: 1000,
             boilerplate_rules: vec!["also-read".into()],
             entities: [2, 1, 0, 0],
             ..ArticleStats::default()
         };
+        st.stage_nanos[1] = 500_000_000;
         s.add_article(&st, true);
         st.dedup = DedupStatus::Exact;
         s.add_article(&st, false);
@@ -277,5 +285,8 @@ mod tests {
         let text = s.render();
         assert!(text.contains("rejected    1 (binary 1)"), "{text}");
         assert!(text.contains("600 B/article"), "{text}");
+        // 2,010 bytes in 1 s of normalize time: stages are keyed by name.
+        assert_eq!(s.stages.keys().collect::<Vec<_>>(), ["normalize"]);
+        assert!(text.contains("MB/s/core   normalize 0"), "{text}");
     }
 }

@@ -44,7 +44,7 @@ fn daemon(d: &Dirs, extra_env: &[(&str, &str)]) -> Command {
         .arg("--state-dir")
         .arg(&d.state)
         .env_remove("RUST_LOG")
-        .env("NEWSPIPE__SERVE__METRICS_ADDR", "")
+        .env("NEWSPIPE__METRICS__ADDR", "")
         .env("NEWSPIPE__SERVE__SETTLE_MS", "300")
         .env("NEWSPIPE__SERVE__SEGMENT_MAX_AGE_MS", "100")
         .env("NEWSPIPE__PIPELINE__THREADS", "2")
@@ -329,7 +329,7 @@ fn metrics_endpoint_serves_prometheus_text() {
         drop_file(&d.watch, &format!("{i}.txt"), &article(i));
     }
     drop_file(&d.watch, "bad.txt", "");
-    let mut dm = Daemon::start(&d, &[("NEWSPIPE__SERVE__METRICS_ADDR", "127.0.0.1:0")]);
+    let mut dm = Daemon::start(&d, &[("NEWSPIPE__METRICS__ADDR", "127.0.0.1:0")]);
     let line = dm.wait_line("metrics on http://");
     let addr = line
         .split("metrics on http://")
@@ -351,7 +351,7 @@ fn metrics_endpoint_serves_prometheus_text() {
     // Segment files appear a moment before the counters move; poll.
     let mut resp = get("/metrics");
     for _ in 0..100 {
-        if !resp.contains("newspipe_segments_committed_total 0\n") {
+        if !resp.contains("newspipe_commits_total 0\n") {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -378,7 +378,7 @@ fn metrics_endpoint_serves_prometheus_text() {
         value("newspipe_rejected_total", Some(("reason", "empty"))),
         Some(1.0)
     );
-    assert!(value("newspipe_segments_committed_total", None).is_some_and(|v| v >= 1.0));
+    assert!(value("newspipe_commits_total", None).is_some_and(|v| v >= 1.0));
     assert!(value("newspipe_queue_depth", Some(("queue", "source"))).is_some());
     assert!(get("/nope").starts_with("HTTP/1.1 404"));
     assert!(terminate(&mut dm.child).success());

@@ -1,11 +1,12 @@
-//! The broker side of `newspipe kafka`: librdkafka consumer and producer
-//! around [`pipeline::start`].
+//! The broker side of `newspipe kafka`: a librdkafka consumer as the source
+//! and a producer as the [`OutcomeSink`] of the one driver
+//! ([`crate::pipeline::drive`]).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -17,16 +18,20 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, info, warn};
 
 use super::message::{to_input, Coordinates};
-use super::offsets::{parse_location, OffsetBook, ReadMark, TopicPartition};
-use super::KafkaConfig;
-use crate::config::Settings;
+use super::offsets::{OffsetBook, ReadMark, TopicPartition};
+use super::{KafkaConfig, KafkaOptions};
 use crate::error::{Error, Result};
-use crate::pipeline::{self, Outcome};
-use crate::source::Emitter;
-use crate::stage::dedup::Deduplicator;
+use crate::metrics::{Endpoint, Metrics};
+use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
+use crate::record::{Article, MessageAt};
+use crate::source::{Emitter, Rejected};
+use crate::summary::Summary;
 
-fn kafka_err(what: &str, e: KafkaError) -> Error {
-    Error::Kafka(format!("{what}: {e}"))
+fn kafka_err(op: &'static str, e: KafkaError) -> Error {
+    Error::Kafka {
+        op,
+        message: e.to_string(),
+    }
 }
 
 /// Consumer callbacks. Before partitions are revoked, the work already read
@@ -143,10 +148,14 @@ type Producer_ = ThreadedProducer<DeliveryCtx>;
 /// `kafka.group`, process every message through the configured stages and
 /// produce one record per article to `kafka.output_topic`, keyed by `id`.
 /// On shutdown, stop polling, drain what is in flight, flush, commit, leave
-/// the group.
-pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Result<()> {
-    let cfg = settings.kafka.clone();
-    cfg.validate()?;
+/// the group, and return the run's summary.
+pub async fn run(
+    core: &Core,
+    cfg: &KafkaConfig,
+    options: KafkaOptions<'_>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    cfg.require()?;
     let limit = Duration::from_secs(cfg.flush_timeout_secs);
     // One request at a time: the consumer thread waits for each reply.
     let (handover, handovers) = std::sync::mpsc::sync_channel(1);
@@ -181,75 +190,48 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         cfg.input_topic, cfg.group, cfg.brokers, cfg.output_topic
     );
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let dedup = settings
-        .dedup
-        .enabled
-        .then(|| Deduplicator::new(&settings.dedup));
-    let max_bytes = settings.input.max_file_bytes;
-    let stream = {
+    let metrics = Arc::new(Metrics::new("kafka"));
+    let endpoint = Endpoint::start(options.metrics, &metrics).await?;
+    let writer = Writer {
+        cfg: cfg.clone(),
+        consumer: Arc::clone(&consumer),
+        producer,
+        book: OffsetBook::new(),
+        handovers,
+        handing_over: None,
+        metrics: Arc::clone(&metrics),
+        pending_bytes: 0,
+        pending_times: Vec::new(),
+        last_commit: Instant::now(),
+        records: 0,
+        rejected: 0,
+        commits: 0,
+    };
+    let max_bytes = options.input.max_file_bytes;
+    let source = {
         let consumer = Arc::clone(&consumer);
-        pipeline::start(
-            settings,
-            move |emitter| consume(&consumer, max_bytes, emitter),
-            dedup,
-            Arc::clone(&stop),
-        )?
+        move |emitter: &mut Emitter<'_>| consume(&consumer, max_bytes, emitter)
     };
-
-    let writer = {
-        let outcomes = stream.outcomes.clone();
-        let stop = Arc::clone(&stop);
-        let mut writer = Writer {
-            cfg: cfg.clone(),
-            consumer: Arc::clone(&consumer),
-            producer,
-            book: OffsetBook::new(),
-            handovers,
-            handing_over: None,
-            records: 0,
-            rejected: 0,
-            commits: 0,
-        };
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let result = writer.consume(&outcomes, &handle);
-            // Drops the handover receiver, so a revoke stops waiting for it.
-            drop(writer);
-            if result.is_err() {
-                // Nothing more is committed; the next owner redoes the rest.
-                stop.store(true, Ordering::Relaxed);
-                while outcomes.recv_blocking().is_ok() {}
-            }
-            result
-        })
-    };
-
-    tokio::pin!(writer);
-    let written = tokio::select! {
-        r = &mut writer => r,
-        () = shutdown => {
-            info!("shutting down: no new messages; draining, flushing and committing");
-            stop.store(true, Ordering::Relaxed);
-            match tokio::time::timeout(limit, &mut writer).await {
-                Ok(r) => r,
-                Err(_) => {
-                    return Err(Error::Kafka(format!(
-                        "shutdown did not finish within {}s (kafka.flush_timeout_secs); \
-                         uncommitted messages will be read again",
-                        cfg.flush_timeout_secs
-                    )))
-                }
-            }
-        }
-    };
-    let written = written.map_err(|e| Error::Task(format!("kafka writer: {e}")))?;
-    let finished = stream.finish().await;
+    let driven = drive(
+        core,
+        source,
+        writer,
+        DriveOptions {
+            dedup: core.deduplicator(true),
+            deadline: Some((limit, "kafka.flush_timeout_secs")),
+            progress: None,
+            metrics: Some(Arc::clone(&metrics)),
+        },
+        shutdown,
+    )
+    .await;
     consumer.unsubscribe();
-    written?;
-    finished?;
+    if let Some(e) = endpoint {
+        e.stop().await;
+    }
+    let driven = driven?;
     info!("stopped cleanly");
-    Ok(())
+    Ok(driven.summary)
 }
 
 /// The source: one input per message, until a shutdown is requested.
@@ -266,6 +248,7 @@ fn consume(consumer: &Consumer_, limit: u64, out: &mut Emitter<'_>) {
                     topic: msg.topic(),
                     partition: msg.partition(),
                     offset: msg.offset(),
+                    timestamp_ms: msg.timestamp().to_millis(),
                 };
                 let mut read = consumer
                     .context()
@@ -285,7 +268,7 @@ fn consume(consumer: &Consumer_, limit: u64, out: &mut Emitter<'_>) {
     }
 }
 
-/// The consumer of outcomes: produces, and commits offsets once acknowledged.
+/// The outcome sink: produces, and commits offsets once acknowledged.
 struct Writer {
     cfg: KafkaConfig,
     consumer: Arc<Consumer_>,
@@ -294,45 +277,35 @@ struct Writer {
     handovers: Receiver<Handover>,
     /// A revoke waiting for its partitions' outcomes.
     handing_over: Option<Handover>,
+    metrics: Arc<Metrics>,
+    /// Bytes produced since the last commit.
+    pending_bytes: u64,
+    /// Timestamps (Unix seconds) of the messages handled since the last
+    /// commit, for the commit latency; at most `commit_max_messages`.
+    pending_times: Vec<u64>,
+    last_commit: Instant,
     records: u64,
     rejected: u64,
     commits: u64,
 }
 
 impl Writer {
-    fn consume(
-        &mut self,
-        outcomes: &async_channel::Receiver<Outcome>,
-        rt: &tokio::runtime::Handle,
-    ) -> Result<()> {
-        let interval = Duration::from_millis(self.cfg.commit_interval_ms);
-        let tick = Duration::from_millis(50).min(interval);
-        let mut last_commit = Instant::now();
-        loop {
-            let next = rt.block_on(async { tokio::time::timeout(tick, outcomes.recv()).await });
-            match next {
-                Ok(Ok(outcome)) => self.add(outcome)?,
-                Ok(Err(_closed)) => break,
-                Err(_timeout) => {}
-            }
-            if self.hand_over()? {
-                last_commit = Instant::now();
-                continue;
-            }
-            let due = self.book.pending_messages() >= self.cfg.commit_max_messages
-                || (self.book.pending_messages() > 0 && last_commit.elapsed() >= interval);
-            if due {
-                self.commit()?;
-                last_commit = Instant::now();
-            }
+    /// Note a handled message; commit when enough are pending or a revoke
+    /// waits for them.
+    fn handled(&mut self, at: Option<&MessageAt>, event_secs: Option<u64>) -> Result<()> {
+        match at {
+            Some(m) => self.book.handled(&m.topic, m.partition, m.offset),
+            None => warn!("an outcome without Kafka coordinates"),
         }
-        if self.book.pending_messages() > 0 {
+        if let Some(t) = event_secs {
+            self.pending_times.push(t);
+        }
+        if self.hand_over()? {
+            return Ok(());
+        }
+        if self.book.pending_messages() >= self.cfg.commit_max_messages {
             self.commit()?;
         }
-        info!(
-            "wrote {} records, {} rejected, {} commits",
-            self.records, self.rejected, self.commits
-        );
         Ok(())
     }
 
@@ -364,35 +337,8 @@ impl Writer {
         result.map(|_| true)
     }
 
-    fn add(&mut self, outcome: Outcome) -> Result<()> {
-        let path = match outcome {
-            Outcome::Record { article, json, .. } => {
-                let topic = self.cfg.output_topic.clone();
-                self.send(&topic, &article.id, &json)?;
-                self.records += 1;
-                article.source.path
-            }
-            Outcome::Dropped { article, .. } => article.source.path,
-            Outcome::Rejected(r) => {
-                warn!("rejected {}: {}", r.location(), r.reason);
-                self.rejected += 1;
-                if !self.cfg.rejects_topic.is_empty() {
-                    let line = serde_json::to_vec(&r)
-                        .map_err(|e| Error::Kafka(format!("cannot serialize a rejection: {e}")))?;
-                    let topic = self.cfg.rejects_topic.clone();
-                    self.send(&topic, &r.path, &line)?;
-                }
-                r.path
-            }
-        };
-        match parse_location(&path) {
-            Some((topic, partition, offset)) => self.book.handled(topic, partition, offset),
-            None => warn!("outcome without Kafka coordinates: {path}"),
-        }
-        Ok(())
-    }
-
-    fn send(&self, topic: &str, key: &str, payload: &[u8]) -> Result<()> {
+    fn send(&mut self, topic: &str, key: &str, payload: &[u8]) -> Result<()> {
+        self.pending_bytes += payload.len() as u64;
         let mut record = BaseRecord::to(topic).key(key).payload(payload);
         loop {
             match self.producer.send(record) {
@@ -424,12 +370,18 @@ impl Writer {
                 .ok()
                 .and_then(|mut f| f.take())
                 .unwrap_or_default();
-            return Err(Error::Kafka(format!(
-                "{failed} record(s) were not delivered (first: {first}); \
-                 their messages stay uncommitted"
-            )));
+            return Err(Error::Kafka {
+                op: "delivery",
+                message: format!(
+                    "{failed} record(s) were not delivered (first: {first}); \
+                     their messages stay uncommitted"
+                ),
+            });
         }
         let offsets = self.book.acknowledge();
+        self.last_commit = Instant::now();
+        let bytes = std::mem::take(&mut self.pending_bytes);
+        let times = std::mem::take(&mut self.pending_times);
         if offsets.is_empty() {
             return Ok("nothing new".into());
         }
@@ -442,6 +394,13 @@ impl Writer {
         match self.consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => {
                 self.commits += 1;
+                // Latency from each message's timestamp to the commit of its output.
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                let latencies: Vec<f64> =
+                    times.iter().map(|&t| (now - t as f64).max(0.0)).collect();
+                self.metrics.committed(bytes, &latencies);
                 debug!("committed {described}");
                 Ok(described)
             }
@@ -461,4 +420,57 @@ fn describe_offsets(offsets: &[((String, i32), i64)]) -> String {
         .map(|((t, p), o)| format!("{t}/{p}@{o}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl OutcomeSink for Writer {
+    fn record(&mut self, article: &Article, json: &[u8]) -> Result<()> {
+        let topic = self.cfg.output_topic.clone();
+        self.send(&topic, &article.id, json)?;
+        self.records += 1;
+        self.handled(article.source.message.as_deref(), article.source.event_secs)
+    }
+
+    fn dropped(&mut self, article: &Article) -> Result<()> {
+        self.handled(article.source.message.as_deref(), article.source.event_secs)
+    }
+
+    fn rejected(&mut self, r: &Rejected) -> Result<()> {
+        self.rejected += 1;
+        if !self.cfg.rejects_topic.is_empty() {
+            let line = serde_json::to_vec(r).map_err(|e| Error::Kafka {
+                op: "cannot serialize a rejection",
+                message: e.to_string(),
+            })?;
+            let topic = self.cfg.rejects_topic.clone();
+            self.send(&topic, &r.path, &line)?;
+        }
+        self.handled(r.message.as_deref(), None)
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(Duration::from_millis(50).min(Duration::from_millis(self.cfg.commit_interval_ms)))
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        if self.hand_over()? {
+            return Ok(());
+        }
+        let interval = Duration::from_millis(self.cfg.commit_interval_ms);
+        if self.book.pending_messages() > 0 && self.last_commit.elapsed() >= interval {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, ending: Ending) -> Result<()> {
+        // After a failure nothing more is committed; the next owner redoes it.
+        if ending != Ending::Failed && self.book.pending_messages() > 0 {
+            self.commit()?;
+        }
+        info!(
+            "wrote {} records, {} rejected, {} commits",
+            self.records, self.rejected, self.commits
+        );
+        Ok(())
+    }
 }

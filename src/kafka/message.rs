@@ -1,7 +1,9 @@
 //! One Kafka message as one pipeline input: pure, no broker.
 
+use std::sync::Arc;
+
 use crate::error::RejectReason;
-use crate::record::SourceInfo;
+use crate::record::{MessageAt, SourceInfo};
 use crate::source::jsonl::parse_line;
 use crate::source::{Input, Rejected};
 
@@ -16,6 +18,9 @@ pub struct Coordinates<'a> {
     pub partition: i32,
     /// Offset within the partition.
     pub offset: i64,
+    /// The message's timestamp (producer or broker time), in milliseconds
+    /// since the epoch; the clock of dedup retention.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// Turn a message payload into an [`Input`] numbered `seq`.
@@ -24,13 +29,24 @@ pub struct Coordinates<'a> {
 /// JSONL line format, see [`parse_line`]) and is rejected when it does not
 /// parse; anything else is raw article text, decoded on a worker like a file.
 /// Payloads over `limit` bytes are rejected unread. The source path is
-/// `topic/partition/offset`, which is what lets the offset be committed once
-/// the outcome is written.
+/// `topic/partition/offset`, for readers; the same coordinates travel typed
+/// in [`SourceInfo::message`], which is what the offset commit reads.
 pub fn to_input(at: Coordinates<'_>, payload: &[u8], seq: u64, limit: u64) -> Input {
     let source = SourceInfo {
         path: location(at.topic, at.partition, at.offset),
         bytes: payload.len() as u64,
         input_hash: xxhash_rust::xxh3::xxh3_64(payload),
+        message: Some(Arc::new(MessageAt {
+            topic: Arc::from(at.topic),
+            partition: at.partition,
+            offset: at.offset,
+        })),
+        // A message without a timestamp (or one before 1970) counts as time 0:
+        // it is kept until retention has moved past it.
+        event_secs: Some(
+            at.timestamp_ms
+                .map_or(0, |ms| u64::try_from(ms / 1000).unwrap_or(0)),
+        ),
         ..SourceInfo::default()
     };
     if source.bytes > limit {
@@ -66,6 +82,7 @@ mod tests {
         topic: "articles",
         partition: 3,
         offset: 42,
+        timestamp_ms: Some(1_700_000_000_123),
     };
 
     #[test]
@@ -77,6 +94,9 @@ mod tests {
                 assert_eq!(a.source.path, "articles/3/42");
                 assert_eq!(a.source.id.as_deref(), Some("a-1"));
                 assert_eq!(a.source.bytes, payload.len() as u64);
+                let at = a.source.message.as_ref().unwrap();
+                assert_eq!((&*at.topic, at.partition, at.offset), ("articles", 3, 42));
+                assert_eq!(a.source.clock_secs(), 1_700_000_000);
             }
             other => panic!("expected a parsed article, got {other:?}"),
         }
@@ -100,6 +120,7 @@ mod tests {
             Input::Rejected(r) => {
                 assert_eq!(r.kind, "malformed_json");
                 assert_eq!(r.path, "articles/3/42");
+                assert_eq!(r.message.as_ref().map(|m| m.offset), Some(42));
             }
             other => panic!("expected a rejection, got {other:?}"),
         }

@@ -2,7 +2,7 @@
 //! (`newspipe kafka`).
 //!
 //! ```text
-//!  consumer thread ──▶ pipeline::start (same stages as a batch run) ──▶ writer thread
+//!  consumer thread ──▶ pipeline::drive (same stages as a batch run) ──▶ writer (OutcomeSink)
 //!   poll, one message      in input order                               produce keyed by id,
 //!   = one input                                                         flush, commit offsets
 //!   revoke: "commit up to here" ──────────── one-slot channel ──────────▶ (and reply)
@@ -10,7 +10,8 @@
 //!
 //! Each message is one article: a JSON object in the JSONL line format, or
 //! raw text ([`message::to_input`]); its source path is
-//! `topic/partition/offset`. The consumer never auto-commits: the writer
+//! `topic/partition/offset`, and the same coordinates travel typed beside it
+//! for the commit. The consumer never auto-commits: the writer
 //! commits a partition's offset only after the producer has acknowledged the
 //! output of every message up to it ([`offsets::OffsetBook`]). So a crash, or
 //! a rebalance that moves a partition mid-batch, makes another instance redo
@@ -66,7 +67,9 @@
 //!   `transactional.id` comes back.
 //!
 //! Dedup state is per instance and in memory: a duplicate is found only
-//! among the messages one instance has seen since it started. Instances that
+//! among the messages one instance has seen since it started, and only
+//! within `dedup.retention_days` by the messages' timestamps, which keeps
+//! the index of a consumer that runs for months bounded. Instances that
 //! share a topic's partitions do not share an index, so cross-partition
 //! duplicates are marked only when they land on the same instance; and an
 //! article redone after a crash could be judged against a different history.
@@ -86,6 +89,16 @@ pub use client::run;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::metrics::MetricsConfig;
+use crate::source::InputConfig;
+
+/// What `newspipe kafka` needs besides the built stages and `[kafka]`.
+pub struct KafkaOptions<'a> {
+    /// `[input]`: the payload size limit.
+    pub input: &'a InputConfig,
+    /// `[metrics]`.
+    pub metrics: &'a MetricsConfig,
+}
 
 /// `[kafka]` config section.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -118,8 +131,64 @@ pub struct KafkaConfig {
 }
 
 impl KafkaConfig {
-    /// Check the values a Kafka run needs, naming the key.
+    /// Check the values, naming the key. Runs for every command, so
+    /// `check-config` refuses what `kafka` would; whether the brokers, topics
+    /// and group are given is checked by [`KafkaConfig::require`] when the
+    /// mode starts.
     pub fn validate(&self) -> Result<()> {
+        let topics = [
+            ("kafka.input_topic", &self.input_topic),
+            ("kafka.output_topic", &self.output_topic),
+            ("kafka.rejects_topic", &self.rejects_topic),
+        ];
+        for (key, topic) in topics {
+            if !topic.chars().all(valid_topic_char) || topic.len() > 249 {
+                return Err(Error::Config(format!(
+                    "`{key}`: {topic:?} is not a Kafka topic name (at most 249 letters, digits, `.`, `_`, `-`)"
+                )));
+            }
+        }
+        if !self.input_topic.is_empty() && self.input_topic == self.output_topic {
+            return Err(Error::Config(
+                "`kafka.output_topic` must differ from `kafka.input_topic`".into(),
+            ));
+        }
+        if !matches!(self.auto_offset_reset.as_str(), "earliest" | "latest") {
+            return Err(Error::Config(format!(
+                "`kafka.auto_offset_reset` must be \"earliest\" or \"latest\", not {:?}",
+                self.auto_offset_reset
+            )));
+        }
+        let bounded = [
+            (
+                "kafka.commit_interval_ms",
+                self.commit_interval_ms,
+                3_600_000,
+            ),
+            (
+                "kafka.commit_max_messages",
+                self.commit_max_messages as u64,
+                1_000_000,
+            ),
+            (
+                "kafka.session_timeout_ms",
+                self.session_timeout_ms,
+                3_600_000,
+            ),
+            ("kafka.flush_timeout_secs", self.flush_timeout_secs, 3_600),
+        ];
+        for (key, v, max) in bounded {
+            if v == 0 || v > max {
+                return Err(Error::Config(format!(
+                    "invalid value for `{key}`: must be 1 to {max}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Check what only `newspipe kafka` needs: brokers, topics and group.
+    pub fn require(&self) -> Result<()> {
         for (key, v) in [
             ("kafka.brokers", &self.brokers),
             ("kafka.input_topic", &self.input_topic),
@@ -131,35 +200,6 @@ impl KafkaConfig {
                     "`{key}` is not set (give it in the config or with its flag)"
                 )));
             }
-        }
-        let topics = [
-            ("kafka.input_topic", &self.input_topic),
-            ("kafka.output_topic", &self.output_topic),
-            ("kafka.rejects_topic", &self.rejects_topic),
-        ];
-        for (key, topic) in topics {
-            if !topic.chars().all(valid_topic_char) {
-                return Err(Error::Config(format!(
-                    "`{key}`: {topic:?} is not a Kafka topic name (letters, digits, `.`, `_`, `-`)"
-                )));
-            }
-        }
-        if self.input_topic == self.output_topic {
-            return Err(Error::Config(
-                "`kafka.output_topic` must differ from `kafka.input_topic`".into(),
-            ));
-        }
-        if !matches!(self.auto_offset_reset.as_str(), "earliest" | "latest") {
-            return Err(Error::Config(format!(
-                "`kafka.auto_offset_reset` must be \"earliest\" or \"latest\", not {:?}",
-                self.auto_offset_reset
-            )));
-        }
-        if self.commit_interval_ms == 0 || self.commit_max_messages == 0 {
-            return Err(Error::Config(
-                "`kafka.commit_interval_ms` and `kafka.commit_max_messages` must be at least 1"
-                    .into(),
-            ));
         }
         Ok(())
     }
@@ -193,18 +233,15 @@ mod tests {
 
     #[test]
     fn complete_config_validates() {
-        assert!(cfg().validate().is_ok());
+        assert!(cfg().validate().is_ok() && cfg().require().is_ok());
     }
 
     #[test]
-    fn missing_topic_is_named_in_the_error() {
+    fn missing_topic_is_named_when_the_mode_starts_only() {
         let mut c = cfg();
         c.output_topic.clear();
-        let msg = c
-            .validate()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        assert!(c.validate().is_ok(), "check-config accepts an unset topic");
+        let msg = c.require().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.contains("kafka.output_topic"), "{msg}");
     }
 
@@ -227,5 +264,83 @@ mod tests {
         let mut c = cfg();
         c.auto_offset_reset = "smallest-ish".into();
         assert!(c.validate().is_err());
+    }
+
+    /// The index of a consumer that runs for months holds only the last
+    /// `dedup.retention_days` of messages, by their timestamps: 2,000
+    /// distinct messages an hour apart (83 days) leave about 30 days' worth.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn consumer_dedup_index_stays_bounded_under_retention() {
+        use crate::pipeline::{drive, DriveOptions, Ending, OutcomeSink};
+        use crate::record::Article;
+        use crate::source::{Emitter, Rejected};
+
+        struct Count(u64);
+        impl OutcomeSink for Count {
+            fn record(&mut self, _: &Article, _: &[u8]) -> Result<()> {
+                self.0 += 1;
+                Ok(())
+            }
+            fn dropped(&mut self, _: &Article) -> Result<()> {
+                Ok(())
+            }
+            fn rejected(&mut self, r: &Rejected) -> Result<()> {
+                Err(Error::Config(format!("unexpected rejection: {}", r.reason)))
+            }
+            fn finish(self: Box<Self>, _: Ending) -> Result<()> {
+                Ok(())
+            }
+        }
+
+        const HOUR_MS: i64 = 3_600_000;
+        let source = || {
+            |e: &mut Emitter<'_>| {
+                for i in 0..2000_i64 {
+                    let at = message::Coordinates {
+                        topic: "in",
+                        partition: 0,
+                        offset: i,
+                        timestamp_ms: Some(1_700_000_000_000 + i * HOUR_MS),
+                    };
+                    let payload = format!(
+                        "Report {i}\n\nCouncil meeting number {i} agreed item {} and item {}.",
+                        i * 7,
+                        i * 13
+                    );
+                    let seq = e.next_seq();
+                    if !e.emit(message::to_input(at, payload.as_bytes(), seq, 1 << 20)) {
+                        return;
+                    }
+                }
+            }
+        };
+        let core = crate::pipeline::tests::core(2, 64);
+        let mut held = Vec::new();
+        for retain in [true, false] {
+            let driven = drive(
+                &core,
+                source(),
+                Count(0),
+                DriveOptions {
+                    dedup: core.deduplicator(retain),
+                    deadline: None,
+                    progress: None,
+                    metrics: None,
+                },
+                std::future::pending(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(driven.summary.written, 2000);
+            held.push(driven.dedup.map_or(0, |d| d.len()));
+        }
+        // 30 days of hourly messages is 720; generations overshoot by 1/8 at
+        // most. Without retention (a batch index) every article stays.
+        assert!(
+            (700..=811).contains(&held[0]),
+            "index holds {} articles",
+            held[0]
+        );
+        assert_eq!(held[1], 2000);
     }
 }

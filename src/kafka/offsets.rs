@@ -1,7 +1,7 @@
 //! Which consumed offsets may be committed: pure book-keeping, no broker.
 //!
-//! Every input taken from Kafka carries its coordinates in its source path
-//! (`topic/partition/offset`, see [`location`]). Outcomes arrive in input
+//! Every input taken from Kafka carries its coordinates, typed, in
+//! [`crate::record::SourceInfo::message`]. Outcomes arrive in input
 //! order, and within one partition input order is offset order, so the
 //! highest offset seen for a partition means every earlier one was handled
 //! too. Offsets move from *pending* (outcome seen, output not yet
@@ -16,16 +16,6 @@ pub type TopicPartition = (String, i32);
 /// The source path of a Kafka message: `topic/partition/offset`.
 pub fn location(topic: &str, partition: i32, offset: i64) -> String {
     format!("{topic}/{partition}/{offset}")
-}
-
-/// Parse a path made by [`location`]. Topic names cannot contain `/`, so the
-/// split from the right is unambiguous.
-pub fn parse_location(path: &str) -> Option<(&str, i32, i64)> {
-    let mut parts = path.rsplitn(3, '/');
-    let offset = parts.next()?.parse().ok()?;
-    let partition = parts.next()?.parse().ok()?;
-    let topic = parts.next().filter(|t| !t.is_empty())?;
-    Some((topic, partition, offset))
 }
 
 /// Offsets of handled messages, per partition, split by whether their
@@ -148,17 +138,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn location_round_trips_through_parse() {
-        let path = location("news.in-v2", 7, 123_456);
-        assert_eq!(parse_location(&path), Some(("news.in-v2", 7, 123_456)));
-    }
-
-    #[test]
-    fn parse_rejects_paths_that_are_not_coordinates() {
-        assert_eq!(parse_location("articles/a.txt"), None);
-        assert_eq!(parse_location("/3/4"), None);
-        assert_eq!(parse_location("t/x/4"), None);
-        assert_eq!(parse_location("-"), None);
+    fn location_is_topic_partition_offset() {
+        assert_eq!(location("news.in-v2", 7, 123_456), "news.in-v2/7/123456");
     }
 
     #[test]

@@ -1,33 +1,33 @@
 //! Daemon mode: watch a directory, write rolling segments, survive `kill -9`.
 //!
-//! The same stages as a batch run ([`crate::pipeline::start`]) sit between a
-//! [`watch`] source and a segment-writing consumer. Output, the
-//! processed-file ledger and the dedup index advance together, one segment at
-//! a time ([`state`]), so after any crash the daemon redoes exactly the work
-//! that was not committed, and decides duplicates as an uninterrupted run would.
+//! The one driver ([`crate::pipeline::drive`]) runs the stages between a
+//! [`watch`] source and a [`SegmentWriter`]. Output, the rejects, the
+//! processed-file ledger and the dedup index advance together, one segment
+//! at a time ([`state`]), so after any crash the daemon redoes exactly the
+//! work that was not committed, and decides duplicates as an uninterrupted
+//! run would.
 
-pub mod metrics;
 pub mod state;
 pub mod watch;
 
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
-use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::pipeline::{self, Outcome};
+use crate::metrics::{Endpoint, Metrics, MetricsConfig};
+use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
 use crate::record::Article;
 use crate::sink::parquet::ParquetOptions;
 use crate::sink::{FileWriter, OutputFormat, Record};
-use crate::stage::dedup::{ingested_secs, Deduplicator};
-use metrics::Metrics;
-use state::{DeltaEntry, Layout, State};
+use crate::source::{InputConfig, Rejected};
+use crate::stage::dedup::Deduplicator;
+use crate::summary::Summary;
+use state::{Counts, DeltaEntry, Layout, State};
 
 /// `[serve]` config section.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -49,19 +49,59 @@ pub struct ServeConfig {
     pub segment_max_bytes: u64,
     /// Segment age that triggers a commit, in milliseconds.
     pub segment_max_age_ms: u64,
-    /// Dedup look-back, in days.
-    pub retention_days: u64,
-    /// `/metrics` and `/healthz` address; empty disables.
-    pub metrics_addr: String,
     /// Drain deadline on shutdown, in seconds.
     pub shutdown_timeout_secs: u64,
     /// Segment format: jsonl, jsonl.zst, jsonl.gz or parquet.
     pub format: OutputFormat,
 }
 
+/// Smallest segment size: below it every record would be a commit (an
+/// fsync and three renames).
+pub const MIN_SEGMENT_BYTES: u64 = 4096;
+/// Largest segment size (16 GiB).
+pub const MAX_SEGMENT_BYTES: u64 = 1 << 34;
+/// Longest times: a day for settling, rescans and segment age, an hour to drain.
+const MAX_MS: u64 = 86_400_000;
+
 impl ServeConfig {
-    /// Check the values a daemon needs, naming the key.
+    /// Check the values, naming the key. Runs for every command, so
+    /// `check-config` refuses what `serve` would; whether the directories
+    /// are given is checked by [`ServeConfig::require`] when the daemon starts.
     pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, why: String| {
+            Err(Error::Config(format!(
+                "invalid value for `serve.{key}`: {why}"
+            )))
+        };
+        if !(MIN_SEGMENT_BYTES..=MAX_SEGMENT_BYTES).contains(&self.segment_max_bytes) {
+            return bad(
+                "segment_max_bytes",
+                format!("must be {MIN_SEGMENT_BYTES} to {MAX_SEGMENT_BYTES}"),
+            );
+        }
+        for (key, v) in [
+            ("segment_max_age_ms", self.segment_max_age_ms),
+            ("settle_ms", self.settle_ms.max(1)),
+            ("rescan_secs", self.rescan_secs.saturating_mul(1000)),
+        ] {
+            if v == 0 || v > MAX_MS {
+                return bad(key, "must be at least 1 and at most a day".into());
+            }
+        }
+        if self.shutdown_timeout_secs == 0 || self.shutdown_timeout_secs > 3600 {
+            return bad("shutdown_timeout_secs", "must be 1 to 3600".into());
+        }
+        if self.format == OutputFormat::Auto {
+            return bad(
+                "format",
+                "must be jsonl, jsonl.zst, jsonl.gz or parquet".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Check what only the daemon needs: its three directories.
+    pub fn require(&self) -> Result<()> {
         for (key, v) in [
             ("serve.watch_dir", &self.watch_dir),
             ("serve.output_dir", &self.output_dir),
@@ -79,24 +119,18 @@ impl ServeConfig {
                 self.watch_dir
             )));
         }
-        if self.segment_max_bytes == 0 || self.segment_max_age_ms == 0 {
-            return Err(Error::Config(
-                "`serve.segment_max_bytes` and `serve.segment_max_age_ms` must be at least 1"
-                    .into(),
-            ));
-        }
-        if self.format == OutputFormat::Auto {
-            return Err(Error::Config(
-                "`serve.format` must be jsonl, jsonl.zst, jsonl.gz or parquet".into(),
-            ));
-        }
-        if self.rescan_secs == 0 {
-            return Err(Error::Config(
-                "`serve.rescan_secs` must be at least 1".into(),
-            ));
-        }
         Ok(())
     }
+}
+
+/// What the daemon needs besides the built stages and `[serve]`.
+pub struct ServeOptions<'a> {
+    /// `[input]`: the file size limit.
+    pub input: &'a InputConfig,
+    /// Parquet tuning, for Parquet segments.
+    pub parquet: ParquetOptions,
+    /// `[metrics]`.
+    pub metrics: &'a MetricsConfig,
 }
 
 fn unix_now() -> u64 {
@@ -106,27 +140,24 @@ fn unix_now() -> u64 {
 }
 
 /// Run the daemon until `shutdown` resolves; then stop taking files, drain,
-/// commit and return.
+/// commit and return the run's summary.
 pub async fn run(
-    settings: &Settings,
+    core: &Core,
+    cfg: &ServeConfig,
+    options: ServeOptions<'_>,
     shutdown: impl std::future::Future<Output = ()>,
-) -> Result<()> {
-    let cfg = settings.serve.clone();
-    cfg.validate()?;
+) -> Result<Summary> {
+    cfg.require()?;
     let layout = Layout {
         state_dir: PathBuf::from(&cfg.state_dir),
         output_dir: PathBuf::from(&cfg.output_dir),
         extension: cfg.format.extension().into(),
     };
-    let recovered = state::recover(&layout, &Deduplicator::config_key(&settings.dedup))?;
+    let recovered = state::recover(&layout, &Deduplicator::config_key(core.dedup_config()))?;
     for path in &recovered.discarded {
         info!("discarded uncommitted {}", path.display());
     }
-    let retention = cfg.retention_days.saturating_mul(86_400);
-    let mut dedup = settings
-        .dedup
-        .enabled
-        .then(|| Deduplicator::with_retention(&settings.dedup, retention));
+    let mut dedup = core.deduplicator(true);
     if let Some(d) = dedup.as_mut() {
         for e in &recovered.entries {
             if let Some((id, fp)) = &e.article {
@@ -141,107 +172,56 @@ pub async fn run(
         recovered.ledger.len()
     );
 
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new("serve"));
     if let Some(d) = &dedup {
         metrics.index(d.len(), d.heap_bytes());
     }
-    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let http = if cfg.metrics_addr.is_empty() {
-        None
-    } else {
-        let listener = tokio::net::TcpListener::bind(&cfg.metrics_addr)
-            .await
-            .map_err(|source| Error::Io {
-                op: "cannot listen for metrics on",
-                path: PathBuf::from(&cfg.metrics_addr),
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .map_or_else(|_| cfg.metrics_addr.clone(), |a| a.to_string());
-        info!("metrics on http://{addr}/metrics");
-        let m = Arc::clone(&metrics);
-        Some(tokio::spawn(metrics::serve_http(listener, m, async {
-            let _ = http_stop_rx.await;
-        })))
-    };
+    let endpoint = Endpoint::start(options.metrics, &metrics).await?;
 
-    let stop = Arc::new(AtomicBool::new(false));
     let watch_cfg = watch::WatchConfig {
         dir: PathBuf::from(&cfg.watch_dir),
         settle: Duration::from_millis(cfg.settle_ms),
         rescan: Duration::from_secs(cfg.rescan_secs),
-        max_file_bytes: settings.input.max_file_bytes,
+        max_file_bytes: options.input.max_file_bytes,
         events: cfg.watch_events,
     };
     let ledger = recovered.ledger;
-    let mut stream = pipeline::start(
-        settings,
+    let writer = SegmentWriter::new(
+        layout,
+        recovered.state,
+        cfg,
+        core.dedup_config().retention_secs(),
+        options.parquet,
+        Arc::clone(&metrics),
+    );
+    let driven = drive(
+        core,
         move |emitter| watch::watch(watch_cfg, &ledger, emitter),
-        dedup,
-        Arc::clone(&stop),
-    )?;
-    metrics.set_queues(std::mem::take(&mut stream.queues));
-
-    let consumer = {
-        let outcomes = stream.outcomes.clone();
-        let metrics = Arc::clone(&metrics);
-        let stop = Arc::clone(&stop);
-        let parquet = ParquetOptions {
-            row_group_rows: settings.output.parquet_row_group_rows,
-            ..ParquetOptions::default()
-        };
-        let mut writer = SegmentWriter::new(layout, recovered.state, &cfg, parquet);
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let result = writer.consume(&outcomes, &metrics, &handle);
-            if result.is_err() {
-                // Stop the source; what is in flight is redone at the next start.
-                stop.store(true, Ordering::Relaxed);
-                while outcomes.recv_blocking().is_ok() {}
-            }
-            result
-        })
-    };
-
-    tokio::pin!(consumer);
-    let consumed = tokio::select! {
-        r = &mut consumer => Some(r),
-        () = shutdown => None,
-    };
-    let consumed = match consumed {
-        Some(r) => r,
-        None => {
-            info!("shutting down: no new files; draining and committing");
-            stop.store(true, Ordering::Relaxed);
-            let limit = Duration::from_secs(cfg.shutdown_timeout_secs);
-            match tokio::time::timeout(limit, &mut consumer).await {
-                Ok(r) => r,
-                Err(_) => {
-                    return Err(Error::Task(format!(
-                        "shutdown did not finish within {}s (serve.shutdown_timeout_secs); \
-                         uncommitted work will be redone at the next start",
-                        cfg.shutdown_timeout_secs
-                    )))
-                }
-            }
-        }
-    };
-    let consumed = consumed.map_err(|e| Error::Task(format!("segment writer: {e}")))?;
-    let finished = stream.finish().await;
-    let _ = http_stop_tx.send(());
-    if let Some(h) = http {
-        let _ = h.await;
+        writer,
+        DriveOptions {
+            dedup,
+            deadline: Some((
+                Duration::from_secs(cfg.shutdown_timeout_secs),
+                "serve.shutdown_timeout_secs",
+            )),
+            progress: None,
+            metrics: Some(Arc::clone(&metrics)),
+        },
+        shutdown,
+    )
+    .await;
+    if let Some(e) = endpoint {
+        e.stop().await;
     }
-    consumed?;
-    finished?;
+    let driven = driven?;
     info!("stopped cleanly");
-    Ok(())
+    Ok(driven.summary)
 }
 
-/// The consumer: writes records into the open segment and commits it when it
-/// is big or old enough, or at shutdown.
-struct SegmentWriter {
+/// The daemon's outcome sink: writes records into the open segment and
+/// rejects into its rejects file, and commits both when the segment is big
+/// or old enough, or at shutdown.
+pub struct SegmentWriter {
     layout: Layout,
     state: State,
     max_bytes: u64,
@@ -249,15 +229,25 @@ struct SegmentWriter {
     retention_secs: u64,
     format: OutputFormat,
     parquet: ParquetOptions,
+    metrics: Arc<Metrics>,
     file: Option<FileWriter<BufWriter<std::fs::File>>>,
+    rejects_file: Option<BufWriter<std::fs::File>>,
     records: u64,
+    rejects: u64,
     bytes: u64,
     opened: Option<Instant>,
     entries: Vec<DeltaEntry>,
 }
 
 impl SegmentWriter {
-    fn new(layout: Layout, state: State, cfg: &ServeConfig, parquet: ParquetOptions) -> Self {
+    fn new(
+        layout: Layout,
+        state: State,
+        cfg: &ServeConfig,
+        retention_secs: u64,
+        parquet: ParquetOptions,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         SegmentWriter {
             format: cfg.format,
             parquet,
@@ -265,38 +255,16 @@ impl SegmentWriter {
             state,
             max_bytes: cfg.segment_max_bytes,
             max_age: Duration::from_millis(cfg.segment_max_age_ms),
-            retention_secs: cfg.retention_days.saturating_mul(86_400),
+            retention_secs,
+            metrics,
             file: None,
+            rejects_file: None,
             records: 0,
+            rejects: 0,
             bytes: 0,
             opened: None,
             entries: Vec::new(),
         }
-    }
-
-    fn consume(
-        &mut self,
-        outcomes: &async_channel::Receiver<Outcome>,
-        metrics: &Metrics,
-        rt: &tokio::runtime::Handle,
-    ) -> Result<()> {
-        let tick = Duration::from_millis(50).min(self.max_age);
-        loop {
-            let next = rt.block_on(async { tokio::time::timeout(tick, outcomes.recv()).await });
-            match next {
-                Ok(Ok(outcome)) => self.add(outcome, metrics)?,
-                Ok(Err(_closed)) => break,
-                Err(_timeout) => {}
-            }
-            let old = self.opened.is_some_and(|t| t.elapsed() >= self.max_age);
-            if self.bytes >= self.max_bytes || old {
-                self.commit(metrics)?;
-            }
-        }
-        if self.opened.is_some() {
-            self.commit(metrics)?;
-        }
-        Ok(())
     }
 
     fn note(&mut self, article: &Article) {
@@ -305,7 +273,7 @@ impl SegmentWriter {
             path_hash: watch::path_hash(&article.source.path),
             input_hash: article.source.input_hash,
             // The time dedup saw, so a replay puts it in the same generation.
-            ingested_at: ingested_secs(article.source.ingested_at.as_deref()),
+            ingested_at: article.source.clock_secs(),
             article: article
                 .fingerprint
                 .as_ref()
@@ -313,65 +281,43 @@ impl SegmentWriter {
         });
     }
 
-    fn add(&mut self, outcome: Outcome, metrics: &Metrics) -> Result<()> {
-        match outcome {
-            Outcome::Record {
-                article,
-                json,
-                stats,
-            } => {
-                self.note(&article);
-                if self.file.is_none() {
-                    let path = self.layout.segment_tmp(self.state.next_segment);
-                    let f = std::fs::File::create(&path).map_err(|source| Error::Io {
-                        op: "cannot create segment",
-                        path,
-                        source,
-                    })?;
-                    let out = BufWriter::with_capacity(1 << 16, f);
-                    self.file = Some(FileWriter::new(out, self.format, self.parquet)?);
-                }
-                if let Some(f) = self.file.as_mut() {
-                    f.write(Record {
-                        article: &article,
-                        json: &json,
-                    })?;
-                }
-                self.records += 1;
-                self.bytes += json.len() as u64 + 1;
-                metrics.article(&stats, true);
-            }
-            Outcome::Dropped { article, stats } => {
-                self.note(&article);
-                metrics.article(&stats, false);
-            }
-            Outcome::Rejected(r) => {
-                warn!("rejected {}: {}", r.location(), r.reason);
-                self.opened.get_or_insert_with(Instant::now);
-                self.entries.push(DeltaEntry {
-                    path_hash: watch::path_hash(&r.path),
-                    input_hash: r.input_hash,
-                    ingested_at: unix_now(),
-                    article: None,
-                });
-                metrics.rejected(r.kind, r.bytes);
-            }
+    fn create(path: PathBuf, what: &'static str) -> Result<BufWriter<std::fs::File>> {
+        let f = std::fs::File::create(&path).map_err(|source| Error::Io {
+            op: what,
+            path,
+            source,
+        })?;
+        Ok(BufWriter::with_capacity(1 << 16, f))
+    }
+
+    fn commit_if_due(&mut self) -> Result<()> {
+        let old = self.opened.is_some_and(|t| t.elapsed() >= self.max_age);
+        if self.bytes >= self.max_bytes || old {
+            self.commit()?;
         }
         Ok(())
     }
 
-    fn commit(&mut self, metrics: &Metrics) -> Result<()> {
+    fn commit(&mut self) -> Result<()> {
         let seq = self.state.next_segment;
         if let Some(f) = self.file.take() {
             let f = f.finish()?;
             let f = f.into_inner().map_err(|e| Error::Output(e.into_error()))?;
             f.sync_all().map_err(Error::Output)?;
         }
+        if let Some(f) = self.rejects_file.take() {
+            let f = f.into_inner().map_err(|e| Error::Output(e.into_error()))?;
+            f.sync_all().map_err(Error::Output)?;
+        }
+        let counts = Counts {
+            records: self.records,
+            rejects: self.rejects,
+        };
         state::commit(
             &self.layout,
             &mut self.state,
             seq,
-            self.records,
+            counts,
             &self.entries,
             unix_now(),
             self.retention_secs,
@@ -386,16 +332,81 @@ impl SegmentWriter {
             .iter()
             .map(|e| (now - e.ingested_at as f64).max(0.0))
             .collect();
-        metrics.committed(self.bytes, &latencies);
+        self.metrics.committed(self.bytes, &latencies);
         info!(
-            "committed segment {seq}: {} records, {} inputs",
+            "committed segment {seq}: {} records, {} rejected, {} inputs",
             self.records,
+            self.rejects,
             self.entries.len()
         );
         self.records = 0;
+        self.rejects = 0;
         self.bytes = 0;
         self.opened = None;
         self.entries.clear();
         Ok(())
+    }
+}
+
+impl OutcomeSink for SegmentWriter {
+    fn record(&mut self, article: &Article, json: &[u8]) -> Result<()> {
+        self.note(article);
+        if self.file.is_none() {
+            let out = Self::create(
+                self.layout.segment_tmp(self.state.next_segment),
+                "cannot create segment",
+            )?;
+            self.file = Some(FileWriter::new(out, self.format, self.parquet)?);
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.write(Record { article, json })?;
+        }
+        self.records += 1;
+        self.bytes += json.len() as u64 + 1;
+        self.commit_if_due()
+    }
+
+    fn dropped(&mut self, article: &Article) -> Result<()> {
+        self.note(article);
+        self.commit_if_due()
+    }
+
+    fn rejected(&mut self, r: &Rejected) -> Result<()> {
+        self.opened.get_or_insert_with(Instant::now);
+        self.entries.push(DeltaEntry {
+            path_hash: watch::path_hash(&r.path),
+            input_hash: r.input_hash,
+            ingested_at: unix_now(),
+            article: None,
+        });
+        if self.rejects_file.is_none() {
+            let path = self.layout.rejects_tmp(self.state.next_segment);
+            self.rejects_file = Some(Self::create(path, "cannot create rejects file")?);
+        }
+        if let Some(f) = self.rejects_file.as_mut() {
+            let line = serde_json::to_vec(r).map_err(|e| Error::Output(e.into()))?;
+            f.write_all(&line)
+                .and_then(|()| f.write_all(b"\n"))
+                .map_err(Error::Output)?;
+        }
+        self.rejects += 1;
+        self.commit_if_due()
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(Duration::from_millis(50).min(self.max_age))
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        self.commit_if_due()
+    }
+
+    fn finish(mut self: Box<Self>, ending: Ending) -> Result<()> {
+        match ending {
+            // What was taken before the stop is committed; a failed run's
+            // open segment is left uncommitted and redone at the next start.
+            Ending::Complete | Ending::Interrupted if self.opened.is_some() => self.commit(),
+            _ => Ok(()),
+        }
     }
 }

@@ -7,13 +7,16 @@
 //!                               every input the segment accounts for
 //! output_dir/seg-NNNNNNNN.jsonl committed output
 //! output_dir/.seg-NNNNNNNN.jsonl.tmp  a segment being written
+//! output_dir/_rejects/seg-NNNNNNNN.jsonl  the inputs segment N rejected (path,
+//!                               reason), committed with it; absent when none
 //! ```
 //!
 //! Commit protocol for segment N (every file write is temp + fsync + rename):
 //! 1. the segment's records are already in `.seg-N.jsonl.tmp`; fsync it;
 //! 2. write `deltas/N.bin`;
 //! 3. write `state.json` with `next_segment = N + 1, pending = N`: the commit point;
-//! 4. rename `.seg-N.jsonl.tmp` to `seg-N.jsonl`.
+//! 4. rename `.seg-N.jsonl.tmp` to `seg-N.jsonl` (and the rejects file's temp
+//!    to its name).
 //!
 //! Recovery: a pending segment whose temp file survived is renamed forward
 //! (step 4 redone); every temp segment and delta numbered `>= next_segment`
@@ -42,6 +45,9 @@ pub struct SegmentMeta {
     pub committed_at: u64,
     /// Records written to the segment file (0: no file was written).
     pub records: u64,
+    /// Rejected inputs written to its rejects file (0: none was written).
+    #[serde(default)]
+    pub rejects: u64,
 }
 
 /// The committed state.
@@ -94,6 +100,22 @@ impl Layout {
     pub fn segment_tmp(&self, seq: u64) -> PathBuf {
         self.output_dir
             .join(format!(".seg-{seq:08}.{}.tmp", self.extension))
+    }
+
+    /// Where rejects files go: a folder of their own, so a reader of
+    /// `output_dir/*.jsonl` sees records only.
+    pub fn rejects_dir(&self) -> PathBuf {
+        self.output_dir.join("_rejects")
+    }
+
+    /// `_rejects/seg-NNNNNNNN.jsonl`: the inputs segment `seq` rejected.
+    pub fn rejects(&self, seq: u64) -> PathBuf {
+        self.rejects_dir().join(format!("seg-{seq:08}.jsonl"))
+    }
+
+    /// `_rejects/.seg-NNNNNNNN.jsonl.tmp`: a rejects file being written.
+    pub fn rejects_tmp(&self, seq: u64) -> PathBuf {
+        self.rejects_dir().join(format!(".seg-{seq:08}.jsonl.tmp"))
     }
 
     fn deltas(&self) -> PathBuf {
@@ -156,32 +178,41 @@ pub struct Recovered {
 /// Load the state, finish or discard interrupted commits, and read the
 /// retained deltas. Refuses a state built with another dedup configuration.
 pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
-    for dir in [&layout.state_dir, &layout.deltas(), &layout.output_dir] {
+    for dir in [
+        &layout.state_dir,
+        &layout.deltas(),
+        &layout.output_dir,
+        &layout.rejects_dir(),
+    ] {
         std::fs::create_dir_all(dir).map_err(io("cannot create directory", dir))?;
     }
     let state_path = layout.state_file();
     let state = match std::fs::read(&state_path) {
         Ok(bytes) => {
-            let state: State = serde_json::from_slice(&bytes).map_err(|e| {
-                Error::Config(format!("{}: corrupt state: {e}", state_path.display()))
+            let state: State = serde_json::from_slice(&bytes).map_err(|e| Error::State {
+                path: state_path.clone(),
+                message: format!("corrupt: {e}"),
             })?;
             if state.version != STATE_VERSION {
-                return Err(Error::Config(format!(
-                    "{}: state version {} is not supported (expected {STATE_VERSION})",
-                    state_path.display(),
-                    state.version
-                )));
+                return Err(Error::State {
+                    path: state_path.clone(),
+                    message: format!(
+                        "state version {} is not supported (expected {STATE_VERSION})",
+                        state.version
+                    ),
+                });
             }
             if state.dedup_config != dedup_config {
-                return Err(Error::Config(format!(
-                    "{} was built with dedup config `{}`, but the current config is `{}`. \
+                return Err(Error::StateMismatch {
+                    path: state_path.clone(),
+                    message: format!(
+                        "was built with dedup config `{}`, but the current config is `{}`. \
                      The dedup index cannot be reused. To rebuild, stop newspipe, move the state \
                      directory and the output directory aside, and start again: every file in the \
                      watched directory is processed anew.",
-                    state_path.display(),
-                    state.dedup_config,
-                    dedup_config
-                )));
+                        state.dedup_config, dedup_config
+                    ),
+                });
             }
             state
         }
@@ -196,18 +227,24 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
     };
 
     if let Some(p) = state.pending {
-        let (tmp, done) = (layout.segment_tmp(p), layout.segment(p));
-        if tmp.exists() && !done.exists() {
-            std::fs::rename(&tmp, &done).map_err(io("cannot finish commit of", &done))?;
-            sync_dir(&layout.output_dir)?;
+        for (tmp, done) in [
+            (layout.segment_tmp(p), layout.segment(p)),
+            (layout.rejects_tmp(p), layout.rejects(p)),
+        ] {
+            if tmp.exists() && !done.exists() {
+                std::fs::rename(&tmp, &done).map_err(io("cannot finish commit of", &done))?;
+                sync_dir(done.parent().unwrap_or(&layout.output_dir))?;
+            }
         }
     }
 
     let mut discarded = Vec::new();
-    discard_uncommitted(&layout.output_dir, &state, &mut discarded, |name| {
+    let temp_seq = |name: &str| -> Option<u64> {
         let rest = name.strip_prefix(".seg-")?;
         rest.get(..8)?.parse().ok()
-    })?;
+    };
+    discard_uncommitted(&layout.output_dir, &state, &mut discarded, temp_seq)?;
+    discard_uncommitted(&layout.rejects_dir(), &state, &mut discarded, temp_seq)?;
     let retained: HashSet<u64> = state.segments.iter().map(|s| s.seq).collect();
     discard_uncommitted(&layout.deltas(), &state, &mut discarded, |name| {
         let seq: u64 = name.strip_suffix(".bin")?.parse().ok()?;
@@ -220,8 +257,10 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
     for seg in &state.segments {
         let path = layout.delta(seg.seq);
         let bytes = std::fs::read(&path).map_err(io("cannot read", &path))?;
-        let delta = decode_delta(&bytes)
-            .ok_or_else(|| Error::Config(format!("{}: corrupt delta", path.display())))?;
+        let delta = decode_delta(&bytes).ok_or_else(|| Error::State {
+            path: path.clone(),
+            message: "corrupt delta (bad checksum or truncated)".into(),
+        })?;
         for e in delta {
             ledger.insert((e.path_hash, e.input_hash));
             entries.push(e);
@@ -258,25 +297,37 @@ fn discard_uncommitted(
     Ok(())
 }
 
+/// What one segment holds, for [`commit`].
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    /// Records in the segment's temp file (0: no file).
+    pub records: u64,
+    /// Lines in the rejects temp file (0: no file).
+    pub rejects: u64,
+}
+
 /// Commit segment `seq`: steps 2 to 4 of the protocol. The segment's temp
-/// file, if `records > 0`, must be complete and synced.
+/// file (if `records > 0`) and rejects temp file (if `rejects > 0`) must be
+/// complete and synced.
 pub fn commit(
     layout: &Layout,
     state: &mut State,
     seq: u64,
-    records: u64,
+    counts: Counts,
     entries: &[DeltaEntry],
     now: u64,
     retention_secs: u64,
 ) -> Result<()> {
+    let Counts { records, rejects } = counts;
     write_atomic(&layout.delta(seq), &encode_delta(entries))?;
     let mut next = state.clone();
     next.next_segment = seq + 1;
-    next.pending = (records > 0).then_some(seq);
+    next.pending = (records > 0 || rejects > 0).then_some(seq);
     next.segments.push(SegmentMeta {
         seq,
         committed_at: now,
         records,
+        rejects,
     });
     let expired: Vec<u64> = next
         .segments
@@ -285,14 +336,21 @@ pub fn commit(
         .map(|s| s.seq)
         .collect();
     next.segments.retain(|s| !expired.contains(&s.seq));
-    let json = serde_json::to_vec_pretty(&next)
-        .map_err(|e| Error::Task(format!("cannot serialize state: {e}")))?;
+    let json = serde_json::to_vec_pretty(&next).map_err(|e| Error::State {
+        path: layout.state_file(),
+        message: format!("cannot serialize: {e}"),
+    })?;
     write_atomic(&layout.state_file(), &json)?;
     *state = next;
     if records > 0 {
         let (tmp, done) = (layout.segment_tmp(seq), layout.segment(seq));
         std::fs::rename(&tmp, &done).map_err(io("cannot rename segment", &done))?;
         sync_dir(&layout.output_dir)?;
+    }
+    if rejects > 0 {
+        let (tmp, done) = (layout.rejects_tmp(seq), layout.rejects(seq));
+        std::fs::rename(&tmp, &done).map_err(io("cannot rename rejects file", &done))?;
+        sync_dir(&layout.rejects_dir())?;
     }
     for seq in expired {
         let path = layout.delta(seq);
@@ -416,6 +474,13 @@ pub fn decode_delta(bytes: &[u8]) -> Option<Vec<DeltaEntry>> {
 mod tests {
     use super::*;
 
+    fn counts(records: u64) -> Counts {
+        Counts {
+            records,
+            rejects: 0,
+        }
+    }
+
     fn layout(dir: &Path) -> Layout {
         Layout {
             state_dir: dir.join("state"),
@@ -458,7 +523,16 @@ mod tests {
         let l = layout(dir.path());
         let mut rec = recover(&l, "cfg").unwrap();
         std::fs::write(l.segment_tmp(0), "{}\n").unwrap();
-        commit(&l, &mut rec.state, 0, 1, &[entry(1), entry(2)], 10, 1000).unwrap();
+        commit(
+            &l,
+            &mut rec.state,
+            0,
+            counts(1),
+            &[entry(1), entry(2)],
+            10,
+            1000,
+        )
+        .unwrap();
         assert!(l.segment(0).exists() && !l.segment_tmp(0).exists());
         let again = recover(&l, "cfg").unwrap();
         assert_eq!(again.state.next_segment, 1);
@@ -472,7 +546,7 @@ mod tests {
         let l = layout(dir.path());
         let mut rec = recover(&l, "cfg").unwrap();
         std::fs::write(l.segment_tmp(0), "{}\n").unwrap();
-        commit(&l, &mut rec.state, 0, 1, &[entry(1)], 10, 1000).unwrap();
+        commit(&l, &mut rec.state, 0, counts(1), &[entry(1)], 10, 1000).unwrap();
         // Simulate a crash between the state write and the final rename of 0...
         std::fs::rename(l.segment(0), l.segment_tmp(0)).unwrap();
         // ...and a segment 1 that was still being written.
@@ -489,7 +563,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
         let mut rec = recover(&l, "near=true").unwrap();
-        commit(&l, &mut rec.state, 0, 0, &[entry(1)], 10, 1000).unwrap();
+        commit(&l, &mut rec.state, 0, counts(0), &[entry(1)], 10, 1000).unwrap();
         let err = recover(&l, "near=false").unwrap_err().to_string();
         assert!(
             err.contains("near=true") && err.contains("To rebuild"),
@@ -502,8 +576,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
         let mut rec = recover(&l, "cfg").unwrap();
-        commit(&l, &mut rec.state, 0, 0, &[entry(1)], 100, 50).unwrap();
-        commit(&l, &mut rec.state, 1, 0, &[entry(2)], 200, 50).unwrap();
+        commit(&l, &mut rec.state, 0, counts(0), &[entry(1)], 100, 50).unwrap();
+        commit(&l, &mut rec.state, 1, counts(0), &[entry(2)], 200, 50).unwrap();
         assert_eq!(rec.state.segments.len(), 1);
         assert!(!l.delta(0).exists());
         let again = recover(&l, "cfg").unwrap();

@@ -28,7 +28,6 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tempfile::NamedTempFile;
 
-use crate::config::OutputConfig;
 use crate::error::{Error, Result};
 use crate::record::Article;
 use jsonl::{Compression, JsonlSink, JsonlWriter};
@@ -50,6 +49,59 @@ pub trait RecordSink: Send {
     fn write(&mut self, record: Record<'_>) -> Result<()>;
     /// Flush and publish everything written; consumes the sink.
     fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// `[output]` section.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// `-` for stdout, else a file path.
+    pub path: String,
+    /// JSONL file for rejected inputs; empty for none.
+    pub rejects_path: String,
+    /// Output format; `auto` follows the output name.
+    pub format: OutputFormat,
+    /// Hive-style partitioning of file output: none, or by ingest date.
+    pub partition_by: PartitionBy,
+    /// Rows per Parquet row group.
+    pub parquet_row_group_rows: usize,
+}
+
+/// Most rows per Parquet row group.
+pub const MAX_ROW_GROUP_ROWS: usize = 1 << 24;
+
+impl OutputConfig {
+    /// Check the values, naming the key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, why: &str| {
+            Err(Error::Config(format!(
+                "invalid value for `output.{key}`: {why}"
+            )))
+        };
+        if self.path.is_empty() {
+            return bad("path", "must be `-` or a file path");
+        }
+        if self.parquet_row_group_rows == 0 || self.parquet_row_group_rows > MAX_ROW_GROUP_ROWS {
+            return bad("parquet_row_group_rows", "must be 1 to 16777216");
+        }
+        if self.path == "-"
+            && (self.format != OutputFormat::Auto && self.format != OutputFormat::Jsonl)
+        {
+            return bad(
+                "format",
+                "standard output takes plain JSONL only; give output.path a file name",
+            );
+        }
+        if !self.rejects_path.is_empty() && self.rejects_path == self.path {
+            return bad("rejects_path", "must differ from output.path");
+        }
+        Ok(())
+    }
+
+    /// The rejects file, when one is configured.
+    pub fn rejects_path(&self) -> Option<PathBuf> {
+        (!self.rejects_path.is_empty()).then(|| PathBuf::from(&self.rejects_path))
+    }
 }
 
 /// Output format (`output.format`).

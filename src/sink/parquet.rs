@@ -48,8 +48,12 @@ impl Default for ParquetOptions {
     }
 }
 
-fn parquet_error(e: impl std::fmt::Display) -> Error {
-    Error::Output(std::io::Error::other(format!("parquet: {e}")))
+fn parquet_error(op: &'static str) -> impl FnOnce(String) -> Error {
+    move |message| Error::Parquet { op, message }
+}
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
 }
 
 /// Writes records to one Parquet file on `W`.
@@ -61,7 +65,9 @@ pub struct ParquetWriter<W: Write + Send> {
 impl<W: Write + Send> ParquetWriter<W> {
     /// Start a file on `out`.
     pub fn new(out: W, options: ParquetOptions) -> Result<Self> {
-        let level = ZstdLevel::try_new(options.zstd_level).map_err(parquet_error)?;
+        let level = ZstdLevel::try_new(options.zstd_level)
+            .map_err(text)
+            .map_err(parquet_error("compression level"))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_size(options.row_group_rows.max(1))
@@ -76,15 +82,18 @@ impl<W: Write + Send> ParquetWriter<W> {
             )]))
             .build();
         let columns = Columns::new();
-        let writer =
-            ArrowWriter::try_new(out, columns.schema(), Some(props)).map_err(parquet_error)?;
+        let writer = ArrowWriter::try_new(out, columns.schema(), Some(props))
+            .map_err(text)
+            .map_err(parquet_error("cannot start a file"))?;
         Ok(ParquetWriter { columns, writer })
     }
 
     /// Append one record.
     pub fn write(&mut self, record: Record<'_>) -> Result<()> {
         let value = serde_json::to_value(record.article).map_err(|e| Error::Output(e.into()))?;
-        self.columns.push(&value).map_err(parquet_error)?;
+        self.columns
+            .push(&value)
+            .map_err(parquet_error("record does not fit the schema"))?;
         if self.columns.rows() >= BATCH_ROWS {
             self.flush_batch()?;
         }
@@ -95,14 +104,23 @@ impl<W: Write + Send> ParquetWriter<W> {
         if self.columns.rows() == 0 {
             return Ok(());
         }
-        let batch = self.columns.take_batch().map_err(parquet_error)?;
-        self.writer.write(&batch).map_err(parquet_error)
+        let batch = self
+            .columns
+            .take_batch()
+            .map_err(parquet_error("cannot build a batch"))?;
+        self.writer
+            .write(&batch)
+            .map_err(text)
+            .map_err(parquet_error("cannot write a batch"))
     }
 
     /// Write the footer and hand back the output.
     pub fn finish(mut self) -> Result<W> {
         self.flush_batch()?;
-        self.writer.into_inner().map_err(parquet_error)
+        self.writer
+            .into_inner()
+            .map_err(text)
+            .map_err(parquet_error("cannot write the footer"))
     }
 }
 

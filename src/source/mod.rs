@@ -13,9 +13,50 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::{InputConfig, InputFormat};
-use crate::error::RejectReason;
+use serde::Deserialize;
+
+use crate::error::{Error, RejectReason, Result};
 use crate::record::{Article, SourceInfo};
+
+/// How an input is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    /// By file name: `*.jsonl` / `*.ndjson` as JSONL, anything else as text.
+    Auto,
+    /// One plain-text article per file.
+    Text,
+    /// One JSON article per line.
+    Jsonl,
+}
+
+/// `[input]` section.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    /// How inputs are read.
+    pub format: InputFormat,
+    /// Larger files (or JSONL lines) are rejected.
+    pub max_file_bytes: u64,
+    /// Skip names starting with a dot.
+    pub skip_hidden: bool,
+}
+
+/// Largest `input.max_file_bytes`: one input is held in memory whole, a few
+/// times over while its stages run.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+
+impl InputConfig {
+    /// Check the values, naming the key.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_file_bytes == 0 || self.max_file_bytes > MAX_INPUT_BYTES {
+            return Err(Error::Config(format!(
+                "invalid value for `input.max_file_bytes`: must be 1 to {MAX_INPUT_BYTES} (1 GiB)"
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// One unit of work from a source.
 #[derive(Debug)]
@@ -67,6 +108,9 @@ pub struct Rejected {
     /// xxh3-64 of the raw input, when it was read (the daemon's ledger key).
     #[serde(skip)]
     pub input_hash: u64,
+    /// The Kafka message rejected, for the offset commit.
+    #[serde(skip)]
+    pub message: Option<std::sync::Arc<crate::record::MessageAt>>,
 }
 
 fn serialize_display<S: serde::Serializer>(reason: &RejectReason, s: S) -> Result<S::Ok, S::Error> {
@@ -84,6 +128,7 @@ impl Rejected {
             kind: reason.kind(),
             reason,
             input_hash: source.input_hash,
+            message: source.message.clone(),
         }
     }
 

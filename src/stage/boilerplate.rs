@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::record::{Article, Removed};
 use crate::stage::title::{ends_like_sentence_or_clause, has_sentence_break};
-use crate::stage::Stage;
+use crate::stage::{Stage, Verdict};
 
 /// The built-in rules: `config/boilerplate.toml` as it was at build time.
 pub const DEFAULT_RULES: &str = include_str!("../../config/boilerplate.toml");
@@ -143,10 +143,11 @@ impl Rules {
 
     /// Read and compile a rules file.
     pub fn load(path: &Path) -> Result<Rules> {
-        let src = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            op: "cannot read boilerplate rules",
-            path: path.to_owned(),
-            source,
+        // A rules file that cannot be read is a configuration error, like
+        // one that does not parse.
+        let src = std::fs::read_to_string(path).map_err(|e| Error::Rules {
+            path: path.display().to_string(),
+            message: format!("cannot read: {e}"),
         })?;
         Rules::parse(&src, &path.display().to_string())
     }
@@ -502,14 +503,24 @@ impl Boilerplate {
     }
 }
 
+impl Boilerplate {
+    /// The stage when `[boilerplate]` enables it.
+    pub fn build(cfg: &BoilerplateConfig) -> Result<Option<Box<dyn Stage>>> {
+        if !cfg.enabled {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(Boilerplate::new(cfg)?)))
+    }
+}
+
 impl Stage for Boilerplate {
     fn name(&self) -> &'static str {
         "boilerplate"
     }
 
-    fn process(&self, article: &mut Article) {
+    fn process(&self, article: &mut Article) -> Verdict {
         let Some(rules) = &self.rules else {
-            return;
+            return Ok(());
         };
         // A "title" that is really boilerplate ("Also Read: ...", "Share this
         // article") goes back to the text, where the rules remove it together
@@ -528,6 +539,7 @@ impl Stage for Boilerplate {
             article.text = text;
         }
         article.boilerplate.extend(removed);
+        Ok(())
     }
 }
 
@@ -704,7 +716,7 @@ mod tests {
         let stage = Boilerplate::new(&BoilerplateConfig::default()).unwrap();
         let mut a = Article::new(0, Default::default(), "Body text.".into());
         a.title = Some("Share this article".into());
-        stage.process(&mut a);
+        stage.process(&mut a).unwrap();
         assert_eq!(a.title, None);
         assert_eq!(
             a.boilerplate,
@@ -717,14 +729,15 @@ mod tests {
         let text =
             "Also Read: Port Strike Talks Resume\nAfter Weekend Walkout\nDockers met on Monday.";
         let mut a = Article::new(0, Default::default(), normalize(text));
-        Title::new(&TitleConfig::default()).process(&mut a);
+        Title::new(&TitleConfig::default()).process(&mut a).unwrap();
         assert!(
             a.title.is_some(),
             "the title stage alone takes it for a headline"
         );
         Boilerplate::new(&BoilerplateConfig::default())
             .unwrap()
-            .process(&mut a);
+            .process(&mut a)
+            .unwrap();
         assert_eq!(a.title, None);
         assert_eq!(a.text, "Dockers met on Monday.");
         assert_eq!(
@@ -744,7 +757,7 @@ mod tests {
         };
         let stage = Boilerplate::new(&cfg).unwrap();
         let mut a = Article::new(0, Default::default(), "Advertisement\n\nBody.".into());
-        stage.process(&mut a);
+        stage.process(&mut a).unwrap();
         assert_eq!(a.text, "Advertisement\n\nBody.");
         assert!(a.boilerplate.is_empty());
     }
@@ -772,13 +785,14 @@ mod tests {
     }
 
     #[test]
-    fn missing_rules_file_is_an_io_error_naming_it() {
+    fn missing_rules_file_is_a_rules_error_naming_it() {
         let cfg = BoilerplateConfig {
             enabled: true,
             rules_file: "/nonexistent/rules.toml".into(),
         };
         let err = Boilerplate::new(&cfg).unwrap_err();
-        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(matches!(err, Error::Rules { .. }), "{err}");
+        assert_eq!(err.kind(), crate::error::ErrorKind::Config);
         assert!(err.to_string().contains("/nonexistent/rules.toml"), "{err}");
     }
 
@@ -854,7 +868,7 @@ mod tests {
             .find(|(n, _)| n.starts_with("000_"))
             .expect("seed 000 present");
         let mut a = Article::new(0, Default::default(), normalize(raw));
-        Title::new(&TitleConfig::default()).process(&mut a);
+        Title::new(&TitleConfig::default()).process(&mut a).unwrap();
         a
     }
 
@@ -864,7 +878,8 @@ mod tests {
         let before = a.text.clone();
         Boilerplate::new(&BoilerplateConfig::default())
             .unwrap()
-            .process(&mut a);
+            .process(&mut a)
+            .unwrap();
         assert_eq!(
             a.boilerplate,
             [removed(
@@ -890,8 +905,8 @@ mod tests {
         let mut found = false;
         for (name, raw) in corpus::seeds_raw() {
             let mut a = Article::new(0, Default::default(), normalize(&raw));
-            Title::new(&TitleConfig::default()).process(&mut a);
-            stage.process(&mut a);
+            Title::new(&TitleConfig::default()).process(&mut a).unwrap();
+            stage.process(&mut a).unwrap();
             for line in a
                 .text
                 .lines()
@@ -918,10 +933,11 @@ mod tests {
         let seeds = corpus::seeds_raw();
         let (_, raw) = seeds.iter().find(|(n, _)| n.starts_with(prefix)).unwrap();
         let mut a = Article::new(0, Default::default(), normalize(raw));
-        Title::new(&TitleConfig::default()).process(&mut a);
+        Title::new(&TitleConfig::default()).process(&mut a).unwrap();
         Boilerplate::new(&BoilerplateConfig::default())
             .unwrap()
-            .process(&mut a);
+            .process(&mut a)
+            .unwrap();
         a
     }
 
@@ -982,8 +998,8 @@ mod tests {
         let mut spans = 0;
         for (name, raw) in &corpus {
             let mut a = Article::new(0, Default::default(), normalize(raw));
-            title.process(&mut a);
-            stage.process(&mut a);
+            title.process(&mut a).unwrap();
+            stage.process(&mut a).unwrap();
             for r in &a.boilerplate {
                 eprintln!("BBC {name}: [{}] {:?}", r.rule, r.text);
             }

@@ -6,8 +6,9 @@ use serde::Deserialize;
 
 use crate::dedup::RetainingIndex;
 use crate::dedup::{self, NearParams};
+use crate::error::{Error, Result};
 use crate::record::Article;
-use crate::stage::Stage;
+use crate::stage::{Stage, Verdict};
 
 /// `[dedup]` config section.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -19,6 +20,11 @@ pub struct DedupConfig {
     pub near: bool,
     /// Leave duplicates out of the output (they are still counted).
     pub drop_duplicates: bool,
+    /// Long-running modes (daemon, Kafka) compare an article only with those
+    /// of the last this many days, by their clock (see
+    /// [`crate::record::SourceInfo::clock_secs`]); older entries are dropped,
+    /// which bounds the index. Batch runs remember everything.
+    pub retention_days: u64,
     /// Near-duplicate parameters.
     #[serde(flatten)]
     pub params: NearParams,
@@ -30,14 +36,71 @@ impl Default for DedupConfig {
             enabled: true,
             near: true,
             drop_duplicates: false,
+            retention_days: 30,
             params: NearParams::default(),
         }
     }
 }
 
+/// Most LSH bands; with [`MAX_ROWS`] it bounds the signature an article keeps.
+pub const MAX_BANDS: usize = 256;
+/// Most rows per band.
+pub const MAX_ROWS: usize = 32;
+/// Most MinHash values per article (`bands * rows`): 4 KB of signature.
+pub const MAX_SIGNATURE: usize = 1024;
+/// Longest retention: ten years.
+pub const MAX_RETENTION_DAYS: u64 = 3650;
+
 impl DedupConfig {
     fn near_params(&self) -> Option<&NearParams> {
         self.near.then_some(&self.params)
+    }
+
+    /// Retention in seconds.
+    pub fn retention_secs(&self) -> u64 {
+        self.retention_days.saturating_mul(86_400)
+    }
+
+    /// Check the values, naming the key: a signature too large to hold or to
+    /// compute in reasonable time is refused before any work.
+    pub fn validate(&self) -> Result<()> {
+        let p = &self.params;
+        let bad = |key: &str, why: String| {
+            Err(Error::Config(format!(
+                "invalid value for `dedup.{key}`: {why}"
+            )))
+        };
+        if p.shingle_words == 0 || p.shingle_words > dedup::MAX_SHINGLE_WORDS {
+            return bad(
+                "shingle_words",
+                format!("must be 1 to {}", dedup::MAX_SHINGLE_WORDS),
+            );
+        }
+        if p.bands == 0 || p.bands > MAX_BANDS {
+            return bad("bands", format!("must be 1 to {MAX_BANDS}"));
+        }
+        if p.rows == 0 || p.rows > MAX_ROWS {
+            return bad("rows", format!("must be 1 to {MAX_ROWS}"));
+        }
+        if p.bands * p.rows > MAX_SIGNATURE {
+            return bad(
+                "bands",
+                format!(
+                    "bands * rows must be at most {MAX_SIGNATURE}, got {}",
+                    p.bands * p.rows
+                ),
+            );
+        }
+        if !(p.threshold > 0.0 && p.threshold <= 1.0) {
+            return bad("threshold", "must be in (0, 1]".into());
+        }
+        if self.retention_days == 0 || self.retention_days > MAX_RETENTION_DAYS {
+            return bad(
+                "retention_days",
+                format!("must be 1 to {MAX_RETENTION_DAYS}"),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -56,13 +119,22 @@ impl Fingerprinter {
     }
 }
 
+impl Fingerprinter {
+    /// The stage when `[dedup]` enables it.
+    pub fn build(cfg: &DedupConfig) -> Option<Box<dyn Stage>> {
+        cfg.enabled
+            .then(|| Box::new(Fingerprinter::new(cfg)) as Box<dyn Stage>)
+    }
+}
+
 impl Stage for Fingerprinter {
     fn name(&self) -> &'static str {
         "fingerprint"
     }
 
-    fn process(&self, article: &mut Article) {
+    fn process(&self, article: &mut Article) -> Verdict {
         article.fingerprint = Some(self.inner.fingerprint(&article.text));
+        Ok(())
     }
 }
 
@@ -70,6 +142,7 @@ impl Stage for Fingerprinter {
 #[derive(Debug)]
 pub struct Deduplicator {
     index: RetainingIndex,
+    drop_duplicates: bool,
 }
 
 impl Deduplicator {
@@ -78,22 +151,26 @@ impl Deduplicator {
         Self::with_retention(cfg, u64::MAX)
     }
 
-    /// Build from config; forgets articles ingested more than `retention_secs`
-    /// before the newest one (the daemon).
+    /// Build from config; forgets articles whose clock is more than
+    /// `retention_secs` before the newest one (the daemon, Kafka).
     pub fn with_retention(cfg: &DedupConfig, retention_secs: u64) -> Self {
         Deduplicator {
             index: RetainingIndex::new(cfg.near_params().cloned(), retention_secs),
+            drop_duplicates: cfg.drop_duplicates,
         }
     }
 
-    /// Mark `article` and remember it. Must be called in input order.
-    pub fn process(&mut self, article: &mut Article) {
+    /// Mark `article` and remember it; false when it is a duplicate to leave
+    /// out of the output (`dedup.drop_duplicates`). Must be called in input
+    /// order.
+    pub fn process(&mut self, article: &mut Article) -> bool {
         // The fingerprint stays on the article: the daemon persists it so that
         // a restart can rebuild this index.
         if let Some(fp) = &article.fingerprint {
-            let now = ingested_secs(article.source.ingested_at.as_deref());
+            let now = article.source.clock_secs();
             article.dedup = self.index.check_and_insert(&article.id, fp, now);
         }
+        !(self.drop_duplicates && article.dedup.status != crate::record::DedupStatus::Unique)
     }
 
     /// Feed an article decided in an earlier run back into the index, with
@@ -131,11 +208,4 @@ impl Deduplicator {
     }
 }
 
-/// Unix seconds of an RFC 3339 ingest time; 0 when absent (batch runs, whose
-/// articles all share one moment).
-pub fn ingested_secs(ingested_at: Option<&str>) -> u64 {
-    ingested_at
-        .and_then(|s| humantime::parse_rfc3339(s).ok())
-        .and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
-}
+pub use crate::record::ingested_secs;

@@ -2,10 +2,10 @@
 
 use serde::Deserialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ner::Tagger;
 use crate::record::Article;
-use crate::stage::Stage;
+use crate::stage::{Stage, Verdict};
 
 /// `[entities]` config section.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -31,12 +31,12 @@ pub fn load_tagger(cfg: &EntitiesConfig) -> Result<Tagger> {
     if cfg.model.is_empty() {
         return Tagger::builtin();
     }
-    let bytes = std::fs::read(&cfg.model).map_err(|source| crate::error::Error::Io {
-        op: "cannot read entity model",
-        path: cfg.model.clone().into(),
-        source,
-    })?;
-    Tagger::from_model_bytes(&bytes)
+    let bytes = std::fs::read(&cfg.model)
+        .map_err(|e| Error::Model(format!("cannot read {}: {e}", cfg.model)))?;
+    Tagger::from_model_bytes(&bytes).map_err(|e| match e {
+        Error::Model(m) => Error::Model(format!("{}: {m}", cfg.model)),
+        other => other,
+    })
 }
 
 /// The entity stage.
@@ -54,17 +54,28 @@ impl Entities {
     }
 }
 
+impl Entities {
+    /// The stage when `[entities]` enables it.
+    pub fn build(cfg: &EntitiesConfig) -> Result<Option<Box<dyn Stage>>> {
+        if !cfg.enabled {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(Entities::new(cfg)?)))
+    }
+}
+
 impl Stage for Entities {
     fn name(&self) -> &'static str {
         "entities"
     }
 
-    fn process(&self, article: &mut Article) {
+    fn process(&self, article: &mut Article) -> Verdict {
         let (title_entities, entities) = self
             .tagger
             .tag_article(article.title.as_deref(), &article.text);
         article.title_entities = title_entities;
         article.entities = entities;
+        Ok(())
     }
 }
 
@@ -82,7 +93,7 @@ mod tests {
             "Russian Foreign Minister Sergei Lavrov met officials in Moscow.".to_owned(),
         );
         a.title = Some("Lavrov visits Kyiv".to_owned());
-        stage.process(&mut a);
+        stage.process(&mut a).unwrap();
         assert!(a
             .entities
             .iter()

@@ -1,94 +1,101 @@
 //! Per-article transforms.
 //!
 //! Every stage has the same two halves: a serde config section that builds it,
-//! and one synchronous [`Stage::process`] call per article. The async plumbing
-//! that feeds them lives once, in [`crate::pipeline`].
+//! and one synchronous [`Stage::process`] call per article, which may reject
+//! the article with a typed reason. The async plumbing that feeds them lives
+//! once, in [`crate::pipeline`]; the list of stages lives once, in
+//! [`Stages::new`]: adding a stage is a new file here and one line there.
 
 pub mod boilerplate;
 pub mod dedup;
 pub mod entities;
+pub mod id;
 pub mod normalize;
+pub mod require_text;
 pub mod title;
-
-use crate::record::Article;
-
-/// A transform that can run on any worker thread, on articles in any order.
-///
-/// Stages that need to see articles in input order (dedup) are driven by the
-/// pipeline's sequential step instead and do not implement this trait.
-pub trait Stage: Send + Sync {
-    /// Short name used in logs and in the summary.
-    fn name(&self) -> &'static str;
-    /// Transform one article in place.
-    fn process(&self, article: &mut Article);
-}
 
 use std::time::Instant;
 
-use crate::config::Settings;
 use crate::error::{RejectReason, Result};
+use crate::record::Article;
 use crate::source::{decode::decode, Input, Rejected};
-use crate::summary::ArticleStats;
+use crate::summary::{ArticleStats, MAX_TIMED};
 
-/// Every enabled per-article stage, built once from the settings and shared
-/// by all workers.
+/// What a stage decides about the article it processed: go on, or leave it
+/// out of the output with a reason (it is then counted and reported like any
+/// other rejected input).
+pub type Verdict = std::result::Result<(), RejectReason>;
+
+/// A transform that can run on any worker thread, on articles in any order.
+///
+/// Stages that need to see articles in input order (the dedup verdict) are
+/// driven by the pipeline's sequential step instead
+/// ([`dedup::Deduplicator`]) and do not implement this trait.
+pub trait Stage: Send + Sync {
+    /// Short name: the key of its time in the summary and in `/metrics`.
+    fn name(&self) -> &'static str;
+    /// Transform one article in place, or reject it.
+    fn process(&self, article: &mut Article) -> Verdict;
+}
+
+/// The config sections the stages are built from, borrowed from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct StageSettings<'a> {
+    /// `[title]`.
+    pub title: &'a title::TitleConfig,
+    /// `[boilerplate]`.
+    pub boilerplate: &'a boilerplate::BoilerplateConfig,
+    /// `[dedup]`.
+    pub dedup: &'a dedup::DedupConfig,
+    /// `[entities]`.
+    pub entities: &'a entities::EntitiesConfig,
+}
+
+/// Name under which decoding raw bytes is timed; it runs before any stage.
+pub const DECODE: &str = "decode";
+
+/// Every enabled per-article stage, built once and shared by all workers.
 pub struct Stages {
-    normalize: normalize::Normalize,
-    title: Option<title::Title>,
-    boilerplate: Option<boilerplate::Boilerplate>,
-    fingerprint: Option<dedup::Fingerprinter>,
-    entities: Option<entities::Entities>,
+    /// Before the dedup verdict, in order.
+    prepare: Vec<Box<dyn Stage>>,
+    /// After it, in order; skipped for duplicates left out of the output.
+    enrich: Vec<Box<dyn Stage>>,
 }
 
-/// Index into [`crate::summary::TIMED_STAGES`].
-mod slot {
-    pub const DECODE: usize = 0;
-    pub const NORMALIZE: usize = 1;
-    pub const TITLE: usize = 2;
-    pub const BOILERPLATE: usize = 3;
-    pub const FINGERPRINT: usize = 4;
-    pub const ENTITIES: usize = 5;
-}
-
-fn timed<T>(acc: &mut u64, f: impl FnOnce() -> T) -> T {
-    let t = Instant::now();
-    let out = f();
-    *acc += t.elapsed().as_nanos() as u64;
-    out
-}
-
-fn run_timed(stage: &dyn Stage, article: &mut Article, acc: &mut u64) {
-    timed(acc, || stage.process(article));
+fn boxed(stage: impl Stage + 'static) -> Option<Box<dyn Stage>> {
+    Some(Box::new(stage))
 }
 
 impl Stages {
-    /// Build the stages the settings enable; fails on a bad rules file or model.
-    pub fn new(settings: &Settings) -> Result<Self> {
-        Ok(Stages {
-            normalize: normalize::Normalize,
-            title: settings
-                .title
-                .enabled
-                .then(|| title::Title::new(&settings.title)),
-            boilerplate: if settings.boilerplate.enabled {
-                Some(boilerplate::Boilerplate::new(&settings.boilerplate)?)
-            } else {
-                None
-            },
-            fingerprint: settings
-                .dedup
-                .enabled
-                .then(|| dedup::Fingerprinter::new(&settings.dedup)),
-            entities: if settings.entities.enabled {
-                Some(entities::Entities::new(&settings.entities)?)
-            } else {
-                None
-            },
-        })
+    /// Build the stages the settings enable, loading rules files and models;
+    /// fails (naming the file) on a bad one, before any work starts.
+    pub fn new(cfg: StageSettings<'_>) -> Result<Self> {
+        let prepare = [
+            boxed(normalize::Normalize),
+            boxed(id::ContentId),
+            boxed(title::Title::new(cfg.title)),
+            boilerplate::Boilerplate::build(cfg.boilerplate)?,
+            boxed(require_text::RequireText),
+            dedup::Fingerprinter::build(cfg.dedup),
+        ];
+        let enrich = [entities::Entities::build(cfg.entities)?];
+        let stages = Stages {
+            prepare: prepare.into_iter().flatten().collect(),
+            enrich: enrich.into_iter().flatten().collect(),
+        };
+        debug_assert!(stages.names().len() <= MAX_TIMED);
+        Ok(stages)
     }
 
-    /// Everything before the dedup decision: decode, normalize, title,
-    /// boilerplate, content id and fingerprint.
+    /// Names of the timed steps in pipeline order: decode, then every stage;
+    /// [`ArticleStats::stage_nanos`] is indexed alike.
+    pub fn names(&self) -> Vec<&'static str> {
+        std::iter::once(DECODE)
+            .chain(self.prepare.iter().chain(&self.enrich).map(|s| s.name()))
+            .collect()
+    }
+
+    /// Everything before the dedup verdict: decode, then the prepare stages.
     pub fn prepare(
         &self,
         input: Input,
@@ -102,7 +109,9 @@ impl Stages {
                 mut source,
                 bytes,
             } => {
-                let decoded = timed(&mut stats.stage_nanos[slot::DECODE], || decode(&bytes));
+                let t = Instant::now();
+                let decoded = decode(&bytes);
+                stats.stage_nanos[0] += t.elapsed().as_nanos() as u64;
                 match decoded {
                     Ok((text, encoding)) => {
                         source.encoding = encoding.as_str().to_owned();
@@ -112,44 +121,109 @@ impl Stages {
                 }
             }
         };
-        let a = &mut *article;
-        run_timed(&self.normalize, a, &mut stats.stage_nanos[slot::NORMALIZE]);
-        a.id = content_id(a.given_title.as_deref(), &a.text);
-        if let Some(t) = &self.title {
-            run_timed(t, a, &mut stats.stage_nanos[slot::TITLE]);
-        } else if let Some(t) = a.given_title.take() {
-            a.title = Some(t);
+        match run_all(&self.prepare, &mut article, &mut stats.stage_nanos[1..]) {
+            Ok(()) => Ok((article, stats)),
+            Err(reason) => Err(Rejected::new(article.seq, &article.source, reason)),
         }
-        if let Some(b) = &self.boilerplate {
-            run_timed(b, a, &mut stats.stage_nanos[slot::BOILERPLATE]);
-        }
-        if a.text.trim().is_empty() {
-            return Err(Rejected::new(a.seq, &a.source, RejectReason::NoText));
-        }
-        if let Some(f) = &self.fingerprint {
-            run_timed(f, a, &mut stats.stage_nanos[slot::FINGERPRINT]);
-        }
-        Ok((article, stats))
     }
 
-    /// Everything after the dedup decision: entity tagging.
-    pub fn enrich(&self, article: &mut Article, stats: &mut ArticleStats) {
-        if let Some(e) = &self.entities {
-            run_timed(e, article, &mut stats.stage_nanos[slot::ENTITIES]);
-        }
+    /// Everything after the dedup verdict: entity tagging.
+    pub fn enrich(&self, article: &mut Article, stats: &mut ArticleStats) -> Verdict {
+        let first = 1 + self.prepare.len();
+        run_all(&self.enrich, article, &mut stats.stage_nanos[first..])
     }
 }
 
-/// Stable content id: hex of xxh3-128 over the normalized article (headline
-/// included), so it does not move when boilerplate rules or the title rule
-/// change. Exact duplicates share it.
-pub fn content_id(given_title: Option<&str>, text: &str) -> String {
-    use xxhash_rust::xxh3::Xxh3;
-    let mut h = Xxh3::new();
-    if let Some(t) = given_title {
-        h.update(t.as_bytes());
-        h.update(b"\n\n");
+/// Run `stages` in order, adding each one's time to its slot; stops at the
+/// first rejection.
+fn run_all(stages: &[Box<dyn Stage>], article: &mut Article, nanos: &mut [u64]) -> Verdict {
+    for (stage, slot) in stages.iter().zip(nanos) {
+        let t = Instant::now();
+        let verdict = stage.process(article);
+        *slot += t.elapsed().as_nanos() as u64;
+        verdict?;
     }
-    h.update(text.as_bytes());
-    format!("{:032x}", h.digest128())
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::SourceInfo;
+
+    fn settings_with(
+        f: impl FnOnce(&mut entities::EntitiesConfig, &mut dedup::DedupConfig),
+    ) -> Stages {
+        let title = title::TitleConfig::default();
+        let boilerplate = boilerplate::BoilerplateConfig::default();
+        let mut dedup = dedup::DedupConfig::default();
+        let mut entities = entities::EntitiesConfig::default();
+        f(&mut entities, &mut dedup);
+        Stages::new(StageSettings {
+            title: &title,
+            boilerplate: &boilerplate,
+            dedup: &dedup,
+            entities: &entities,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn names_follow_pipeline_order_and_leave_out_disabled_stages() {
+        let all = settings_with(|_, _| {});
+        assert_eq!(
+            all.names(),
+            [
+                "decode",
+                "normalize",
+                "id",
+                "title",
+                "boilerplate",
+                "require_text",
+                "fingerprint",
+                "entities"
+            ]
+        );
+        let some = settings_with(|e, d| {
+            e.enabled = false;
+            d.enabled = false;
+        });
+        assert!(!some.names().contains(&"entities"));
+        assert!(!some.names().contains(&"fingerprint"));
+    }
+
+    #[test]
+    fn a_stage_rejection_names_the_input_and_the_reason() {
+        let stages = settings_with(|_, _| {});
+        let input = Input::Raw {
+            seq: 4,
+            source: SourceInfo {
+                path: "blank.txt".into(),
+                ..SourceInfo::default()
+            },
+            bytes: b"  \n\n Advertisement \n".to_vec(),
+        };
+        let rejected = stages.prepare(input).err().unwrap();
+        assert_eq!((rejected.seq, rejected.path.as_str()), (4, "blank.txt"));
+        assert_eq!(rejected.reason, RejectReason::NoText);
+    }
+
+    #[test]
+    fn each_timed_step_gets_its_own_slot() {
+        let stages = settings_with(|e, _| e.enabled = false);
+        let input = Input::Raw {
+            seq: 0,
+            source: SourceInfo::default(),
+            bytes: b"A headline here\n\nSome body text that is long enough to keep.".to_vec(),
+        };
+        let (_, stats) = stages.prepare(input).unwrap();
+        let used = stages.names().len();
+        // Decoding and normalizing take measurable time; slots past the
+        // last stage are never written.
+        assert!(
+            stats.stage_nanos[0] > 0 && stats.stage_nanos[1] > 0,
+            "{stats:?}"
+        );
+        assert!(stats.stage_nanos[used..].iter().all(|&n| n == 0));
+    }
 }

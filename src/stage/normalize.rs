@@ -12,7 +12,7 @@
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::record::Article;
-use crate::stage::Stage;
+use crate::stage::{Stage, Verdict};
 
 /// Normalize article text. The result keeps the article's wording; it only
 /// fixes encoding-level noise and layout. Paragraphs are separated by exactly
@@ -225,11 +225,12 @@ impl Stage for Normalize {
         "normalize"
     }
 
-    fn process(&self, article: &mut Article) {
+    fn process(&self, article: &mut Article) -> Verdict {
         article.text = normalize(&article.text);
         if let Some(t) = article.given_title.take() {
             article.given_title = Some(normalize_line(&t));
         }
+        Ok(())
     }
 }
 
@@ -360,7 +361,7 @@ mod tests {
     fn stage_normalizes_text_and_given_title() {
         let mut a = Article::new(0, Default::default(), "A\r\nB".into());
         a.given_title = Some("  Split\ntitle ".into());
-        Normalize.process(&mut a);
+        Normalize.process(&mut a).unwrap();
         assert_eq!(a.text, "A\n\nB");
         assert_eq!(a.given_title.as_deref(), Some("Split title"));
     }

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use crate::record::Article;
-use crate::stage::Stage;
+use crate::stage::{Stage, Verdict};
 
 /// `[title]` config section.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -31,6 +31,27 @@ impl Default for TitleConfig {
             min_words: 2,
             max_words: 20,
         }
+    }
+}
+
+impl TitleConfig {
+    /// Check the values, naming the key.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        let bad = |why: &str| {
+            Err(crate::error::Error::Config(format!(
+                "invalid value for {why}"
+            )))
+        };
+        if self.max_chars == 0 || self.max_chars > 10_000 {
+            return bad("`title.max_chars`: must be 1 to 10000");
+        }
+        if self.max_words == 0 || self.max_words > 1_000 {
+            return bad("`title.max_words`: must be 1 to 1000");
+        }
+        if self.min_words > self.max_words {
+            return bad("`title.min_words`: must not exceed title.max_words");
+        }
+        Ok(())
     }
 }
 
@@ -178,19 +199,21 @@ impl Stage for Title {
         "title"
     }
 
-    fn process(&self, article: &mut Article) {
+    fn process(&self, article: &mut Article) -> Verdict {
+        // A title the input supplied wins, whether detection is on or not.
         if let Some(t) = article.given_title.take() {
             article.title = Some(t);
-            return;
+            return Ok(());
         }
         if !self.cfg.enabled {
-            return;
+            return Ok(());
         }
         if let Some((head, _)) = split_headline(&article.text, &self.cfg) {
             let cut = head.len() + 2;
             article.title = Some(head.to_owned());
             article.text.drain(..cut);
         }
+        Ok(())
     }
 }
 
@@ -201,7 +224,7 @@ mod tests {
 
     fn detect(text: &str) -> Option<String> {
         let mut a = Article::new(0, Default::default(), normalize(text));
-        Title::new(&TitleConfig::default()).process(&mut a);
+        Title::new(&TitleConfig::default()).process(&mut a).unwrap();
         a.title
     }
 
@@ -216,7 +239,7 @@ mod tests {
             Default::default(),
             "Dockers strike over pay\n\nPort workers walked out.\n\nTalks resume.".into(),
         );
-        Title::new(&TitleConfig::default()).process(&mut a);
+        Title::new(&TitleConfig::default()).process(&mut a).unwrap();
         assert_eq!(a.title.as_deref(), Some("Dockers strike over pay"));
         assert_eq!(a.text, "Port workers walked out.\n\nTalks resume.");
     }
@@ -229,7 +252,7 @@ mod tests {
             "Dockers strike over pay\n\nBody.".into(),
         );
         a.given_title = Some("Supplied".into());
-        Title::new(&TitleConfig::default()).process(&mut a);
+        Title::new(&TitleConfig::default()).process(&mut a).unwrap();
         assert_eq!(a.title.as_deref(), Some("Supplied"));
         assert!(a.text.starts_with("Dockers"));
     }
@@ -245,7 +268,7 @@ mod tests {
             Default::default(),
             "Dockers strike over pay\n\nBody.".into(),
         );
-        Title::new(&cfg).process(&mut a);
+        Title::new(&cfg).process(&mut a).unwrap();
         assert_eq!(a.title, None);
     }
 

@@ -18,26 +18,112 @@
 //! order, which is what makes the output identical for any thread count.
 //! The only sequential step is the dedup verdict, a handful of hash lookups
 //! per article.
+//!
+//! [`start`] wires the stages; [`driver::drive`] runs them for every mode,
+//! between a mode's source and its [`driver::OutcomeSink`].
 
-use std::future::Future;
+pub mod driver;
+
+pub use driver::{drive, DriveOptions, Driven, Ending, OutcomeSink};
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_channel::{bounded, Receiver, Sender};
-use tracing::{info, warn};
+use serde::Deserialize;
 
-use crate::config::Settings;
 use crate::error::{Error, RejectReason, Result};
-use crate::record::{Article, DedupStatus, SourceInfo};
-use crate::sink::jsonl::JsonlSink;
-use crate::sink::{Record, RecordSink};
-use crate::source::{read_inputs, Emitter, Input, Rejected};
-use crate::stage::dedup::Deduplicator;
-use crate::stage::Stages;
-use crate::summary::{ArticleStats, Summary};
+use crate::record::{Article, SourceInfo};
+use crate::source::{Emitter, Input, Rejected};
+use crate::stage::dedup::{DedupConfig, Deduplicator};
+use crate::stage::{StageSettings, Stages};
+use crate::summary::ArticleStats;
+
+/// `[pipeline]` config section.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Worker threads for CPU-heavy stages; 0 means one per core.
+    pub threads: usize,
+    /// Capacity of each bounded channel, in articles.
+    pub channel_capacity: usize,
+}
+
+/// Most worker threads.
+pub const MAX_THREADS: usize = 1024;
+/// Largest channel capacity, in articles: with inputs of up to
+/// `input.max_file_bytes` each, more would only hold memory.
+pub const MAX_CHANNEL_CAPACITY: usize = 65_536;
+
+impl PipelineConfig {
+    /// The thread count with 0 resolved to the number of cores.
+    pub fn effective_threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+
+    /// Check the values, naming the key.
+    pub fn validate(&self) -> Result<()> {
+        if self.threads > MAX_THREADS {
+            return Err(Error::Config(format!(
+                "invalid value for `pipeline.threads`: must be 0 (one per core) to {MAX_THREADS}"
+            )));
+        }
+        if self.channel_capacity == 0 || self.channel_capacity > MAX_CHANNEL_CAPACITY {
+            return Err(Error::Config(format!(
+                "invalid value for `pipeline.channel_capacity`: must be 1 to {MAX_CHANNEL_CAPACITY}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What every mode runs: the stages, built (rules and model loaded) before
+/// any mode touches its state, and the settings that shape the wiring.
+pub struct Core {
+    config: PipelineConfig,
+    stages: Arc<Stages>,
+    dedup: DedupConfig,
+}
+
+impl Core {
+    /// Build the stages from their sections; fails on a bad rules file or model.
+    pub fn build(config: &PipelineConfig, stages: StageSettings<'_>) -> Result<Core> {
+        Ok(Core {
+            config: config.clone(),
+            stages: Arc::new(Stages::new(stages)?),
+            dedup: stages.dedup.clone(),
+        })
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.config.effective_threads()
+    }
+
+    /// The `[dedup]` section the stages were built with.
+    pub fn dedup_config(&self) -> &DedupConfig {
+        &self.dedup
+    }
+
+    /// A fresh dedup index when dedup is on: remembering everything
+    /// (`retention_secs = None`, a batch run) or only the last
+    /// `dedup.retention_days` by the articles' clock (daemon, Kafka).
+    pub fn deduplicator(&self, retain: bool) -> Option<Deduplicator> {
+        let retention = if retain {
+            self.dedup.retention_secs()
+        } else {
+            u64::MAX
+        };
+        self.dedup
+            .enabled
+            .then(|| Deduplicator::with_retention(&self.dedup, retention))
+    }
+}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -263,14 +349,8 @@ pub enum Outcome {
 
 type Prepared = std::result::Result<(Box<Article>, ArticleStats), Rejected>;
 
-/// Optional extras of a run.
-#[derive(Default)]
-pub struct RunExtras {
-    /// Where rejected inputs are written as JSONL.
-    pub rejects: Option<JsonlSink>,
-    /// Progress display; hidden when absent.
-    pub progress: Option<indicatif::ProgressBar>,
-}
+/// An article after the dedup verdict: to enrich and write, or to leave out.
+type Decided = std::result::Result<(Box<Article>, ArticleStats, bool), Rejected>;
 
 /// A named queue whose current depth can be read (for metrics).
 pub type QueueProbe = (&'static str, Box<dyn Fn() -> usize + Send + Sync>);
@@ -298,8 +378,9 @@ impl Stream {
 /// through the [`Emitter`] it is given; setting `stop` makes it stop reading,
 /// after which everything in flight drains to `outcomes`. `dedup` carries
 /// the dedup state to start from (a daemon's recovered index), if enabled.
+/// Modes call [`drive`], which calls this.
 pub fn start<S>(
-    settings: &Settings,
+    core: &Core,
     source: S,
     dedup: Option<Deduplicator>,
     stop: Arc<AtomicBool>,
@@ -307,10 +388,9 @@ pub fn start<S>(
 where
     S: FnOnce(&mut Emitter<'_>) + Send + 'static,
 {
-    let threads = settings.pipeline.effective_threads();
-    let cap = settings.pipeline.channel_capacity;
-    let stages = Arc::new(Stages::new(settings)?);
-    let drop_duplicates = settings.dedup.drop_duplicates;
+    let threads = core.threads();
+    let cap = core.config.channel_capacity;
+    let stages = Arc::clone(&core.stages);
     let pool = WorkerPool::new(threads, threads * 2)?;
     // Channels between workers hold batches; in articles, about `cap` each.
     let batches = (cap / BATCH_ITEMS).max(2);
@@ -319,7 +399,7 @@ where
     let (out_tx, out_rx) = bounded::<Outcome>(cap);
     let batched = BatchChannel::<Input>::new(batches);
     let prepared = BatchChannel::<Prepared>::new(batches);
-    let deduped = BatchChannel::<Prepared>::new(batches);
+    let deduped = BatchChannel::<Decided>::new(batches);
     let enriched = BatchChannel::<Outcome>::new(batches);
     // Extra receivers only read lengths; channels still close when their senders go.
     let src_probe = src_rx.clone();
@@ -344,14 +424,14 @@ where
                 .unwrap_or_else(|panic| Err(internal(seq, &origin, "prepare", panic)))
         })
     };
-    let enrich: Arc<dyn Fn(Prepared) -> Outcome + Send + Sync> = {
+    let enrich: Arc<dyn Fn(Decided) -> Outcome + Send + Sync> = {
         let stages = Arc::clone(&stages);
-        Arc::new(move |prepared: Prepared| match prepared {
+        Arc::new(move |decided: Decided| match decided {
             Err(r) => Outcome::Rejected(r),
-            Ok((article, mut stats)) => {
+            Ok((article, mut stats, keep)) => {
                 let (seq, origin) = (article.seq, article.source.clone());
                 catch_unwind(AssertUnwindSafe(|| {
-                    finish_article(&stages, article, &mut stats, drop_duplicates)
+                    finish_article(&stages, article, &mut stats, keep)
                 }))
                 .unwrap_or_else(|panic| Outcome::Rejected(internal(seq, &origin, "enrich", panic)))
             }
@@ -368,13 +448,22 @@ where
     let task = tokio::spawn(async move {
         let mut dedup = dedup;
         let dedup_step = async {
-            while let Some(mut batch) = prep_rx.recv().await {
-                if let Some(d) = dedup.as_mut() {
-                    for (article, stats) in batch.iter_mut().flatten() {
-                        d.process(article);
-                        stats.dedup_index = Some((d.len(), d.heap_bytes()));
-                    }
-                }
+            while let Some(batch) = prep_rx.recv().await {
+                let batch: Vec<Decided> = batch
+                    .into_iter()
+                    .map(|prepared| {
+                        let (mut article, mut stats) = prepared?;
+                        let keep = match dedup.as_mut() {
+                            Some(d) => {
+                                let keep = d.process(&mut article);
+                                stats.dedup_index = Some((d.len(), d.heap_bytes()));
+                                keep
+                            }
+                            None => true,
+                        };
+                        Ok((article, stats, keep))
+                    })
+                    .collect();
                 if !dedup_tx.send(batch).await {
                     break;
                 }
@@ -427,96 +516,22 @@ where
     })
 }
 
-/// Run the batch pipeline over `roots` into `sink`.
-///
-/// When `shutdown` resolves, reading stops, articles in flight are finished
-/// and the summary is returned with `interrupted` set; the sink is then not
-/// committed, so a file output never appears half-written.
-pub async fn run(
-    settings: &Settings,
-    roots: Vec<PathBuf>,
-    sink: Box<dyn RecordSink>,
-    extras: RunExtras,
-    shutdown: impl Future<Output = ()>,
-) -> Result<Summary> {
-    let started = Instant::now();
-    let threads = settings.pipeline.effective_threads();
-    info!(
-        "reading {} input(s) with {threads} worker threads",
-        roots.len()
-    );
-    let stop = Arc::new(AtomicBool::new(false));
-    let input_cfg = settings.input.clone();
-    let dedup = settings
-        .dedup
-        .enabled
-        .then(|| Deduplicator::new(&settings.dedup));
-    let stream = start(
-        settings,
-        move |emitter| read_inputs(&roots, &input_cfg, emitter),
-        dedup,
-        Arc::clone(&stop),
-    )?;
-
-    let progress = extras
-        .progress
-        .unwrap_or_else(indicatif::ProgressBar::hidden);
-    let sink_thread = {
-        let stop = Arc::clone(&stop);
-        let rejects = extras.rejects;
-        let outcomes = stream.outcomes.clone();
-        tokio::task::spawn_blocking(move || {
-            drain(outcomes, sink, rejects, progress, &stop, threads)
-        })
-    };
-
-    let mut interrupted = false;
-    let drained = {
-        tokio::pin!(sink_thread);
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                r = &mut sink_thread => break r,
-                () = &mut shutdown, if !interrupted => {
-                    warn!("interrupted: finishing articles in flight, output will not be committed");
-                    stop.store(true, Ordering::Relaxed);
-                    interrupted = true;
-                }
-            }
-        }
-    };
-    let (mut summary, sink, rejects, sink_error) =
-        drained.map_err(|e| Error::Task(format!("sink: {e}")))?;
-    let dedup = stream.finish().await?;
-    if let Some(e) = sink_error {
-        return Err(e);
-    }
-    summary.interrupted = interrupted;
-    let (index_len, index_bytes) = dedup.as_ref().map_or((0, 0), |d| (d.len(), d.heap_bytes()));
-    summary.finish(started.elapsed(), index_len, index_bytes);
-    if !interrupted {
-        sink.commit()?;
-        if let Some(r) = rejects {
-            Box::new(r).commit()?;
-        }
-    }
-    Ok(summary)
-}
-
 fn finish_article(
     stages: &Stages,
     mut article: Box<Article>,
     stats: &mut ArticleStats,
-    drop_duplicates: bool,
+    keep: bool,
 ) -> Outcome {
-    if drop_duplicates && article.dedup.status != DedupStatus::Unique {
+    if !keep {
         stats.observe(&article);
         return Outcome::Dropped {
             article,
             stats: std::mem::take(stats),
         };
     }
-    stages.enrich(&mut article, stats);
+    if let Err(reason) = stages.enrich(&mut article, stats) {
+        return Outcome::Rejected(Rejected::new(article.seq, &article.source, reason));
+    }
     stats.observe(&article);
     match serde_json::to_vec(&*article) {
         Ok(json) => Outcome::Record {
@@ -567,80 +582,10 @@ fn internal(
     )
 }
 
-type Drained = (
-    Summary,
-    Box<dyn RecordSink>,
-    Option<JsonlSink>,
-    Option<Error>,
-);
-
-/// The sink thread: writes records in order and keeps the books. After a
-/// write error it stops the source and keeps draining, so upstream never
-/// blocks on a full channel.
-fn drain(
-    rx: Receiver<Outcome>,
-    mut sink: Box<dyn RecordSink>,
-    mut rejects: Option<JsonlSink>,
-    progress: indicatif::ProgressBar,
-    stop: &AtomicBool,
-    threads: usize,
-) -> Drained {
-    let mut summary = Summary::new(threads);
-    let mut error: Option<Error> = None;
-    let started = Instant::now();
-    while let Ok(outcome) = rx.recv_blocking() {
-        match outcome {
-            Outcome::Record {
-                article,
-                json,
-                stats,
-            } => {
-                summary.add_article(&stats, true);
-                if error.is_none() {
-                    let record = Record {
-                        article: &article,
-                        json: &json,
-                    };
-                    if let Err(e) = sink.write(record) {
-                        stop.store(true, Ordering::Relaxed);
-                        error = Some(e);
-                    }
-                }
-            }
-            Outcome::Dropped { stats, .. } => summary.add_article(&stats, false),
-            Outcome::Rejected(r) => {
-                progress.suspend(|| warn!("rejected {}: {}", r.location(), r.reason));
-                summary.add_rejected(r.kind, r.bytes);
-                if let (Some(rej), None) = (rejects.as_mut(), &error) {
-                    let written = serde_json::to_vec(&r)
-                        .map_err(|e| Error::Output(e.into()))
-                        .and_then(|line| rej.write_line(&line));
-                    if let Err(e) = written {
-                        stop.store(true, Ordering::Relaxed);
-                        error = Some(e);
-                    }
-                }
-            }
-        }
-        progress.inc(1);
-        if summary.inputs % 64 == 0 {
-            let secs = started.elapsed().as_secs_f64().max(1e-9);
-            let mb = summary.input_bytes as f64 / 1e6;
-            progress.set_message(format!(
-                "{mb:.1} MB, {:.1} MB/s, {} rejected",
-                mb / secs,
-                summary.rejected_total()
-            ));
-        }
-    }
-    progress.finish_and_clear();
-    (summary, sink, rejects, error)
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::config::Overrides;
+    use crate::stage::{boilerplate, dedup, entities, title};
     use std::time::Duration;
 
     fn raw(seq: u64, text: &str) -> Input {
@@ -654,12 +599,23 @@ mod tests {
         }
     }
 
-    fn settings(threads: usize, cap: usize) -> Settings {
-        let mut s = Settings::load(None, Vec::new(), &Overrides::default()).unwrap();
-        s.pipeline.threads = threads;
-        s.pipeline.channel_capacity = cap;
-        s.entities.enabled = false;
-        s
+    /// A core with every stage but the tagger (slow in debug builds).
+    pub(crate) fn core(threads: usize, cap: usize) -> Core {
+        let pipeline = PipelineConfig {
+            threads,
+            channel_capacity: cap,
+        };
+        let entities = entities::EntitiesConfig {
+            enabled: false,
+            ..entities::EntitiesConfig::default()
+        };
+        let stages = StageSettings {
+            title: &title::TitleConfig::default(),
+            boilerplate: &boilerplate::BoilerplateConfig::default(),
+            dedup: &dedup::DedupConfig::default(),
+            entities: &entities,
+        };
+        Core::build(&pipeline, stages).unwrap()
     }
 
     /// Articles with exact and near duplicates spread out, so the verdicts
@@ -679,8 +635,8 @@ mod tests {
 
     /// The records of a run over `dup_texts`, and the dedup index size.
     async fn run_start(threads: usize, cap: usize) -> (Vec<Vec<u8>>, usize) {
-        let s = settings(threads, cap);
-        let dedup = Some(Deduplicator::new(&s.dedup));
+        let s = core(threads, cap);
+        let dedup = s.deduplicator(false);
         let texts = dup_texts();
         let source = move |e: &mut Emitter<'_>| {
             for t in &texts {
@@ -726,7 +682,7 @@ mod tests {
     async fn a_lone_article_is_not_held_back_to_fill_a_batch() {
         // The source sends the next article only once the previous one has
         // come out: a pipeline that waited to fill batches would stall here.
-        let s = settings(2, 256);
+        let s = core(2, 256);
         let (ack_tx, ack_rx) = std::sync::mpsc::channel::<()>();
         let source = move |e: &mut Emitter<'_>| {
             for i in 0..5 {
