@@ -1,13 +1,13 @@
 //! `newspipe kafka` against a real Kafka-protocol broker on loopback.
 //!
 //! Needs the `kafka` feature and a broker named by `NEWSPIPE_TEST_KAFKA`
-//! (`scripts/ci-kafka.sh` starts one); skips with a message otherwise. Each
-//! run makes its own topics and consumer group, so runs do not interfere.
-#![cfg(feature = "kafka")]
+//! (`scripts/ci-kafka.sh` starts one); skips visibly otherwise (see
+//! `support`). Each run makes its own topics and consumer group, so runs do
+//! not interfere. Without the feature, `kafka_disabled.rs` stands in.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -18,47 +18,23 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::support::{self, article_id, jsonl_article as article};
+
 const ARTICLES: usize = 300;
 const IN_PARTITIONS: i32 = 4;
 const OUT_PARTITIONS: i32 = 2;
 
+/// The broker named by `NEWSPIPE_TEST_KAFKA`, or `None` after a skip.
 fn brokers() -> Option<String> {
     match std::env::var("NEWSPIPE_TEST_KAFKA") {
         Ok(b) if !b.is_empty() => Some(b),
         _ => {
-            eprintln!(
-                "skipping: NEWSPIPE_TEST_KAFKA is not set (scripts/ci-kafka.sh starts a broker)"
+            support::skip(
+                "NEWSPIPE_TEST_KAFKA is not set (scripts/ci-kafka.sh --broker starts a broker)",
             );
             None
         }
     }
-}
-
-/// Distinct synthetic articles: words drawn by a seeded generator from
-/// made-up syllables, so no two share a run of five words and dedup keeps
-/// every one unique whichever instance sees it.
-fn article(i: usize) -> String {
-    const SYL: [&str; 16] = [
-        "ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "pi", "na", "gor", "el", "qu", "bar",
-        "zi", "mon",
-    ];
-    let mut state = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut word = || {
-        let n = 2 + (next() % 3) as usize;
-        (0..n)
-            .map(|_| SYL[(next() % 16) as usize])
-            .collect::<String>()
-    };
-    let title: Vec<String> = (0..5).map(|_| word()).collect();
-    let body: Vec<String> = (0..60).map(|_| word()).collect();
-    let text = format!("{}.\n\n{}.", title.join(" "), body.join(" "));
-    serde_json::json!({ "id": format!("art-{i:04}"), "text": text }).to_string()
 }
 
 fn unique_suffix() -> String {
@@ -127,7 +103,7 @@ impl Topics {
 /// unless a revoke commits first.
 fn spawn_instance(brokers: &str, t: &Topics, commit_interval_ms: u64, log: &Path) -> Instance {
     let log = std::fs::File::create(log).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_newspipe"))
+    let child = support::command()
         .args(["kafka", "--brokers", brokers, "--input-topic", &t.input])
         .args(["--output-topic", &t.output, "--group", &t.group, "-j", "1"])
         .env(
@@ -209,16 +185,8 @@ fn given_id(record: &str) -> Option<String> {
     v["source"]["id"].as_str().map(str::to_owned)
 }
 
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(status.success());
-}
-
 fn stop_cleanly(instance: &mut Instance, log: &Path) {
-    sigterm(&instance.0);
+    support::signal(&mut instance.0, "TERM");
     let status = instance.0.wait().expect("wait for instance");
     assert!(status.success(), "did not stop cleanly: {}", show(log));
 }
@@ -238,7 +206,7 @@ fn input_producer(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
 /// Send article `i`, paced so that the instances consume while it flows.
 fn send_article(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str, i: usize) {
     let payload = article(i);
-    let key = format!("art-{i:04}");
+    let key = article_id(i);
     let mut record = BaseRecord::to(topic).key(&key).payload(&payload);
     loop {
         match producer.send(record) {
@@ -253,7 +221,7 @@ fn send_article(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str
 }
 
 fn wait_for_every_article(reader: &mut OutputReader, deadline: Instant, logs: &[&Path]) {
-    let expected: BTreeSet<String> = (0..ARTICLES).map(|i| format!("art-{i:04}")).collect();
+    let expected: BTreeSet<String> = (0..ARTICLES).map(article_id).collect();
     while reader.source_ids() != expected {
         if Instant::now() >= deadline {
             let missing = expected.difference(&reader.source_ids()).count();
@@ -313,8 +281,7 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
                 reader.drain();
                 !reader.records.is_empty()
             });
-            a.0.kill().expect("SIGKILL instance a");
-            let _ = a.0.wait();
+            support::sigkill(&mut a.0);
         }
     }
     producer
@@ -416,7 +383,7 @@ fn a_joining_instance_redoes_nothing_after_commit_on_revoke() {
 /// Ignored because tansu 0.6.0 (the CI broker) fails it at the first
 /// `commit_transaction`: it does not serve EndTxn (see the `kafka` module
 /// docs). Run it by hand against another broker with
-/// `cargo test --features kafka --test kafka -- --ignored broker_supports`.
+/// `cargo test --features kafka --test it -- --ignored kafka::broker_supports`.
 #[test]
 #[ignore = "tansu 0.6.0 serves no EndTxn; run by hand to test another broker"]
 fn broker_supports_transactions_with_offsets_and_fencing() {

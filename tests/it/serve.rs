@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("newspipe")
-}
+use crate::support::{self, similar_article as article, wait_for};
 
 struct Dirs {
     _root: tempfile::TempDir,
@@ -36,14 +34,13 @@ fn dirs() -> Dirs {
 }
 
 fn daemon(d: &Dirs, extra_env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(bin());
+    let mut cmd = support::command();
     cmd.args(["serve", "--watch"])
         .arg(&d.watch)
         .arg("--output-dir")
         .arg(&d.out)
         .arg("--state-dir")
         .arg(&d.state)
-        .env_remove("RUST_LOG")
         .env("NEWSPIPE__SERVE__METRICS_ADDR", "")
         .env("NEWSPIPE__SERVE__SETTLE_MS", "300")
         .env("NEWSPIPE__SERVE__SEGMENT_MAX_AGE_MS", "100")
@@ -97,24 +94,6 @@ impl Daemon {
     }
 }
 
-fn article(i: usize) -> String {
-    let places = [
-        "Leeds", "Cardiff", "Belfast", "Glasgow", "Norwich", "Exeter", "York",
-    ];
-    let p = places[i % places.len()];
-    format!(
-        "Flood defences approved for {p} district {i}\n\n\
-         Councillors in {p} approved a new flood defence scheme for district {i} on Monday, \
-         after a consultation that drew {} responses from residents and businesses.\n\n\
-         The scheme includes raised banks along the river, new pumping stations and a \
-         warning system linked to rain gauges upstream of the town centre.\n\n\
-         Work is due to start in the spring and to cost about {} million pounds in all, \
-         with most of the money coming from a national fund for coastal towns.\n",
-        40 + i * 3,
-        2 + i % 9
-    )
-}
-
 /// Drop file `name` into `dir` the way careful writers do: write a temp name, rename.
 fn drop_file(dir: &Path, name: &str, body: &str) {
     let tmp = dir.join(format!("{name}.part"));
@@ -122,9 +101,23 @@ fn drop_file(dir: &Path, name: &str, body: &str) {
     std::fs::rename(&tmp, dir.join(name)).unwrap();
 }
 
-/// (path -> (id, status, duplicate_of)) over all committed segments, failing
-/// on any path seen twice.
-fn committed(out: &Path) -> BTreeMap<String, (String, String, String)> {
+/// What a record says about its input: (id, dedup status, duplicate_of).
+type Verdict = (String, String, String);
+
+fn verdict(r: &Value) -> (String, Verdict) {
+    (
+        r["source"]["path"].as_str().unwrap().to_owned(),
+        (
+            r["id"].as_str().unwrap().to_owned(),
+            r["dedup"]["status"].as_str().unwrap().to_owned(),
+            r["dedup"]["duplicate_of"].to_string(),
+        ),
+    )
+}
+
+/// (path -> verdict) over all committed segments, failing on any path seen
+/// twice or any line that is not a whole JSON record.
+fn committed(out: &Path) -> BTreeMap<String, Verdict> {
     let mut seen = BTreeMap::new();
     let mut names: Vec<_> = std::fs::read_dir(out)
         .unwrap()
@@ -133,16 +126,8 @@ fn committed(out: &Path) -> BTreeMap<String, (String, String, String)> {
         .collect();
     names.sort();
     for name in names {
-        let text = std::fs::read_to_string(out.join(&name)).unwrap();
-        for line in text.lines() {
-            let r: Value =
-                serde_json::from_str(line).expect("segment lines are whole JSON records");
-            let key = r["source"]["path"].as_str().unwrap().to_owned();
-            let val = (
-                r["id"].as_str().unwrap().to_owned(),
-                r["dedup"]["status"].as_str().unwrap().to_owned(),
-                r["dedup"]["duplicate_of"].to_string(),
-            );
+        for r in support::json_lines_of(&out.join(&name)) {
+            let (key, val) = verdict(&r);
             assert!(
                 seen.insert(key.clone(), val).is_none(),
                 "{key} committed twice"
@@ -152,11 +137,11 @@ fn committed(out: &Path) -> BTreeMap<String, (String, String, String)> {
     seen
 }
 
-fn batch(dir: &Path) -> BTreeMap<String, (String, String, String)> {
-    let out = Command::new(bin())
+/// (path -> verdict) of one batch run over `dir`.
+fn batch(dir: &Path) -> BTreeMap<String, Verdict> {
+    let out = support::command()
         .args(["run", "-q", "--threads", "2"])
         .arg(dir)
-        .env_remove("RUST_LOG")
         .output()
         .unwrap();
     assert!(
@@ -164,41 +149,16 @@ fn batch(dir: &Path) -> BTreeMap<String, (String, String, String)> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let r: Value = serde_json::from_str(l).unwrap();
-            (
-                r["source"]["path"].as_str().unwrap().to_owned(),
-                (
-                    r["id"].as_str().unwrap().to_owned(),
-                    r["dedup"]["status"].as_str().unwrap().to_owned(),
-                    r["dedup"]["duplicate_of"].to_string(),
-                ),
-            )
-        })
+    support::json_lines(&out.stdout)
+        .iter()
+        .map(verdict)
         .collect()
 }
 
+/// SIGTERM a daemon that must still be running; its exit status.
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::signal(child, "TERM");
+    support::wait_exit(child, Duration::from_secs(20), "daemon after SIGTERM")
 }
 
 /// Small deterministic PRNG so the kill schedule is reproducible.
@@ -234,8 +194,7 @@ fn sigkill_at_random_moments_loses_nothing_and_repeats_nothing() {
     while kills < 20 {
         let mut child = daemon(&d, &[]).stderr(Stdio::null()).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(60 + rng.below(240)));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        support::sigkill(&mut child);
         kills += 1;
     }
     writer.join().unwrap();
@@ -250,8 +209,7 @@ fn sigkill_at_random_moments_loses_nothing_and_repeats_nothing() {
     let got = committed(&d.out);
     let want = batch(&d.watch);
     assert_eq!(want.len(), FILES);
-    let dup =
-        |m: &BTreeMap<_, (String, String, String)>| m.values().filter(|v| v.1 != "unique").count();
+    let dup = |m: &BTreeMap<_, Verdict>| m.values().filter(|v| v.1 != "unique").count();
     assert!(dup(&want) >= FILES / 10, "the writer made duplicates");
     assert_eq!(
         got, want,
