@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench dedup`
 
-#[path = "../tests/support/dedup_eval.rs"]
+#[path = "../tests/it/support/dedup_eval.rs"]
 mod support;
 
 use std::hint::black_box;

@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release --example dedup_eval`
 
-#[path = "../tests/support/dedup_eval.rs"]
+#[path = "../tests/it/support/dedup_eval.rs"]
 mod support;
 
 use std::collections::HashSet;

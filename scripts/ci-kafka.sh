@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kafka checks: a real Kafka-protocol broker (tansu, in-memory storage) on
-# loopback, and `cargo test --features kafka --test kafka` against it.
+# loopback, and `cargo test --features kafka --test it kafka::` against it.
 #
 #   scripts/ci-kafka.sh            build what is missing, start the broker, run the test
 #   scripts/ci-kafka.sh --broker   only start the broker and print its env (leaves it running)
@@ -73,4 +73,4 @@ echo "== lint with the kafka feature"
 cargo clippy --locked --all-targets --features kafka -- -D warnings
 
 echo "== kafka test (two instances, one SIGKILLed)"
-cargo test --locked --features kafka --test kafka -- --nocapture
+cargo test --locked --features kafka --test it kafka:: -- --nocapture

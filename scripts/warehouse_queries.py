@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load one newspipe output file into DuckDB or chDB (embedded ClickHouse)
 with the DDL under schema/, run the warehouse queries and print the results
-as one JSON object on stdout. tests/warehouse.rs compares them with the
+as one JSON object on stdout. tests/it/warehouse.rs compares them with the
 run's --summary-json and with the records themselves.
 
 usage: warehouse_queries.py duckdb|chdb FILE [SCHEMA_DIR]

@@ -44,3 +44,33 @@ pub mod sink;
 pub mod source;
 pub mod stage;
 pub mod summary;
+
+/// Test-only helpers shared by unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::io::Write;
+
+    /// Say that the running test did not do its work: prints
+    /// `SKIP <test>: <reason>` on the process's stderr (not captured by the
+    /// harness), appends it to `$NEWSPIPE_SKIP_LOG` when set, and fails the
+    /// test instead when `NEWSPIPE_REQUIRE_ALL=1` (CI, which has `../shared`).
+    /// The integration tests' `support::skip` behaves the same.
+    pub(crate) fn skip(reason: &str) {
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("unnamed test")
+            .to_owned();
+        let line = format!("SKIP {name}: {reason}");
+        if std::env::var("NEWSPIPE_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+            panic!("{line}\n(NEWSPIPE_REQUIRE_ALL=1: a missing prerequisite fails the test)");
+        }
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        if let Some(path) = std::env::var_os("NEWSPIPE_SKIP_LOG").filter(|p| !p.is_empty()) {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path);
+            let _ = file.and_then(|mut f| writeln!(f, "{line}"));
+        }
+    }
+}

@@ -45,7 +45,7 @@
 //! tansu 0.6.0, cannot end a transaction, so `newspipe kafka` does not offer
 //! a transactional mode it could not test. Measured with librdkafka 2.12.1
 //! (the ignored test `broker_supports_transactions_with_offsets_and_fencing`
-//! in `tests/kafka.rs` replays it):
+//! in `tests/it/kafka.rs` replays it):
 //!
 //! - works: InitProducerId with a `transactional.id`, produce inside a
 //!   transaction (AddPartitionsToTxn), `send_offsets_to_transaction`

@@ -6,6 +6,13 @@
 //! are never taken: writers use them for files in progress. Filesystem events
 //! say where to look; a periodic full rescan finds whatever events missed.
 //! Files are taken in arrival order: by change time, then name.
+//!
+//! The decisions (which files are complete, when a rescan is due, in which
+//! order files are taken) are made by a [`Tracker`], which does no I/O and
+//! reads no clock: every method that depends on time is given "now". The
+//! [`watch`] loop around it lists the directory, reads file metadata and the
+//! clocks, and hands what it found to the tracker; the tests drive the
+//! tracker with a made-up clock.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Read;
@@ -45,41 +52,161 @@ pub fn path_hash(rel: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(rel.as_bytes())
 }
 
-/// Size and change time (ctime, in nanoseconds): a rename or a write moves
-/// the change time, so it is when the file last became what it is.
-type Stamp = (u64, i128);
+/// What a file is now: its size and its change time (ctime). A rename or a
+/// write moves the change time, so it is when the file last became what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Size in bytes.
+    pub size: u64,
+    /// Last status change (ctime).
+    pub changed: SystemTime,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        let nanos = u32::try_from(meta.ctime_nsec()).unwrap_or(0);
+        let changed = match u64::try_from(meta.ctime()) {
+            Ok(secs) => SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos)),
+            // Before 1970: only on a badly set clock; still ordered correctly.
+            Err(_) => SystemTime::UNIX_EPOCH
+                .checked_sub(Duration::from_secs(meta.ctime().unsigned_abs()))
+                .and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos)))),
+        };
+        Stamp {
+            size: meta.len(),
+            changed: changed.unwrap_or(SystemTime::UNIX_EPOCH),
+        }
+    }
+}
 
 fn full_path_hash(path: &Path) -> u64 {
     use std::os::unix::ffi::OsStrExt;
     xxhash_rust::xxh3::xxh3_64(path.as_os_str().as_bytes())
 }
 
-fn stamp(meta: &std::fs::Metadata) -> Stamp {
-    use std::os::unix::fs::MetadataExt;
-    (
-        meta.len(),
-        i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-    )
-}
-
-fn now_nanos() -> i128 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
-}
-
-struct State<'l> {
-    cfg: WatchConfig,
-    /// Inputs committed before this process started: (path hash, content hash).
-    ledger: &'l HashSet<(u64, u64)>,
-    /// Files this process has taken or found in the ledger (by a hash of
-    /// their path: 32 bytes each however long the run), with the stamp they
-    /// had then; a change makes them new again.
+/// The watcher's decisions, free of I/O and of clocks.
+///
+/// Feed it what was seen: paths from filesystem events
+/// ([`Tracker::note_event`]) and from full rescans ([`Tracker::rescanned`]);
+/// ask it, given the current times, whether a rescan is due
+/// ([`Tracker::rescan_due`]) and which files to take now, in order
+/// ([`Tracker::take_ready`]). Time comes in two kinds: a monotonic
+/// [`Instant`] schedules rescans; wall-clock [`SystemTime`] is compared with
+/// the files' change times to decide whether they have settled.
+#[derive(Debug)]
+pub struct Tracker {
+    settle: Duration,
+    rescan: Duration,
+    next_rescan: Instant,
+    /// Files taken (or found in the ledger), by a hash of their path: 32
+    /// bytes each however long the run, with the stamp they had then; a
+    /// change makes them new again.
     taken: HashMap<u64, Stamp>,
     /// Files seen arriving by rename: complete whatever their age.
     renamed: HashSet<PathBuf>,
     /// Files seen but not taken yet.
     candidates: BTreeSet<PathBuf>,
+}
+
+impl Tracker {
+    /// A tracker that takes files `settle` after their last change and wants
+    /// a full rescan every `rescan`, the first one at `now`.
+    pub fn new(settle: Duration, rescan: Duration, now: Instant) -> Self {
+        Tracker {
+            settle,
+            rescan,
+            next_rescan: now,
+            taken: HashMap::new(),
+            renamed: HashSet::new(),
+            candidates: BTreeSet::new(),
+        }
+    }
+
+    /// True when a full rescan is due at `now`.
+    pub fn rescan_due(&self, now: Instant) -> bool {
+        now >= self.next_rescan
+    }
+
+    /// The files a rescan finished at `now` found; schedules the next one.
+    /// Paths taken before stay taken (a change to one is noticed through
+    /// its events).
+    pub fn rescanned(&mut self, found: impl IntoIterator<Item = PathBuf>, now: Instant) {
+        let fresh: Vec<PathBuf> = found
+            .into_iter()
+            .filter(|p| !self.taken.contains_key(&full_path_hash(p)))
+            .collect();
+        self.candidates.extend(fresh);
+        self.next_rescan = now + self.rescan;
+    }
+
+    /// A filesystem event: its paths become candidates; the destination of
+    /// a rename is complete at once.
+    pub fn note_event(&mut self, ev: notify::Event) {
+        let renamed_in = matches!(
+            ev.kind,
+            EventKind::Modify(notify::event::ModifyKind::Name(
+                notify::event::RenameMode::To | notify::event::RenameMode::Both
+            ))
+        );
+        if !matches!(ev.kind, EventKind::Create(_) | EventKind::Modify(_)) {
+            return;
+        }
+        // For a `Both` rename the last path is the destination.
+        if let (true, Some(dest)) = (renamed_in, ev.paths.last()) {
+            self.renamed.insert(dest.clone());
+        }
+        self.candidates.extend(ev.paths);
+    }
+
+    /// The candidates complete at wall-clock time `now`, in arrival order
+    /// (change time, then name), up to the first one still settling: a
+    /// complete file waits behind an earlier one, at most for the settle
+    /// time, so that arrival order is kept. They are marked taken; the rest
+    /// stay candidates.
+    ///
+    /// `look` says what a path is now: `None` when it is gone or not a
+    /// regular file (those are forgotten), else its stamp. Names of files in
+    /// progress are dropped without a look.
+    pub fn take_ready(
+        &mut self,
+        now: SystemTime,
+        mut look: impl FnMut(&Path) -> Option<Stamp>,
+    ) -> Vec<(PathBuf, Stamp)> {
+        let mut queue: Vec<(SystemTime, PathBuf, Stamp)> = Vec::new();
+        for path in std::mem::take(&mut self.candidates) {
+            let ignored = path
+                .file_name()
+                .is_none_or(|n| is_ignored_name(&n.to_string_lossy()));
+            let stamp = if ignored { None } else { look(&path) };
+            let Some(stamp) = stamp else {
+                // Gone, a directory, or a name in progress: not ours to take.
+                self.renamed.remove(&path);
+                continue;
+            };
+            if self.taken.get(&full_path_hash(&path)) == Some(&stamp) {
+                continue;
+            }
+            queue.push((stamp.changed, path, stamp));
+        }
+        queue.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut ready = Vec::new();
+        let mut waiting = false;
+        for (changed, path, stamp) in queue {
+            let settled = now
+                .duration_since(changed)
+                .is_ok_and(|age| age >= self.settle);
+            if waiting || !(settled || self.renamed.contains(&path)) {
+                waiting = true;
+                self.candidates.insert(path);
+                continue;
+            }
+            self.renamed.remove(&path);
+            self.taken.insert(full_path_hash(&path), stamp);
+            ready.push((path, stamp));
+        }
+        ready
+    }
 }
 
 /// Watch `cfg.dir` until the emitter says stop. Blocking.
@@ -96,37 +223,47 @@ pub fn watch(cfg: WatchConfig, ledger: &HashSet<(u64, u64)>, out: &mut Emitter<'
         drop(tx);
         None
     };
-    let mut st = State {
-        cfg,
-        ledger,
-        taken: HashMap::new(),
-        renamed: HashSet::new(),
-        candidates: BTreeSet::new(),
-    };
-    let mut next_rescan = Instant::now();
+    let mut tracker = Tracker::new(cfg.settle, cfg.rescan, Instant::now());
     let tick = Duration::from_millis(100);
     while !out.stopped() {
-        if Instant::now() >= next_rescan {
-            let found = st.scan_all();
-            st.candidates.extend(found);
-            next_rescan = Instant::now() + st.cfg.rescan;
+        if tracker.rescan_due(Instant::now()) {
+            let found = scan_all(&cfg.dir);
+            tracker.rescanned(found, Instant::now());
         }
-        if !st.take_ready(out) {
-            return;
+        let ready = tracker.take_ready(SystemTime::now(), look);
+        for (path, stamp) in ready {
+            if !take(&cfg, ledger, &path, stamp.size, out) {
+                return;
+            }
         }
         // Wait for events, then gather the rest of the burst.
         match rx.recv_timeout(tick) {
             Ok(ev) => {
-                st.note_event(ev);
+                note(&mut tracker, ev);
                 let until = Instant::now() + Duration::from_millis(20);
                 while let Ok(ev) = rx.recv_timeout(until.saturating_duration_since(Instant::now()))
                 {
-                    st.note_event(ev);
+                    note(&mut tracker, ev);
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(tick),
         }
+    }
+}
+
+fn note(tracker: &mut Tracker, ev: notify::Result<notify::Event>) {
+    match ev {
+        Ok(ev) => tracker.note_event(ev),
+        Err(e) => debug!("filesystem event error: {e}"),
+    }
+}
+
+/// The stamp of a regular file; `None` for anything else or on any error.
+fn look(path: &Path) -> Option<Stamp> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Some(Stamp::of(&m)),
+        _ => None,
     }
 }
 
@@ -152,135 +289,72 @@ fn start_events(
     }
 }
 
-impl State<'_> {
-    fn note_event(&mut self, ev: notify::Result<notify::Event>) {
-        let ev = match ev {
-            Ok(ev) => ev,
-            Err(e) => {
-                debug!("filesystem event error: {e}");
-                return;
-            }
-        };
-        let renamed_in = matches!(
-            ev.kind,
-            EventKind::Modify(notify::event::ModifyKind::Name(
-                notify::event::RenameMode::To | notify::event::RenameMode::Both
-            ))
-        );
-        if !matches!(ev.kind, EventKind::Create(_) | EventKind::Modify(_)) {
-            return;
-        }
-        // For a `Both` rename the last path is the destination.
-        if let (true, Some(dest)) = (renamed_in, ev.paths.last()) {
-            self.renamed.insert(dest.clone());
-        }
-        self.candidates.extend(ev.paths);
-    }
+/// Every regular file under `dir`, sorted by name, outside dot-directories.
+fn scan_all(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
 
-    fn scan_all(&self) -> Vec<PathBuf> {
-        walkdir::WalkDir::new(&self.cfg.dir)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_file())
-            .map(|e| e.into_path())
-            .filter(|p| !self.taken.contains_key(&full_path_hash(p)))
-            .collect()
+/// Read `path` and emit it, unless the ledger has it. Returns false to stop.
+fn take(
+    cfg: &WatchConfig,
+    ledger: &HashSet<(u64, u64)>,
+    path: &Path,
+    size: u64,
+    out: &mut Emitter<'_>,
+) -> bool {
+    let rel = path
+        .strip_prefix(&cfg.dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned();
+    let mut info = SourceInfo {
+        path: rel,
+        bytes: size,
+        ingested_at: Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string()),
+        ..SourceInfo::default()
+    };
+    let limit = cfg.max_file_bytes;
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path)
+        .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut bytes));
+    let reason = match read {
+        Err(e) => Some(RejectReason::Unreadable(e.to_string())),
+        Ok(_) if bytes.len() as u64 > limit => Some(RejectReason::TooLarge {
+            bytes: size.max(bytes.len() as u64),
+            limit,
+        }),
+        Ok(_) => None,
+    };
+    info.input_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+    info.bytes = bytes.len() as u64;
+    if ledger.contains(&(path_hash(&info.path), info.input_hash)) {
+        debug!("{} was committed before; skipping", info.path);
+        return true;
     }
-
-    /// Take every complete candidate, in arrival order, up to the first one
-    /// still settling. Returns false to stop.
-    fn take_ready(&mut self, out: &mut Emitter<'_>) -> bool {
-        let mut queue: Vec<(i128, PathBuf, Stamp)> = Vec::new();
-        let candidates = std::mem::take(&mut self.candidates);
-        for path in candidates {
-            let ignored = path
-                .file_name()
-                .is_none_or(|n| is_ignored_name(&n.to_string_lossy()));
-            let meta = match std::fs::metadata(&path) {
-                Ok(m) if m.is_file() && !ignored => m,
-                // Gone, a directory, or a name in progress: not ours to take.
-                _ => {
-                    self.renamed.remove(&path);
-                    continue;
-                }
-            };
-            let st = stamp(&meta);
-            if self.taken.get(&full_path_hash(&path)) == Some(&st) {
-                continue;
-            }
-            queue.push((st.1, path, st));
-        }
-        queue.sort();
-        let settle = self.cfg.settle.as_nanos() as i128;
-        let now = now_nanos();
-        let mut waiting = false;
-        for (changed, path, st) in queue {
-            let complete = self.renamed.contains(&path) || now - changed >= settle;
-            if waiting || !complete {
-                waiting = true;
-                self.candidates.insert(path);
-                continue;
-            }
-            self.renamed.remove(&path);
-            self.taken.insert(full_path_hash(&path), st);
-            if !self.take(&path, st.0, out) {
-                return false;
-            }
-        }
-        true
-    }
-
-    fn take(&mut self, path: &Path, size: u64, out: &mut Emitter<'_>) -> bool {
-        let rel = path
-            .strip_prefix(&self.cfg.dir)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .into_owned();
-        let mut info = SourceInfo {
-            path: rel,
-            bytes: size,
-            ingested_at: Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string()),
-            ..SourceInfo::default()
-        };
-        let limit = self.cfg.max_file_bytes;
-        let mut bytes = Vec::new();
-        let read = std::fs::File::open(path)
-            .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut bytes));
-        let reason = match read {
-            Err(e) => Some(RejectReason::Unreadable(e.to_string())),
-            Ok(_) if bytes.len() as u64 > limit => Some(RejectReason::TooLarge {
-                bytes: size.max(bytes.len() as u64),
-                limit,
-            }),
-            Ok(_) => None,
-        };
-        info.input_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
-        info.bytes = bytes.len() as u64;
-        if self
-            .ledger
-            .contains(&(path_hash(&info.path), info.input_hash))
-        {
-            debug!("{} was committed before; skipping", info.path);
-            return true;
-        }
-        let seq = out.next_seq();
-        let input = match reason {
-            Some(reason) => Input::Rejected(crate::source::Rejected::new(seq, &info, reason)),
-            None => Input::Raw {
-                seq,
-                source: info,
-                bytes,
-            },
-        };
-        out.emit(input)
-    }
+    let seq = out.next_seq();
+    let input = match reason {
+        Some(reason) => Input::Rejected(crate::source::Rejected::new(seq, &info, reason)),
+        None => Input::Raw {
+            seq,
+            source: info,
+            bytes,
+        },
+    };
+    out.emit(input)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use notify::event::{CreateKind, ModifyKind, RemoveKind, RenameMode};
+    use notify::Event;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
 
@@ -293,6 +367,339 @@ mod tests {
             assert!(!is_ignored_name(name), "{name}");
         }
     }
+
+    // The tracker on a made-up clock and a made-up directory: no sleeps, no
+    // files, every time given explicitly.
+
+    const SETTLE: Duration = Duration::from_millis(300);
+    const RESCAN: Duration = Duration::from_secs(60);
+
+    /// A fake directory and the two clocks, moved by hand.
+    struct World {
+        files: HashMap<PathBuf, Stamp>,
+        wall: SystemTime,
+        mono: Instant,
+        tracker: Tracker,
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    impl World {
+        fn new() -> World {
+            let mono = Instant::now();
+            World {
+                files: HashMap::new(),
+                wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+                mono,
+                tracker: Tracker::new(SETTLE, RESCAN, mono),
+            }
+        }
+
+        fn advance(&mut self, d: Duration) {
+            self.wall += d;
+            self.mono += d;
+        }
+
+        /// Write `name` now (a new change time), without telling the tracker.
+        fn write(&mut self, name: &str, size: u64) -> PathBuf {
+            let path = PathBuf::from("/w").join(name);
+            let stamp = Stamp {
+                size,
+                changed: self.wall,
+            };
+            self.files.insert(path.clone(), stamp);
+            path
+        }
+
+        fn event(&mut self, kind: EventKind, paths: &[&Path]) {
+            let ev = paths
+                .iter()
+                .fold(Event::new(kind), |ev, p| ev.add_path(p.to_path_buf()));
+            self.tracker.note_event(ev);
+        }
+
+        /// Write `name` and report it the way a create event does.
+        fn create(&mut self, name: &str) -> PathBuf {
+            let p = self.write(name, 10);
+            self.event(EventKind::Create(CreateKind::File), &[&p]);
+            p
+        }
+
+        /// The names the tracker takes now.
+        fn take(&mut self) -> Vec<String> {
+            let files = &self.files;
+            self.tracker
+                .take_ready(self.wall, |p| files.get(p).copied())
+                .into_iter()
+                .map(|(p, stamp)| {
+                    assert_eq!(Some(&stamp), files.get(&p), "the stamp looked up");
+                    p.strip_prefix("/w").unwrap().display().to_string()
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn file_is_not_taken_before_its_settle_time_and_is_taken_at_it() {
+        let mut w = World::new();
+        w.create("a.txt");
+        assert!(w.take().is_empty(), "just written");
+        w.advance(SETTLE - ms(1));
+        assert!(w.take().is_empty(), "1 ms before the settle time");
+        w.advance(ms(1));
+        assert_eq!(w.take(), ["a.txt"], "exactly at the settle time");
+        assert!(w.take().is_empty(), "taken once");
+        w.advance(SETTLE * 10);
+        w.event(EventKind::Modify(ModifyKind::Any), &[Path::new("/w/a.txt")]);
+        assert!(w.take().is_empty(), "an event for an unchanged file");
+    }
+
+    #[test]
+    fn file_is_taken_after_its_settle_time_when_first_seen_late() {
+        let mut w = World::new();
+        w.create("a.txt");
+        w.advance(SETTLE * 5);
+        assert_eq!(w.take(), ["a.txt"]);
+    }
+
+    #[test]
+    fn a_change_restarts_the_settle_time() {
+        let mut w = World::new();
+        w.create("a.txt");
+        w.advance(ms(200));
+        assert!(w.take().is_empty());
+        // Still being written: a new size and change time.
+        let p = w.write("a.txt", 20);
+        w.event(EventKind::Modify(ModifyKind::Any), &[&p]);
+        w.advance(ms(100));
+        assert!(
+            w.take().is_empty(),
+            "settle time since the first write only"
+        );
+        w.advance(SETTLE - ms(100) - ms(1));
+        assert!(
+            w.take().is_empty(),
+            "1 ms before the settle time since the change"
+        );
+        w.advance(ms(1));
+        assert_eq!(w.take(), ["a.txt"]);
+
+        // A taken file that changes again is new again.
+        w.advance(SETTLE * 3);
+        let p = w.write("a.txt", 30);
+        w.event(EventKind::Modify(ModifyKind::Any), &[&p]);
+        assert!(w.take().is_empty(), "the new content settles too");
+        w.advance(SETTLE);
+        assert_eq!(w.take(), ["a.txt"]);
+    }
+
+    #[test]
+    fn a_file_changed_without_an_event_is_seen_with_its_new_stamp() {
+        // The stamp is looked up when deciding, not when the event came.
+        let mut w = World::new();
+        w.create("a.txt");
+        w.advance(SETTLE - ms(10));
+        w.write("a.txt", 99);
+        w.advance(ms(10));
+        assert!(w.take().is_empty(), "changed 10 ms ago");
+        w.advance(SETTLE);
+        assert_eq!(w.take(), ["a.txt"]);
+    }
+
+    #[test]
+    fn renamed_into_place_is_taken_at_once() {
+        let mut w = World::new();
+        let done = w.write("done.txt", 8);
+        w.event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            &[&done],
+        );
+        // A `Both` rename names the source, then the destination.
+        let part = PathBuf::from("/w/other.txt.part");
+        let other = w.write("other.txt", 8);
+        w.event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            &[&part, &other],
+        );
+        assert_eq!(w.take(), ["done.txt", "other.txt"], "no settle wait");
+        w.create("fresh.txt");
+        assert!(w.take().is_empty(), "a plain write still settles");
+        w.advance(SETTLE);
+        assert_eq!(w.take(), ["fresh.txt"]);
+    }
+
+    #[test]
+    fn renamed_file_that_vanished_is_forgotten() {
+        let mut w = World::new();
+        let gone = PathBuf::from("/w/gone.txt");
+        w.event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            &[&gone],
+        );
+        assert!(w.take().is_empty());
+        // It reappears by a plain write: it must settle like any other.
+        w.create("gone.txt");
+        assert!(w.take().is_empty(), "no longer counts as renamed");
+        w.advance(SETTLE);
+        assert_eq!(w.take(), ["gone.txt"]);
+    }
+
+    #[test]
+    fn rescan_is_due_at_the_interval_and_finds_what_events_missed() {
+        let mut w = World::new();
+        assert!(w.tracker.rescan_due(w.mono), "the first rescan is at once");
+        w.tracker.rescanned(Vec::new(), w.mono);
+        assert!(!w.tracker.rescan_due(w.mono));
+        w.create("seen.txt");
+        let missed = w.write("missed.txt", 10); // no event
+        w.advance(SETTLE);
+        assert_eq!(w.take(), ["seen.txt"], "events alone miss missed.txt");
+
+        w.advance(RESCAN - SETTLE - ms(1));
+        assert!(!w.tracker.rescan_due(w.mono), "1 ms before the interval");
+        assert!(w.take().is_empty());
+        w.advance(ms(1));
+        assert!(w.tracker.rescan_due(w.mono), "at the interval");
+        let listing = vec![missed.clone(), PathBuf::from("/w/seen.txt")];
+        w.tracker.rescanned(listing.clone(), w.mono);
+        assert!(!w.tracker.rescan_due(w.mono), "the next one is scheduled");
+        assert_eq!(w.take(), ["missed.txt"], "seen.txt was taken already");
+
+        w.advance(RESCAN - ms(1));
+        assert!(!w.tracker.rescan_due(w.mono));
+        w.advance(ms(1));
+        assert!(w.tracker.rescan_due(w.mono), "every interval");
+        w.tracker.rescanned(listing, w.mono);
+        assert!(w.take().is_empty(), "nothing is taken twice");
+    }
+
+    #[test]
+    fn rescan_findings_settle_like_any_other() {
+        let mut w = World::new();
+        let p = w.write("new.txt", 10);
+        w.tracker.rescanned(vec![p], w.mono);
+        assert!(w.take().is_empty());
+        w.advance(SETTLE);
+        assert_eq!(w.take(), ["new.txt"]);
+    }
+
+    #[test]
+    fn files_are_taken_by_change_time_then_name() {
+        let mut w = World::new();
+        let d = w.write("d.txt", 1);
+        w.advance(ms(5));
+        let c = w.write("c.txt", 1);
+        w.advance(ms(5));
+        let b = w.write("b.txt", 1);
+        let a = w.write("a.txt", 1);
+        w.advance(ms(5));
+        let e = w.write("e.txt", 1);
+        w.advance(SETTLE);
+        w.tracker.rescanned(vec![a, b, c, d, e], w.mono);
+        assert_eq!(w.take(), ["d.txt", "c.txt", "a.txt", "b.txt", "e.txt"]);
+    }
+
+    #[test]
+    fn a_settled_file_waits_behind_an_earlier_one_still_settling() {
+        let mut w = World::new();
+        w.create("first.txt");
+        w.advance(ms(100));
+        let second = w.write("second.txt", 1);
+        w.event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            &[&second],
+        );
+        assert!(w.take().is_empty(), "second.txt is complete but came later");
+        w.advance(SETTLE - ms(100));
+        assert_eq!(w.take(), ["first.txt", "second.txt"]);
+    }
+
+    #[test]
+    fn names_in_progress_and_other_events_are_not_taken() {
+        let mut w = World::new();
+        for name in [".hidden", "a.tmp", "b.part"] {
+            let p = w.write(name, 1);
+            w.event(EventKind::Create(CreateKind::File), &[&p]);
+        }
+        let removed = w.write("removed.txt", 1);
+        w.event(EventKind::Remove(RemoveKind::File), &[&removed]);
+        let read = w.write("read.txt", 1);
+        w.event(EventKind::Access(notify::event::AccessKind::Any), &[&read]);
+        w.advance(SETTLE);
+        let taken = w
+            .tracker
+            .take_ready(w.wall, |p| panic!("{} needs no look", p.display()));
+        assert!(taken.is_empty());
+        // A rescan lists what is there, names in progress included (the
+        // listing does not filter them); they are still not taken.
+        let listing: Vec<PathBuf> = w.files.keys().cloned().collect();
+        w.tracker.rescanned(listing, w.mono);
+        assert_eq!(w.take(), ["read.txt", "removed.txt"]);
+    }
+
+    #[test]
+    fn a_file_from_the_future_waits_until_the_clock_passes_it() {
+        // A change time ahead of the clock (a skewed writer) is not yet settled.
+        let mut w = World::new();
+        w.advance(SETTLE * 2);
+        w.create("ahead.txt");
+        w.wall -= SETTLE * 2;
+        assert!(w.take().is_empty());
+        w.wall += SETTLE * 3 - ms(1);
+        assert!(w.take().is_empty());
+        w.wall += ms(1);
+        assert_eq!(w.take(), ["ahead.txt"]);
+    }
+
+    #[test]
+    fn zero_settle_takes_a_file_written_this_instant() {
+        let mono = Instant::now();
+        let mut t = Tracker::new(Duration::ZERO, RESCAN, mono);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
+        let stamp = Stamp {
+            size: 1,
+            changed: now,
+        };
+        t.rescanned(vec![PathBuf::from("/w/x.txt")], mono);
+        assert_eq!(
+            t.take_ready(now, |_| Some(stamp)),
+            [(PathBuf::from("/w/x.txt"), stamp)]
+        );
+    }
+
+    #[test]
+    fn stamp_reads_size_and_change_time_from_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.txt");
+        std::fs::write(&p, "12345").unwrap();
+        let s = look(&p).expect("a regular file");
+        assert_eq!(s.size, 5);
+        let age = SystemTime::now().duration_since(s.changed).unwrap();
+        assert!(age < Duration::from_secs(60), "{age:?}");
+        assert_eq!(look(dir.path()), None, "a directory");
+        assert_eq!(look(&dir.path().join("nope")), None, "gone");
+    }
+
+    #[test]
+    fn scan_lists_files_outside_dot_directories_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::create_dir_all(d.join(".hid")).unwrap();
+        for f in ["b.txt", "a.txt", "sub/c.txt", ".hid/x.txt", ".dot.txt"] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        let got: Vec<String> = scan_all(d)
+            .iter()
+            .map(|p| p.strip_prefix(d).unwrap().display().to_string())
+            .collect();
+        assert_eq!(got, ["a.txt", "b.txt", "sub/c.txt"]);
+    }
+
+    // The whole watcher on a real directory, with real time: slower, and
+    // kept few.
 
     /// Runs the watcher on a thread; returns the paths it took, in order.
     fn run_watcher(

@@ -225,7 +225,7 @@ mod tests {
             "/../shared/data/bbc/sport/199.txt"
         );
         let Ok(bytes) = std::fs::read(path) else {
-            eprintln!("skipping: {path} not present");
+            crate::test_support::skip(&format!("{path} not present"));
             return;
         };
         let (text, enc) = decode(&bytes).unwrap();

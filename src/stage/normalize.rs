@@ -431,7 +431,7 @@ pub(crate) mod corpus {
     pub(crate) fn bbc_raw() -> Option<Vec<(String, String)>> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/bbc");
         if !root.is_dir() {
-            eprintln!("skipping: {} not present", root.display());
+            crate::test_support::skip(&format!("{} not present", root.display()));
             return None;
         }
         let mut out = Vec::new();

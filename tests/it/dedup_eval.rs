@@ -1,19 +1,32 @@
 //! Near-duplicate detection with the default parameters meets its targets
 //! (precision >= 0.99, recall >= 0.97) on the BBC corpus and on the
-//! syndication set generated from it. Skips when `../shared` is absent.
+//! syndication set generated from it. Skips (visibly, see `support`) when
+//! `../shared` is absent.
 //! `examples/dedup_eval.rs` shows how the defaults were chosen.
 
-#[path = "support/dedup_eval.rs"]
-mod support;
+use std::path::PathBuf;
 
 use newspipe::dedup::{Fingerprinter, NearParams};
-use support::{bbc_dir, bbc_truth, body, fingerprints, load_bbc, score, syndication_set, verdicts};
+
+use crate::support;
+use crate::support::dedup_eval::{
+    self as eval, bbc_truth, body, fingerprints, load_bbc, score, syndication_set, verdicts,
+};
+
+/// `../shared/data/bbc` with its `duplicates.json`, or `None` after a skip.
+fn bbc_dir() -> Option<PathBuf> {
+    let dir = eval::bbc_dir();
+    if dir.is_none() {
+        support::skip("../shared/data/bbc/duplicates.json not found (the shared data)");
+    }
+    dir
+}
 
 /// Same as the example's: 600 originals copied, a quarter of them twice.
 const COPIES: usize = 600;
 const SEED: u64 = 2026;
 
-fn check(name: &str, bodies: &[String], truth: &support::Truth) {
+fn check(name: &str, bodies: &[String], truth: &eval::Truth) {
     let near = NearParams::default();
     let fps = fingerprints(bodies, &Fingerprinter::new(Some(&near)));
     let (v, _) = verdicts(&fps, Some(near));
@@ -34,10 +47,7 @@ fn check(name: &str, bodies: &[String], truth: &support::Truth) {
 
 #[test]
 fn default_parameters_meet_targets_on_bbc_and_syndication_set() {
-    let Some(dir) = bbc_dir() else {
-        println!("skipping: ../shared/data/bbc not found");
-        return;
-    };
+    let Some(dir) = bbc_dir() else { return };
     let docs = load_bbc(&dir).expect("read BBC corpus");
     let truth = bbc_truth(&dir, &docs).expect("read duplicates.json");
     let bodies: Vec<String> = docs.iter().map(|d| body(&d.raw)).collect();
@@ -51,14 +61,11 @@ fn default_parameters_meet_targets_on_bbc_and_syndication_set() {
 
 #[test]
 fn syndicated_copies_differ_from_their_originals() {
-    let Some(dir) = bbc_dir() else {
-        println!("skipping: ../shared/data/bbc not found");
-        return;
-    };
+    let Some(dir) = bbc_dir() else { return };
     let docs = load_bbc(&dir).expect("read BBC corpus");
-    let mut rng = support::Rng::new(SEED);
+    let mut rng = eval::Rng::new(SEED);
     for doc in docs.iter().take(50) {
-        let copy = support::syndicate(&doc.raw, &mut rng);
+        let copy = eval::syndicate(&doc.raw, &mut rng);
         let (orig_head, copy_head) = (doc.raw.lines().next(), copy.lines().next());
         assert_ne!(orig_head, copy_head, "{}: headline kept", doc.name);
         let (orig, copy) = (body(&doc.raw), body(&copy));

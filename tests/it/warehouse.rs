@@ -4,47 +4,36 @@
 //! compared with the run's own summary and with the records themselves.
 //!
 //! Needs `NEWSPIPE_TEST_PYTHON` pointing at a Python with `duckdb` and `chdb`
-//! (`export NEWSPIPE_TEST_PYTHON="$(scripts/ci-python-env.sh)"`); skips with a
-//! message otherwise. Reads the BBC corpus from `../shared/data/bbc`, or the
-//! repository's `seeds/` when that is absent.
+//! (`export NEWSPIPE_TEST_PYTHON="$(scripts/ci-python-env.sh)"`); skips
+//! visibly otherwise (see `support`). Reads the BBC corpus from
+//! `../shared/data/bbc`, or the repository's `seeds/` when that is absent
+//! (and logs that as a skip of the BBC part).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 
 use newspipe::record::{Article, DedupInfo, DedupStatus, Entity, Label, SourceInfo};
 use newspipe::sink::{self, Record};
 
+use crate::support::{self, python, repo};
+
 const ENGINES: [&str; 2] = ["duckdb", "chdb"];
 /// Entities per label the query script reports; keep equal to its `TOP`.
 const TOP: usize = 5;
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("NEWSPIPE_TEST_PYTHON") {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            eprintln!(
-                "skipping warehouse test: NEWSPIPE_TEST_PYTHON is not set \
-                 (export NEWSPIPE_TEST_PYTHON=\"$(scripts/ci-python-env.sh)\")"
-            );
-            None
-        }
-    }
-}
-
+/// The BBC corpus; `seeds/` when it is absent (a partial skip, logged).
 fn input_dir() -> PathBuf {
     let bbc = repo().join("../shared/data/bbc");
     if bbc.is_dir() {
         bbc
     } else {
-        eprintln!("{} not found; using seeds/", bbc.display());
-        repo().join("seeds")
+        support::skip(&format!(
+            "{} not found; ran on seeds/ instead of the BBC corpus",
+            bbc.display()
+        ));
+        support::seeds()
     }
 }
 
@@ -147,12 +136,7 @@ fn check_answer(answer: &Value, want: &Expected, what: &str) {
 }
 
 fn newspipe_run(input: &Path, output: &Path, summary: &Path) -> Value {
-    let mut cmd = Command::cargo_bin("newspipe").expect("binary builds");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("NEWSPIPE__") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = support::command();
     let out = cmd
         .arg("run")
         .arg(input)
@@ -169,7 +153,7 @@ fn newspipe_run(input: &Path, output: &Path, summary: &Path) -> Value {
         "newspipe failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&std::fs::read(summary).unwrap()).unwrap()
+    support::json_file(summary)
 }
 
 #[test]
@@ -180,11 +164,7 @@ fn bbc_run_answers_the_same_in_duckdb_and_chdb_as_its_summary() {
 
     let plain = dir.path().join("out.jsonl");
     let summary = newspipe_run(&input, &plain, &dir.path().join("plain.json"));
-    let records: Vec<Value> = std::fs::read_to_string(&plain)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records: Vec<Value> = support::json_lines_of(&plain);
     let want = expected(&records);
     // The records agree with the summary, so engines matching the records
     // match the summary too.

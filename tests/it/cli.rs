@@ -1,119 +1,15 @@
 //! End-to-end tests through the `newspipe` binary, named after what a user sees.
 
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn newspipe() -> Command {
-    let mut cmd = Command::cargo_bin("newspipe").expect("binary builds");
-    // Keep the user's environment out of the tests.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("NEWSPIPE__") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-fn seeds() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
-}
-
-/// Number of article files in seeds/ (dot files such as .gitattributes are skipped).
-fn seed_count() -> usize {
-    std::fs::read_dir(seeds())
-        .unwrap()
-        .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count()
-}
-
-fn records(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
-}
-
-/// A distinct made-up article per `i`: a headline and three paragraphs whose
-/// wording is drawn pseudo-randomly, so no two share many 5-word shingles.
-fn article(i: usize) -> String {
-    const WORDS: [&str; 48] = [
-        "council",
-        "harbour",
-        "orchard",
-        "railway",
-        "library",
-        "stadium",
-        "bakery",
-        "river",
-        "budget",
-        "school",
-        "bridge",
-        "market",
-        "tower",
-        "festival",
-        "museum",
-        "garden",
-        "approved",
-        "delayed",
-        "opened",
-        "rejected",
-        "funded",
-        "planned",
-        "closed",
-        "expanded",
-        "residents",
-        "officials",
-        "traders",
-        "teachers",
-        "engineers",
-        "farmers",
-        "drivers",
-        "students",
-        "quickly",
-        "finally",
-        "again",
-        "quietly",
-        "twice",
-        "early",
-        "late",
-        "north",
-        "south",
-        "east",
-        "west",
-        "new",
-        "old",
-        "small",
-        "large",
-        "busy",
-    ];
-    let mut state = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut sentence = |n: usize| {
-        let words: Vec<&str> = (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                WORDS[(state % WORDS.len() as u64) as usize]
-            })
-            .collect();
-        let mut s = words.join(" ");
-        s[..1].make_ascii_uppercase();
-        s
-    };
-    let title = sentence(6);
-    let paras: Vec<String> = (0..3)
-        .map(|_| format!("{}. {}. {}.", sentence(14), sentence(12), sentence(16)))
-        .collect();
-    format!("{title}\n\n{}\n", paras.join("\n\n"))
-}
+use crate::support::{
+    self, article, json_file, json_lines as records, newspipe, seed_count, seeds,
+};
 
 /// A directory with a mix of unique articles, exact duplicates and bad files.
 fn corpus(dir: &Path, n: usize) {
@@ -233,11 +129,11 @@ fn bad_inputs_are_reported_and_the_run_goes_on() {
     let recs = records(&assert.get_output().stdout);
     assert_eq!(recs.len(), 4, "three articles and one duplicate");
 
-    let rej: Vec<Value> = records(&std::fs::read(&rejects).unwrap());
+    let rej: Vec<Value> = support::json_lines_of(&rejects);
     let kinds: Vec<&str> = rej.iter().filter_map(|r| r["kind"].as_str()).collect();
     assert_eq!(kinds, ["empty", "too_large", "binary"], "input order");
 
-    let s: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let s = json_file(&summary);
     assert_eq!(s["inputs"], 7);
     assert_eq!(s["written"], 4);
     assert_eq!(s["rejected"]["empty"], 1);
@@ -346,7 +242,7 @@ fn duplicates_are_marked_or_dropped() {
         .assert()
         .success();
     assert_eq!(records(&out.get_output().stdout).len(), 3);
-    let s: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let s = json_file(&summary);
     assert_eq!(s["dropped_duplicates"], 1);
     assert_eq!(s["exact_duplicates"], 1);
 
@@ -582,11 +478,9 @@ fn seed_article_entities_come_out_labelled_with_canonical_forms() {
 
 #[test]
 fn eval_tagger_prints_scores_per_label() {
-    let testa = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/conll2003/eng.testa");
-    if !testa.exists() {
-        eprintln!("skipping: {} not found", testa.display());
+    let Some(testa) = support::shared_data("data/conll2003/eng.testa") else {
         return;
-    }
+    };
     let out = newspipe()
         .args(["eval-tagger", "--min-f1", "0.88"])
         .arg(&testa)
@@ -623,11 +517,11 @@ fn piping_into_a_closed_reader_exits_quietly() {
     for i in 0..400 {
         std::fs::write(dir.path().join(format!("{i:04}.txt")), article(i)).unwrap();
     }
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("newspipe"))
+    let mut child = support::command()
         .args(["run", "-q", "--no-entities"])
         .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // Read one line, then hang up, as `| head -1` does.
@@ -645,8 +539,85 @@ fn piping_into_a_closed_reader_exits_quietly() {
     );
 }
 
+/// Names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Wait until records are being written: some file in `dir` other than
+/// `dest` (the sink's temporary file) has content.
+fn wait_for_partial_output(dir: &Path, dest: &Path, child: &mut std::process::Child) {
+    support::wait_for("output to start", Duration::from_secs(60), || {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before any output was seen");
+        }
+        std::fs::read_dir(dir).unwrap().any(|e| {
+            let e = e.unwrap();
+            e.path() != dest && e.metadata().is_ok_and(|m| m.is_file() && m.len() > 0)
+        })
+    });
+}
+
+/// SIGINT while the run reads its input: exit code 130, the output not
+/// committed, its temporary file gone. The input is a pipe this test keeps
+/// open and fed until the process exits, so the run cannot end before the
+/// signal: only the signal can end it.
 #[test]
 fn interrupted_run_commits_no_output_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out.jsonl");
+    let mut child = support::command()
+        .args([
+            "run",
+            "-q",
+            "--threads",
+            "1",
+            "--input-format",
+            "jsonl",
+            "-o",
+        ])
+        .arg(&dest)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        // Ends when the process is gone and the pipe breaks.
+        let mut sent = 0usize;
+        while writeln!(stdin, "{}", support::jsonl_article(sent)).is_ok() {
+            sent += 1;
+        }
+        sent
+    });
+    let stderr = drain(child.stderr.take().unwrap());
+    wait_for_partial_output(dir.path(), &dest, &mut child);
+    support::signal(&mut child, "INT");
+    let status = support::wait_exit(&mut child, Duration::from_secs(60), "newspipe after SIGINT");
+    let sent = feeder.join().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(sent > 0);
+    assert!(!dest.exists(), "no partial output");
+    assert_eq!(
+        names_in(dir.path()),
+        Vec::<String>::new(),
+        "no temp file left behind"
+    );
+}
+
+/// The same for a directory input, interrupted as soon as output appears:
+/// the run takes seconds, so the signal lands mid-run; the test fails, not
+/// passes, if the run ended first.
+#[test]
+fn interrupted_directory_run_commits_no_output_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
     std::fs::create_dir(&input).unwrap();
@@ -654,38 +625,178 @@ fn interrupted_run_commits_no_output_and_exits_130() {
         std::fs::write(input.join(format!("{i:05}.txt")), article(i)).unwrap();
     }
     let dest = dir.path().join("out.jsonl");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("newspipe"))
+    let mut child = support::command()
         .args(["run", "-q", "--threads", "1", "-o"])
         .arg(&dest)
         .arg(&input)
-        .stderr(std::process::Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    let still_running = child.try_wait().unwrap().is_none();
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    if !still_running {
-        eprintln!("skipping: the run finished before it could be interrupted");
-        return;
+    let stderr = drain(child.stderr.take().unwrap());
+    wait_for_partial_output(dir.path(), &dest, &mut child);
+    support::signal(&mut child, "INT");
+    let status = support::wait_exit(&mut child, Duration::from_secs(60), "newspipe after SIGINT");
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!dest.exists(), "no partial output");
+    assert_eq!(names_in(dir.path()), ["in"], "no temp file left behind");
+}
+
+/// Read a child's stream to the end on a thread, so its pipe never fills.
+fn drain(mut r: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = r.read_to_string(&mut s);
+        s
+    })
+}
+
+/// One bad value per section, each given the way a user would (environment
+/// variable), and what the error must name.
+const BAD_VALUE_PER_SECTION: [(&str, &str, &str); 11] = [
+    (
+        "NEWSPIPE__INPUT__MAX_FILE_BYTES",
+        "0",
+        "input.max_file_bytes",
+    ),
+    (
+        "NEWSPIPE__PIPELINE__CHANNEL_CAPACITY",
+        "0",
+        "pipeline.channel_capacity",
+    ),
+    ("NEWSPIPE__TITLE__MAX_CHARS", "0", "title.max_chars"),
+    (
+        "NEWSPIPE__BOILERPLATE__RULES_FILE",
+        "/nonexistent/rules.toml",
+        "/nonexistent/rules.toml",
+    ),
+    ("NEWSPIPE__DEDUP__BANDS", "99999999999", "dedup.bands"),
+    (
+        "NEWSPIPE__ENTITIES__MODEL",
+        "/nonexistent/tagger.bin",
+        "/nonexistent/tagger.bin",
+    ),
+    (
+        "NEWSPIPE__OUTPUT__PARQUET_ROW_GROUP_ROWS",
+        "0",
+        "output.parquet_row_group_rows",
+    ),
+    ("NEWSPIPE__LOG__LEVEL", "loud", "log.level"),
+    ("NEWSPIPE__METRICS__ADDR", "not an address", "metrics.addr"),
+    (
+        "NEWSPIPE__SERVE__SEGMENT_MAX_BYTES",
+        "0",
+        "serve.segment_max_bytes",
+    ),
+    (
+        "NEWSPIPE__KAFKA__AUTO_OFFSET_RESET",
+        "smallest",
+        "kafka.auto_offset_reset",
+    ),
+];
+
+#[test]
+fn check_config_exits_2_for_a_bad_value_in_every_section() {
+    // Every section of the default file is covered.
+    let defaults = std::fs::read_to_string(support::repo().join("config/default.toml")).unwrap();
+    let sections: Vec<&str> = defaults
+        .lines()
+        .filter_map(|l| l.strip_prefix('[')?.strip_suffix(']'))
+        .collect();
+    for section in &sections {
+        assert!(
+            BAD_VALUE_PER_SECTION
+                .iter()
+                .any(|(var, _, _)| var
+                    .starts_with(&format!("NEWSPIPE__{}__", section.to_uppercase()))),
+            "no bad-value case for [{section}]"
+        );
     }
+    for (var, value, named) in BAD_VALUE_PER_SECTION {
+        let out = newspipe()
+            .args(["check-config"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
+        assert!(stderr.contains(named), "{var}={value}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{var}={value}: nothing printed as valid"
+        );
+    }
+}
+
+#[test]
+fn a_bad_rules_file_stops_a_run_before_it_writes_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.jsonl");
+    let out = newspipe()
+        .args(["run", "-q", "-o"])
+        .arg(&out_path)
+        .arg(seeds())
+        .env(
+            "NEWSPIPE__BOILERPLATE__RULES_FILE",
+            dir.path().join("missing.toml"),
+        )
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
-        Some(130),
+        Some(2),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!dest.exists(), "no partial output");
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    assert!(!out_path.exists());
     assert_eq!(
-        left,
-        [std::ffi::OsString::from("in")],
-        "no temp file left behind"
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temp file either"
+    );
+}
+
+#[test]
+fn a_moved_key_names_its_new_place() {
+    let out = newspipe()
+        .args(["check-config"])
+        .env("NEWSPIPE__SERVE__METRICS_ADDR", "127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("metrics.addr"), "{stderr}");
+}
+
+#[test]
+fn the_record_stream_and_the_summary_name_every_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    newspipe()
+        .args(["run", "-q", "--no-entities", "--summary-json"])
+        .arg(&summary)
+        .arg(seeds())
+        .assert()
+        .code(predicates::ord::lt(4));
+    let s = support::json_file(&summary);
+    let stages: Vec<&String> = s["stages"].as_object().unwrap().keys().collect();
+    for name in [
+        "decode",
+        "normalize",
+        "id",
+        "title",
+        "boilerplate",
+        "require_text",
+        "fingerprint",
+    ] {
+        assert!(
+            stages.iter().any(|k| *k == name),
+            "{name} missing from {stages:?}"
+        );
+    }
+    assert!(
+        !stages.iter().any(|k| *k == "entities"),
+        "a disabled stage is not timed"
     );
 }

@@ -1,13 +1,13 @@
 //! `newspipe kafka` against a real Kafka-protocol broker on loopback.
 //!
 //! Needs the `kafka` feature and a broker named by `NEWSPIPE_TEST_KAFKA`
-//! (`scripts/ci-kafka.sh` starts one); skips with a message otherwise. Each
-//! run makes its own topics and consumer group, so runs do not interfere.
-#![cfg(feature = "kafka")]
+//! (`scripts/ci-kafka.sh` starts one); skips visibly otherwise (see
+//! `support`). Each run makes its own topics and consumer group, so runs do
+//! not interfere. Without the feature, `kafka_disabled.rs` stands in.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -18,47 +18,23 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::support::{self, article_id, jsonl_article as article};
+
 const ARTICLES: usize = 300;
 const IN_PARTITIONS: i32 = 4;
 const OUT_PARTITIONS: i32 = 2;
 
+/// The broker named by `NEWSPIPE_TEST_KAFKA`, or `None` after a skip.
 fn brokers() -> Option<String> {
     match std::env::var("NEWSPIPE_TEST_KAFKA") {
         Ok(b) if !b.is_empty() => Some(b),
         _ => {
-            eprintln!(
-                "skipping: NEWSPIPE_TEST_KAFKA is not set (scripts/ci-kafka.sh starts a broker)"
+            support::skip(
+                "NEWSPIPE_TEST_KAFKA is not set (scripts/ci-kafka.sh --broker starts a broker)",
             );
             None
         }
     }
-}
-
-/// Distinct synthetic articles: words drawn by a seeded generator from
-/// made-up syllables, so no two share a run of five words and dedup keeps
-/// every one unique whichever instance sees it.
-fn article(i: usize) -> String {
-    const SYL: [&str; 16] = [
-        "ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "pi", "na", "gor", "el", "qu", "bar",
-        "zi", "mon",
-    ];
-    let mut state = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut word = || {
-        let n = 2 + (next() % 3) as usize;
-        (0..n)
-            .map(|_| SYL[(next() % 16) as usize])
-            .collect::<String>()
-    };
-    let title: Vec<String> = (0..5).map(|_| word()).collect();
-    let body: Vec<String> = (0..60).map(|_| word()).collect();
-    let text = format!("{}.\n\n{}.", title.join(" "), body.join(" "));
-    serde_json::json!({ "id": format!("art-{i:04}"), "text": text }).to_string()
 }
 
 fn unique_suffix() -> String {
@@ -126,9 +102,23 @@ impl Topics {
 /// Start `newspipe kafka`, committing at most every `commit_interval_ms`
 /// unless a revoke commits first.
 fn spawn_instance(brokers: &str, t: &Topics, commit_interval_ms: u64, log: &Path) -> Instance {
+    Instance(
+        instance_command(brokers, t, commit_interval_ms, log)
+            .spawn()
+            .expect("start newspipe kafka"),
+    )
+}
+
+/// The command [`spawn_instance`] runs, for tests that add flags.
+fn instance_command(
+    brokers: &str,
+    t: &Topics,
+    commit_interval_ms: u64,
+    log: &Path,
+) -> std::process::Command {
     let log = std::fs::File::create(log).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_newspipe"))
-        .args(["kafka", "--brokers", brokers, "--input-topic", &t.input])
+    let mut cmd = support::command();
+    cmd.args(["kafka", "--brokers", brokers, "--input-topic", &t.input])
         .args(["--output-topic", &t.output, "--group", &t.group, "-j", "1"])
         .env(
             "NEWSPIPE__KAFKA__COMMIT_INTERVAL_MS",
@@ -139,10 +129,8 @@ fn spawn_instance(brokers: &str, t: &Topics, commit_interval_ms: u64, log: &Path
         .env("NEWSPIPE__LOG__PROGRESS", "never")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start newspipe kafka");
-    Instance(child)
+        .stderr(log);
+    cmd
 }
 
 fn assigned(log: &Path) -> bool {
@@ -209,16 +197,8 @@ fn given_id(record: &str) -> Option<String> {
     v["source"]["id"].as_str().map(str::to_owned)
 }
 
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(status.success());
-}
-
 fn stop_cleanly(instance: &mut Instance, log: &Path) {
-    sigterm(&instance.0);
+    support::signal(&mut instance.0, "TERM");
     let status = instance.0.wait().expect("wait for instance");
     assert!(status.success(), "did not stop cleanly: {}", show(log));
 }
@@ -238,7 +218,7 @@ fn input_producer(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
 /// Send article `i`, paced so that the instances consume while it flows.
 fn send_article(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str, i: usize) {
     let payload = article(i);
-    let key = format!("art-{i:04}");
+    let key = article_id(i);
     let mut record = BaseRecord::to(topic).key(&key).payload(&payload);
     loop {
         match producer.send(record) {
@@ -253,7 +233,7 @@ fn send_article(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str
 }
 
 fn wait_for_every_article(reader: &mut OutputReader, deadline: Instant, logs: &[&Path]) {
-    let expected: BTreeSet<String> = (0..ARTICLES).map(|i| format!("art-{i:04}")).collect();
+    let expected: BTreeSet<String> = (0..ARTICLES).map(article_id).collect();
     while reader.source_ids() != expected {
         if Instant::now() >= deadline {
             let missing = expected.difference(&reader.source_ids()).count();
@@ -313,8 +293,7 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
                 reader.drain();
                 !reader.records.is_empty()
             });
-            a.0.kill().expect("SIGKILL instance a");
-            let _ = a.0.wait();
+            support::sigkill(&mut a.0);
         }
     }
     producer
@@ -337,6 +316,72 @@ fn two_instances_one_killed_deliver_every_article_with_identical_repeats() {
         "{} records for {ARTICLES} articles; {repeated} articles written more than once, identically",
         reader.records.len()
     );
+}
+
+/// Kafka mode has what the daemon has: `/metrics` (parsed here as
+/// Prometheus text), rejects counted by reason, a dedup index in the
+/// gauges, and a summary written on stop.
+#[test]
+fn metrics_and_summary_of_a_kafka_run() {
+    let Some(brokers) = brokers() else { return };
+    let t = Topics::create(&brokers);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("a.log");
+    let summary = dir.path().join("summary.json");
+    let mut a = Instance(
+        instance_command(&brokers, &t, 200, &log)
+            .args(["--metrics-addr", "127.0.0.1:0", "--summary-json"])
+            .arg(&summary)
+            .spawn()
+            .expect("start newspipe kafka"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(100);
+    wait_until(deadline, "partitions", || assigned(&log));
+    let producer = input_producer(&brokers);
+    const N: usize = 40;
+    for i in 0..N {
+        send_article(&producer, &t.input, i);
+    }
+    for bad in [&b"{\"text\": "[..], b"{\"id\": 1"] {
+        let record: BaseRecord<'_, str, [u8]> = BaseRecord::to(&t.input).payload(bad);
+        producer.send(record).map_err(|(e, _)| e).expect("send");
+    }
+    producer
+        .flush(Duration::from_secs(10))
+        .expect("flush input");
+    let addr = support::metrics_addr(
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.contains("metrics on http://"))
+            .unwrap_or_else(|| panic!("no metrics line: {}", show(&log))),
+    );
+    let mut value = support::scrape(&support::http_get(&addr, "/metrics"));
+    wait_until(deadline, "every message handled and committed", || {
+        value = support::scrape(&support::http_get(&addr, "/metrics"));
+        value("newspipe_inputs_total", None) == Some((N + 2) as f64)
+            && value("newspipe_commits_total", None).is_some_and(|c| c >= 1.0)
+    });
+    assert_eq!(
+        value("newspipe_records_written_total", None),
+        Some(N as f64)
+    );
+    assert_eq!(
+        value(
+            "newspipe_rejected_total",
+            Some(("reason", "malformed_json"))
+        ),
+        Some(2.0)
+    );
+    assert_eq!(value("newspipe_dedup_index_articles", None), Some(N as f64));
+    assert!(value("newspipe_dedup_index_bytes_per_article", None).is_some_and(|b| b > 100.0));
+    assert!(value("newspipe_commit_latency_seconds_count", None).is_some_and(|c| c >= 1.0));
+    assert!(support::http_get(&addr, "/healthz").ends_with("ok\n"));
+    stop_cleanly(&mut a, &log);
+    let s = support::json_file(&summary);
+    assert_eq!(s["inputs"], (N + 2) as u64, "{s}");
+    assert_eq!(s["written"], N as u64, "{s}");
+    assert_eq!(s["rejected"]["malformed_json"], 2, "{s}");
 }
 
 /// A graceful rebalance hands partitions over without redoing any work:
@@ -416,7 +461,7 @@ fn a_joining_instance_redoes_nothing_after_commit_on_revoke() {
 /// Ignored because tansu 0.6.0 (the CI broker) fails it at the first
 /// `commit_transaction`: it does not serve EndTxn (see the `kafka` module
 /// docs). Run it by hand against another broker with
-/// `cargo test --features kafka --test kafka -- --ignored broker_supports`.
+/// `cargo test --features kafka --test it -- --ignored kafka::broker_supports`.
 #[test]
 #[ignore = "tansu 0.6.0 serves no EndTxn; run by hand to test another broker"]
 fn broker_supports_transactions_with_offsets_and_fencing() {

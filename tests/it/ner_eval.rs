@@ -2,24 +2,17 @@
 //! entities, offsets, and the CoNLL-2003 development score (when the shared
 //! data is present).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use newspipe::ner::{evaluate, train, Tagger, TrainOptions};
 use newspipe::record::{Entity, Label};
 
-fn seed_text() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/000_104e59b0cc160511.txt");
-    std::fs::read_to_string(p).expect("seed article is in the repo")
-}
+use crate::support::{self, seed_text};
 
+/// `../shared/data/conll2003` with its `eng.testa`, or `None` after a skip.
 fn conll_dir() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/conll2003");
-    if p.join("eng.testa").is_file() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
+    support::shared_data("data/conll2003/eng.testa")?;
+    support::shared_data("data/conll2003")
 }
 
 fn find<'a>(entities: &'a [Entity], text: &str) -> Vec<&'a Entity> {
@@ -183,9 +176,9 @@ fn conll_dev_set_f1_stays_above_floor() {
     );
 }
 
-/// Slow in debug builds: `cargo test --release --test ner_eval -- --ignored`.
+/// Slow in debug builds: `cargo test --release --test it -- --ignored ner_eval::`.
 #[test]
-#[ignore]
+#[ignore = "slow in debug builds: cargo test --release --test it -- --ignored ner_eval::"]
 fn training_reproduces_the_shipped_model_byte_for_byte() {
     let Some(dir) = conll_dir() else { return };
     let bytes = train(
@@ -195,8 +188,7 @@ fn training_reproduces_the_shipped_model_byte_for_byte() {
         |_| {},
     )
     .unwrap();
-    let shipped =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tagger.bin")).unwrap();
+    let shipped = std::fs::read(support::repo().join("models/tagger.bin")).unwrap();
     assert!(
         bytes == shipped,
         "retrained model differs from models/tagger.bin"

@@ -2,16 +2,14 @@
 //! shutdown, config mismatch, metrics.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("newspipe")
-}
+use crate::support::{self, similar_article as article, wait_for};
 
 struct Dirs {
     _root: tempfile::TempDir,
@@ -36,14 +34,13 @@ fn dirs() -> Dirs {
 }
 
 fn daemon(d: &Dirs, extra_env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(bin());
+    let mut cmd = support::command();
     cmd.args(["serve", "--watch"])
         .arg(&d.watch)
         .arg("--output-dir")
         .arg(&d.out)
         .arg("--state-dir")
         .arg(&d.state)
-        .env_remove("RUST_LOG")
         .env("NEWSPIPE__METRICS__ADDR", "")
         .env("NEWSPIPE__SERVE__SETTLE_MS", "300")
         .env("NEWSPIPE__SERVE__SEGMENT_MAX_AGE_MS", "100")
@@ -97,24 +94,6 @@ impl Daemon {
     }
 }
 
-fn article(i: usize) -> String {
-    let places = [
-        "Leeds", "Cardiff", "Belfast", "Glasgow", "Norwich", "Exeter", "York",
-    ];
-    let p = places[i % places.len()];
-    format!(
-        "Flood defences approved for {p} district {i}\n\n\
-         Councillors in {p} approved a new flood defence scheme for district {i} on Monday, \
-         after a consultation that drew {} responses from residents and businesses.\n\n\
-         The scheme includes raised banks along the river, new pumping stations and a \
-         warning system linked to rain gauges upstream of the town centre.\n\n\
-         Work is due to start in the spring and to cost about {} million pounds in all, \
-         with most of the money coming from a national fund for coastal towns.\n",
-        40 + i * 3,
-        2 + i % 9
-    )
-}
-
 /// Drop file `name` into `dir` the way careful writers do: write a temp name, rename.
 fn drop_file(dir: &Path, name: &str, body: &str) {
     let tmp = dir.join(format!("{name}.part"));
@@ -122,9 +101,23 @@ fn drop_file(dir: &Path, name: &str, body: &str) {
     std::fs::rename(&tmp, dir.join(name)).unwrap();
 }
 
-/// (path -> (id, status, duplicate_of)) over all committed segments, failing
-/// on any path seen twice.
-fn committed(out: &Path) -> BTreeMap<String, (String, String, String)> {
+/// What a record says about its input: (id, dedup status, duplicate_of).
+type Verdict = (String, String, String);
+
+fn verdict(r: &Value) -> (String, Verdict) {
+    (
+        r["source"]["path"].as_str().unwrap().to_owned(),
+        (
+            r["id"].as_str().unwrap().to_owned(),
+            r["dedup"]["status"].as_str().unwrap().to_owned(),
+            r["dedup"]["duplicate_of"].to_string(),
+        ),
+    )
+}
+
+/// (path -> verdict) over all committed segments, failing on any path seen
+/// twice or any line that is not a whole JSON record.
+fn committed(out: &Path) -> BTreeMap<String, Verdict> {
     let mut seen = BTreeMap::new();
     let mut names: Vec<_> = std::fs::read_dir(out)
         .unwrap()
@@ -133,16 +126,8 @@ fn committed(out: &Path) -> BTreeMap<String, (String, String, String)> {
         .collect();
     names.sort();
     for name in names {
-        let text = std::fs::read_to_string(out.join(&name)).unwrap();
-        for line in text.lines() {
-            let r: Value =
-                serde_json::from_str(line).expect("segment lines are whole JSON records");
-            let key = r["source"]["path"].as_str().unwrap().to_owned();
-            let val = (
-                r["id"].as_str().unwrap().to_owned(),
-                r["dedup"]["status"].as_str().unwrap().to_owned(),
-                r["dedup"]["duplicate_of"].to_string(),
-            );
+        for r in support::json_lines_of(&out.join(&name)) {
+            let (key, val) = verdict(&r);
             assert!(
                 seen.insert(key.clone(), val).is_none(),
                 "{key} committed twice"
@@ -152,11 +137,11 @@ fn committed(out: &Path) -> BTreeMap<String, (String, String, String)> {
     seen
 }
 
-fn batch(dir: &Path) -> BTreeMap<String, (String, String, String)> {
-    let out = Command::new(bin())
+/// (path -> verdict) of one batch run over `dir`.
+fn batch(dir: &Path) -> BTreeMap<String, Verdict> {
+    let out = support::command()
         .args(["run", "-q", "--threads", "2"])
         .arg(dir)
-        .env_remove("RUST_LOG")
         .output()
         .unwrap();
     assert!(
@@ -164,41 +149,16 @@ fn batch(dir: &Path) -> BTreeMap<String, (String, String, String)> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let r: Value = serde_json::from_str(l).unwrap();
-            (
-                r["source"]["path"].as_str().unwrap().to_owned(),
-                (
-                    r["id"].as_str().unwrap().to_owned(),
-                    r["dedup"]["status"].as_str().unwrap().to_owned(),
-                    r["dedup"]["duplicate_of"].to_string(),
-                ),
-            )
-        })
+    support::json_lines(&out.stdout)
+        .iter()
+        .map(verdict)
         .collect()
 }
 
+/// SIGTERM a daemon that must still be running; its exit status.
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::signal(child, "TERM");
+    support::wait_exit(child, Duration::from_secs(20), "daemon after SIGTERM")
 }
 
 /// Small deterministic PRNG so the kill schedule is reproducible.
@@ -234,8 +194,7 @@ fn sigkill_at_random_moments_loses_nothing_and_repeats_nothing() {
     while kills < 20 {
         let mut child = daemon(&d, &[]).stderr(Stdio::null()).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(60 + rng.below(240)));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        support::sigkill(&mut child);
         kills += 1;
     }
     writer.join().unwrap();
@@ -250,8 +209,7 @@ fn sigkill_at_random_moments_loses_nothing_and_repeats_nothing() {
     let got = committed(&d.out);
     let want = batch(&d.watch);
     assert_eq!(want.len(), FILES);
-    let dup =
-        |m: &BTreeMap<_, (String, String, String)>| m.values().filter(|v| v.1 != "unique").count();
+    let dup = |m: &BTreeMap<_, Verdict>| m.values().filter(|v| v.1 != "unique").count();
     assert!(dup(&want) >= FILES / 10, "the writer made duplicates");
     assert_eq!(
         got, want,
@@ -331,22 +289,11 @@ fn metrics_endpoint_serves_prometheus_text() {
     drop_file(&d.watch, "bad.txt", "");
     let mut dm = Daemon::start(&d, &[("NEWSPIPE__METRICS__ADDR", "127.0.0.1:0")]);
     let line = dm.wait_line("metrics on http://");
-    let addr = line
-        .split("metrics on http://")
-        .nth(1)
-        .unwrap()
-        .trim_end_matches("/metrics")
-        .to_owned();
+    let addr = support::metrics_addr(&line);
     wait_for("commits", Duration::from_secs(20), || {
         committed(&d.out).len() == 4
     });
-    let get = |path: &str| {
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        resp
-    };
+    let get = |path: &str| support::http_get(&addr, path);
     assert!(get("/healthz").ends_with("ok\n"));
     // Segment files appear a moment before the counters move; poll.
     let mut resp = get("/metrics");
@@ -357,21 +304,7 @@ fn metrics_endpoint_serves_prometheus_text() {
         std::thread::sleep(Duration::from_millis(50));
         resp = get("/metrics");
     }
-    let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let lines = body.lines().map(|l| Ok(l.to_owned()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
-    let value = |name: &str, label: Option<(&str, &str)>| {
-        scrape
-            .samples
-            .iter()
-            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
-            .map(|s| match s.value {
-                prometheus_parse::Value::Counter(v)
-                | prometheus_parse::Value::Gauge(v)
-                | prometheus_parse::Value::Untyped(v) => v,
-                _ => f64::NAN,
-            })
-    };
+    let value = support::scrape(&resp);
     assert_eq!(value("newspipe_inputs_total", None), Some(5.0));
     assert_eq!(value("newspipe_records_written_total", None), Some(4.0));
     assert_eq!(
@@ -407,4 +340,54 @@ fn parquet_segments_hold_every_record() {
     wait_for("twelve rows", Duration::from_secs(20), || rows() == 12);
     assert!(terminate(&mut dm.child).success());
     assert_eq!(rows(), 12);
+}
+
+#[test]
+fn stop_writes_the_summary_and_commits_rejects_with_their_segment() {
+    let d = dirs();
+    for i in 0..6 {
+        drop_file(&d.watch, &format!("{i}.txt"), &article(i));
+    }
+    drop_file(&d.watch, "empty.txt", "");
+    drop_file(&d.watch, "binary.txt", "\u{0}\u{1}\u{2}PK\u{3}\u{4}");
+    let summary = d.state.join("../summary.json");
+    let mut cmd = daemon(&d, &[]);
+    cmd.arg("--summary-json").arg(&summary);
+    let mut child = cmd.spawn().unwrap();
+    wait_for("six records", Duration::from_secs(20), || {
+        committed(&d.out).len() == 6
+    });
+    assert!(terminate(&mut child).success());
+
+    let s = support::json_file(&summary);
+    assert_eq!(s["inputs"], 8, "{s}");
+    assert_eq!(s["written"], 6, "{s}");
+    assert_eq!(s["rejected"]["empty"], 1, "{s}");
+    assert_eq!(s["rejected"]["binary"], 1, "{s}");
+    assert!(s["stages"]["normalize"]["seconds"].as_f64().unwrap() > 0.0);
+
+    // The rejects sit beside the segments, never among them.
+    let mut rejects = Vec::new();
+    for e in std::fs::read_dir(d.out.join("_rejects")).unwrap() {
+        let path = e.unwrap().path();
+        assert!(!path.file_name().unwrap().to_string_lossy().starts_with('.'));
+        rejects.extend(support::json_lines_of(&path));
+    }
+    let mut paths: Vec<&str> = rejects
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["binary.txt", "empty.txt"]);
+    assert!(rejects.iter().all(|r| r["reason"].is_string()));
+
+    // A restart redoes nothing: the rejects too are in the ledger.
+    let mut child = daemon(&d, &[]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(terminate(&mut child).success());
+    let again: usize = std::fs::read_dir(d.out.join("_rejects"))
+        .unwrap()
+        .map(|e| support::json_lines_of(&e.unwrap().path()).len())
+        .sum();
+    assert_eq!(again, 2);
 }
