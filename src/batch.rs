@@ -2,7 +2,7 @@
 //! written in input order, published only when the run completes.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tracing::info;
 
@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
 use crate::record::Article;
 use crate::sink::jsonl::JsonlSink;
-use crate::sink::{OutputConfig, Record, RecordSink, SinkOptions};
+use crate::sink::{identity, OutputConfig, PartitionBy, Record, RecordSink, SinkOptions};
 use crate::source::{read_inputs, InputConfig, Rejected};
 use crate::summary::Summary;
 
@@ -68,6 +68,67 @@ impl OutcomeSink for BatchSink {
         }
         Ok(())
     }
+}
+
+/// Refuse outputs that would collide, before any work: two outputs that are
+/// one file (`-o`, `--rejects`, `--summary-json`), an output that is an
+/// input file or lies inside an input directory (the next run would read
+/// it), and `-o` naming a directory (unless it is the partition root).
+pub fn check_outputs(
+    roots: &[PathBuf],
+    output: &OutputConfig,
+    summary_json: Option<&Path>,
+) -> Result<()> {
+    let mut outputs: Vec<(&str, PathBuf)> = Vec::new();
+    if output.path != "-" {
+        outputs.push(("-o/--output", PathBuf::from(&output.path)));
+    }
+    if let Some(r) = output.rejects_path() {
+        outputs.push(("--rejects", r));
+    }
+    if let Some(s) = summary_json {
+        outputs.push(("--summary-json", s.to_path_buf()));
+    }
+    let ids: Vec<(&str, &Path, PathBuf)> = outputs
+        .iter()
+        .map(|(flag, p)| (*flag, p.as_path(), identity(p)))
+        .collect();
+    for (i, (flag, path, id)) in ids.iter().enumerate() {
+        if let Some((other, _, _)) = ids[..i].iter().find(|(_, _, o)| o == id) {
+            return Err(Error::Config(format!(
+                "{flag} {} is the same file as {other}; give each output its own name",
+                path.display()
+            )));
+        }
+        let partitioned = *flag == "-o/--output" && output.partition_by != PartitionBy::None;
+        if id.is_dir() && !partitioned {
+            return Err(Error::Config(format!(
+                "{flag} {} is a directory; give a file name",
+                path.display()
+            )));
+        }
+        for root in roots
+            .iter()
+            .filter(|r| r.as_os_str() != crate::source::STDIN)
+        {
+            let Ok(root_id) = std::fs::canonicalize(root) else {
+                continue;
+            };
+            if *id == root_id || (root_id.is_dir() && id.starts_with(&root_id)) {
+                return Err(Error::Config(format!(
+                    "{flag} {} would be written {} input {}; write it elsewhere",
+                    path.display(),
+                    if *id == root_id {
+                        "over the"
+                    } else {
+                        "inside the"
+                    },
+                    root.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Run `roots` (files, directories, `-` for stdin) through the stages of

@@ -117,6 +117,11 @@ pub struct RunArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 
+    /// Follow symbolic links that lead out of an input directory; without
+    /// it they are rejected unread [config: input.follow_links].
+    #[arg(long)]
+    pub follow_links: bool,
+
     /// Reject files larger than this many bytes [config: input.max_file_bytes].
     #[arg(long, value_name = "BYTES")]
     pub max_file_bytes: Option<u64>,
@@ -305,6 +310,7 @@ impl RunArgs {
                 InputFormat::Auto => "auto",
                 InputFormat::Text => "text",
                 InputFormat::Jsonl => "jsonl",
+                InputFormat::Json => "json",
             }),
         );
         o.set_opt("pipeline.threads", self.threads.map(|n| n as u64));
@@ -319,6 +325,7 @@ impl RunArgs {
         );
         let flags = [
             (self.drop_duplicates, "dedup.drop_duplicates", true),
+            (self.follow_links, "input.follow_links", true),
             (self.no_title, "title.enabled", false),
             (self.no_boilerplate, "boilerplate.enabled", false),
             (self.no_dedup, "dedup.enabled", false),

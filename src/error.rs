@@ -145,6 +145,10 @@ pub enum RejectReason {
     /// The entry is not a regular file (a socket, a device, a broken link).
     #[error("not a regular file")]
     NotAFile,
+    /// A symbolic link in an input directory leads outside it; it is read
+    /// only with `--follow-links` (`input.follow_links`).
+    #[error("symbolic link to {0}, outside the input directory (read with --follow-links)")]
+    LinkOutside(String),
     /// A stage panicked on this input; the input is kept out of the output so
     /// the run can go on, and the message says where.
     #[error("internal error: {0}")]
@@ -162,6 +166,7 @@ impl RejectReason {
             RejectReason::Unreadable(_) => "unreadable",
             RejectReason::MalformedJson(_) => "malformed_json",
             RejectReason::NotAFile => "not_a_file",
+            RejectReason::LinkOutside(_) => "link_outside",
             RejectReason::Internal(_) => "internal",
         }
     }

@@ -91,6 +91,28 @@ fn build_core(settings: &Settings) -> newspipe::error::Result<Core> {
     Core::build(&settings.pipeline, settings.stages())
 }
 
+/// Refuse to start when standard output was closed (`newspipe run DIR >&-`):
+/// the records would go nowhere and be reported as written. Rust's runtime
+/// opens `/dev/null` read-write on a standard descriptor it finds closed at
+/// start, so that is what a closed stdout looks like here; a shell's
+/// `>/dev/null` opens it write-only, and is left alone.
+fn stdout_is_open() -> anyhow::Result<()> {
+    use rustix::fs::{fstat, stat, FileType, OFlags};
+    use std::os::fd::AsFd;
+    let stdout = std::io::stdout();
+    let fd = stdout.as_fd();
+    let closed = anyhow::anyhow!("standard output is closed; give -o FILE or open it");
+    let st = fstat(fd).map_err(|_| anyhow::anyhow!("standard output is closed"))?;
+    let is_null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+        && stat("/dev/null").is_ok_and(|null| null.st_rdev == st.st_rdev);
+    let read_write =
+        rustix::fs::fcntl_getfl(fd).is_ok_and(|fl| fl & OFlags::ACCMODE == OFlags::RDWR);
+    if is_null && read_write {
+        return Err(closed);
+    }
+    Ok(())
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -99,12 +121,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Write `--summary-json` (atomically: never a partial or empty file) and
+/// Write `--summary-json` (through a temporary file: never a partial or
+/// empty one, and a device or link target is written, not replaced) and
 /// print the summary unless quiet.
 fn report(summary: &Summary, json_path: Option<&Path>, quiet: bool) -> anyhow::Result<()> {
     if let Some(path) = json_path {
+        use std::io::Write;
         let json = serde_json::to_vec_pretty(summary).context("cannot serialize summary")?;
-        newspipe::serve::state::write_atomic(path, &json)
+        let mut file = newspipe::sink::OutputFile::create(path)?;
+        file.write_all(&json)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| file.commit().map_err(anyhow::Error::from))
             .with_context(|| format!("cannot write summary to {}", path.display()))?;
     }
     if !quiet {
@@ -114,6 +141,10 @@ fn report(summary: &Summary, json_path: Option<&Path>, quiet: bool) -> anyhow::R
 }
 
 fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
+    newspipe::batch::check_outputs(&args.inputs, &settings.output, args.summary_json.as_deref())?;
+    if settings.output.path == "-" {
+        stdout_is_open()?;
+    }
     let core = build_core(settings)?;
     let sink = BatchSink::open(&settings.output)
         .with_context(|| format!("cannot open output {}", settings.output.path))?;
@@ -231,25 +262,37 @@ fn kafka(_: Option<&Path>, settings: &Settings, _: bool) -> anyhow::Result<Exit>
 }
 
 /// Install SIGINT/SIGTERM handlers now (a signal that arrives during startup
-/// must not kill the process) and return a future that resolves on either.
-/// Must be called inside the runtime.
+/// must not kill the process) and return a future that resolves on the
+/// first. A second signal ends the process at once with exit code 130,
+/// removing output files still under their temporary names: nothing is
+/// committed. Must be called inside the runtime.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    async move {
-        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    async fn either(term: &mut Option<Signal>, int: &mut Option<Signal>) {
+        async fn one(s: &mut Option<Signal>) {
             match s {
-                Some(mut s) => {
+                Some(s) => {
                     s.recv().await;
                 }
                 // No handler: never resolve; the default action still applies.
                 None => std::future::pending::<()>().await,
             }
-        };
-        tokio::select! {
-            () = wait(term) => {}
-            () = wait(int) => {}
         }
+        tokio::select! {
+            () = one(term) => {}
+            () = one(int) => {}
+        }
+    }
+    async move {
+        either(&mut term, &mut int).await;
+        tokio::spawn(async move {
+            either(&mut term, &mut int).await;
+            newspipe::sink::remove_temporaries();
+            eprintln!("newspipe: second signal: stopping at once; nothing committed");
+            std::process::exit(130);
+        });
     }
 }
 

@@ -474,7 +474,15 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(5));
             }
         };
-        let shutdown = tokio::time::sleep(Duration::from_millis(200));
+        // Shut down once five ticks have come, or after ten seconds (then the
+        // assertion below fails): no input arrives meanwhile.
+        let watched = Arc::clone(&seen);
+        let shutdown = async move {
+            let started = Instant::now();
+            while watched.lock().unwrap().ticks < 5 && started.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
         drive(
             &core(1, 1),
             idle,
@@ -484,7 +492,9 @@ mod tests {
         )
         .await
         .unwrap();
-        assert!(seen.lock().unwrap().ticks >= 5);
+        let seen = seen.lock().unwrap();
+        assert!(seen.ticks >= 5, "{} ticks", seen.ticks);
+        assert!(seen.records.is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

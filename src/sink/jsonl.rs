@@ -2,12 +2,11 @@
 //! compressed with zstd or gzip.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::write::GzEncoder;
-use tempfile::NamedTempFile;
 
-use super::{publish, temp_beside, Record, RecordSink};
+use super::{OutputFile, Record, RecordSink};
 use crate::error::{Error, Result};
 
 /// Compression of a JSONL file.
@@ -76,10 +75,7 @@ enum Target {
     Stdout(BufWriter<std::io::Stdout>),
     /// Written under a temporary name in the destination's directory and
     /// renamed over `dest` on commit; dropped (and deleted) otherwise.
-    File {
-        tmp: JsonlWriter<NamedTempFile>,
-        dest: PathBuf,
-    },
+    File(JsonlWriter<OutputFile>),
 }
 
 /// A JSONL sink.
@@ -100,14 +96,12 @@ impl JsonlSink {
         Self::create_compressed(dest, Compression::None)
     }
 
-    /// Records to `dest`, compressed, which appears only on commit.
+    /// Records to `dest`, compressed, which appears only on commit (see
+    /// [`OutputFile`] for devices and links).
     pub fn create_compressed(dest: &Path, compression: Compression) -> Result<Self> {
-        let tmp = JsonlWriter::new(temp_beside(dest)?, compression)?;
+        let file = JsonlWriter::new(OutputFile::create(dest)?, compression)?;
         Ok(JsonlSink {
-            target: Target::File {
-                tmp,
-                dest: dest.to_path_buf(),
-            },
+            target: Target::File(file),
         })
     }
 
@@ -129,7 +123,7 @@ impl JsonlSink {
                 .write_all(record)
                 .and_then(|()| w.write_all(b"\n"))
                 .map_err(Error::Output),
-            Target::File { tmp, .. } => tmp.write_line(record),
+            Target::File(file) => file.write_line(record),
         }
     }
 }
@@ -142,7 +136,7 @@ impl RecordSink for JsonlSink {
     fn commit(self: Box<Self>) -> Result<()> {
         match self.target {
             Target::Stdout(mut w) => w.flush().map_err(Error::Output),
-            Target::File { tmp, dest } => publish(tmp.finish()?, &dest),
+            Target::File(file) => file.finish()?.commit(),
         }
     }
 }

@@ -93,7 +93,7 @@ impl OutputConfig {
             );
         }
         if !self.rejects_path.is_empty() && self.rejects_path == self.path {
-            return bad("rejects_path", "must differ from output.path");
+            return bad("rejects_path", "is the same file as output.path");
         }
         Ok(())
     }
@@ -324,41 +324,224 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// A temporary file in `dest`'s directory, so the final rename stays on one
-/// file system and is atomic.
-pub(crate) fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    tempfile::Builder::new()
-        .prefix(".newspipe-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|source| Error::Io {
-            op: "cannot create a temporary file in",
-            path: dir.to_path_buf(),
-            source,
-        })
+/// Temporary output files not yet published, so that a second interrupt,
+/// which ends the process at once, can still remove them.
+static TEMPORARIES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn temporaries() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A panic elsewhere mid-update leaves a usable list.
+    TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Make a finished temporary file durable and rename it to `dest`.
-pub(crate) fn publish(tmp: NamedTempFile, dest: &Path) -> Result<()> {
-    // Temporary files are private (0600); output is for other readers too,
-    // such as a warehouse server running as its own user.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::Permissions::from_mode(0o644);
-        std::fs::set_permissions(tmp.path(), mode).map_err(Error::Output)?;
+/// Remove every output file still under its temporary name. For an exit that
+/// skips destructors (the second SIGINT); safe to call at any time.
+pub fn remove_temporaries() {
+    for path in temporaries().drain(..) {
+        let _ = std::fs::remove_file(path);
     }
-    tmp.as_file().sync_all().map_err(Error::Output)?;
-    tmp.persist(dest).map_err(|e| Error::Io {
-        op: "cannot rename output into place at",
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+}
+
+/// A temporary file, listed in [`TEMPORARIES`] while it exists.
+struct Temp {
+    /// `None` once persisted.
+    file: Option<NamedTempFile>,
+    path: PathBuf,
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        // NamedTempFile deletes itself; only the list needs updating.
+        temporaries().retain(|t| *t != self.path);
+    }
+}
+
+/// Where an output file's bytes go.
+enum Place {
+    /// A temporary file beside the destination, renamed over it on commit.
+    Temp(Temp),
+    /// The destination itself, written in place: a device or a pipe that
+    /// exists already, which a rename would replace instead of writing to.
+    Through(std::fs::File),
+}
+
+/// One output file: invisible until [`OutputFile::commit`] when it is a
+/// regular file, written through when the destination is a device or a FIFO.
+/// A symbolic link is followed: its target is what gets written. Write errors
+/// name the destination.
+pub struct OutputFile {
+    place: Place,
+    dest: PathBuf,
+}
+
+/// Links followed at most, as the kernel does.
+const MAX_LINKS: usize = 40;
+
+/// The file a destination path really names: symbolic links followed (even
+/// when their target does not exist yet), and what is there.
+pub fn resolve(dest: &Path) -> Result<(PathBuf, Option<std::fs::FileType>)> {
+    let mut path = dest.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((path, None)),
+            Err(source) => {
+                return Err(Error::Io {
+                    op: "cannot inspect output",
+                    path,
+                    source,
+                })
+            }
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&path).map_err(|source| Error::Io {
+                    op: "cannot read link",
+                    path: path.clone(),
+                    source,
+                })?;
+                path = match path.parent() {
+                    Some(parent) => parent.join(target),
+                    None => target,
+                };
+            }
+            Ok(m) => return Ok((path, Some(m.file_type()))),
+        }
+    }
+    Err(Error::Config(format!(
+        "output {}: too many levels of symbolic links",
+        dest.display()
+    )))
+}
+
+/// An absolute name for the file `dest` names, for telling whether two
+/// paths are one file: links resolved, and the directory canonicalized even
+/// when the file itself does not exist yet.
+pub fn identity(dest: &Path) -> PathBuf {
+    let path = resolve(dest).map_or_else(|_| dest.to_path_buf(), |(p, _)| p);
+    if let Ok(c) = std::fs::canonicalize(&path) {
+        return c;
+    }
+    let name = path.file_name().map(std::ffi::OsStr::to_owned);
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match (std::fs::canonicalize(&parent), name) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path,
+    }
+}
+
+impl OutputFile {
+    /// Open `dest` for writing; see the type's docs. A directory is refused.
+    pub fn create(dest: &Path) -> Result<Self> {
+        let (path, kind) = resolve(dest)?;
+        if let Some(kind) = kind {
+            if kind.is_dir() {
+                return Err(Error::Config(format!(
+                    "output {} is a directory; give a file name",
+                    dest.display()
+                )));
+            }
+            if !kind.is_file() {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|source| Error::Io {
+                        op: "cannot open output",
+                        path: path.clone(),
+                        source,
+                    })?;
+                return Ok(OutputFile {
+                    place: Place::Through(file),
+                    dest: path,
+                });
+            }
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        // In the destination's directory, so the final rename stays on one
+        // file system and is atomic.
+        let tmp = tempfile::Builder::new()
+            .prefix(".newspipe-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|source| Error::Io {
+                op: "cannot create a temporary file in",
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        let tmp_path = tmp.path().to_path_buf();
+        temporaries().push(tmp_path.clone());
+        Ok(OutputFile {
+            place: Place::Temp(Temp {
+                file: Some(tmp),
+                path: tmp_path,
+            }),
+            dest: path,
+        })
+    }
+
+    /// The file that is written (the link target when `dest` was a link).
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Make the bytes durable and, for a temporary file, rename it into place.
+    pub fn commit(self) -> Result<()> {
+        let failed = |op: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { op, path, source }
+        };
+        match self.place {
+            Place::Through(mut f) => f.flush().map_err(failed("cannot write output", &self.dest)),
+            Place::Temp(mut temp) => {
+                let Some(tmp) = temp.file.take() else {
+                    return Ok(());
+                };
+                let tmp_path = temp.path.clone();
+                // Temporary files are private (0600); output is for other
+                // readers too, such as a warehouse server running as its own user.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = std::fs::Permissions::from_mode(0o644);
+                    std::fs::set_permissions(&tmp_path, mode)
+                        .map_err(failed("cannot set permissions of", &tmp_path))?;
+                }
+                tmp.as_file()
+                    .sync_all()
+                    .map_err(failed("cannot write output", &self.dest))?;
+                tmp.persist(&self.dest)
+                    .map_err(|e| e.error)
+                    .map_err(failed("cannot rename output into place at", &self.dest))
+                    .map(|_| ())
+            }
+        }
+    }
+
+    fn with_path(&self, e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(e.kind(), format!("{}: {e}", self.dest.display()))
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = match &mut self.place {
+            Place::Temp(Temp { file: Some(t), .. }) => t.write(buf),
+            Place::Temp(_) => Ok(0),
+            Place::Through(f) => f.write(buf),
+        };
+        written.map_err(|e| self.with_path(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = match &mut self.place {
+            Place::Temp(Temp { file: Some(t), .. }) => t.flush(),
+            Place::Temp(_) => Ok(()),
+            Place::Through(f) => f.flush(),
+        };
+        flushed.map_err(|e| self.with_path(e))
+    }
 }
 
 #[cfg(test)]

@@ -7,17 +7,16 @@
 //! is renamed into place on commit.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
-use tempfile::NamedTempFile;
 
 use super::columns::Columns;
-use super::{publish, temp_beside, Record, RecordSink};
+use super::{OutputFile, Record, RecordSink};
 use crate::error::{Error, Result};
 use crate::record::SCHEMA_VERSION;
 
@@ -126,17 +125,14 @@ impl<W: Write + Send> ParquetWriter<W> {
 
 /// A Parquet file that appears at its destination only on commit.
 pub struct ParquetSink {
-    writer: ParquetWriter<NamedTempFile>,
-    dest: PathBuf,
+    writer: ParquetWriter<OutputFile>,
 }
 
 impl ParquetSink {
     /// Records to `dest`.
     pub fn create(dest: &Path, options: ParquetOptions) -> Result<Self> {
-        let tmp = temp_beside(dest)?;
         Ok(ParquetSink {
-            writer: ParquetWriter::new(tmp, options)?,
-            dest: dest.to_path_buf(),
+            writer: ParquetWriter::new(OutputFile::create(dest)?, options)?,
         })
     }
 }
@@ -147,8 +143,7 @@ impl RecordSink for ParquetSink {
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
-        let tmp = self.writer.finish()?;
-        publish(tmp, &self.dest)
+        self.writer.finish()?.commit()
     }
 }
 

@@ -1,5 +1,7 @@
-//! Raw bytes to text: UTF-8 (with or without BOM), else Windows-1252; binary
-//! content is rejected.
+//! Raw bytes to text, in this order: a byte-order mark (UTF-8, UTF-16LE/BE);
+//! valid UTF-8; UTF-8 with a few stray invalid bytes (kept as UTF-8, each
+//! replaced by U+FFFD); otherwise the legacy encoding `chardetng` guesses (the
+//! detector Firefox uses), decoded by `encoding_rs`. Binary content is rejected.
 
 use crate::error::RejectReason;
 
@@ -10,17 +12,32 @@ pub enum Encoding {
     Utf8,
     /// Valid UTF-8 after a leading byte-order mark, which is dropped.
     Utf8Bom,
-    /// Not valid UTF-8; decoded as Windows-1252 (a superset of Latin-1's printable range).
-    Windows1252,
+    /// UTF-8 with a few invalid bytes, each replaced by U+FFFD.
+    Utf8Lossy,
+    /// UTF-16, little-endian, after its byte-order mark.
+    Utf16Le,
+    /// UTF-16, big-endian, after its byte-order mark.
+    Utf16Be,
+    /// Not UTF-8: the legacy encoding the detector chose (Windows-1252,
+    /// Shift_JIS, GBK, ...).
+    Detected(&'static encoding_rs::Encoding),
 }
 
+/// The Windows-1252 encoding, the usual guess for Western European text.
+pub const WINDOWS_1252: Encoding = Encoding::Detected(encoding_rs::WINDOWS_1252);
+
 impl Encoding {
-    /// Name used in the output record.
-    pub fn as_str(self) -> &'static str {
+    /// Name used in the output record: `utf-8`, `utf-8-bom`, `utf-8-lossy`,
+    /// `utf-16le`, `utf-16be`, or the WHATWG name of a detected encoding in
+    /// lower case (`windows-1252`, `shift_jis`, `gbk`, ...).
+    pub fn name(self) -> String {
         match self {
-            Encoding::Utf8 => "utf-8",
-            Encoding::Utf8Bom => "utf-8-bom",
-            Encoding::Windows1252 => "windows-1252",
+            Encoding::Utf8 => "utf-8".into(),
+            Encoding::Utf8Bom => "utf-8-bom".into(),
+            Encoding::Utf8Lossy => "utf-8-lossy".into(),
+            Encoding::Utf16Le => "utf-16le".into(),
+            Encoding::Utf16Be => "utf-16be".into(),
+            Encoding::Detected(e) => e.name().to_ascii_lowercase(),
         }
     }
 }
@@ -59,12 +76,25 @@ const MAGIC: &[(&[u8], &str)] = &[
 
 /// Decode raw file bytes. Rejects empty and binary input.
 ///
-/// UTF-8 is tried first (a leading BOM is dropped); anything that is not valid
-/// UTF-8 is read as Windows-1252, which maps every byte to a character, so the
-/// caller should log the returned [`Encoding`] when it is not UTF-8.
+/// The common case (valid UTF-8) costs one validation pass and one copy.
 pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), RejectReason> {
     if bytes.is_empty() {
         return Err(RejectReason::Empty);
+    }
+    // UTF-16 is full of NULs, so its byte-order mark is looked at before the
+    // binary checks.
+    for (bom, enc, name) in [
+        (&b"\xFF\xFE"[..], encoding_rs::UTF_16LE, Encoding::Utf16Le),
+        (&b"\xFE\xFF"[..], encoding_rs::UTF_16BE, Encoding::Utf16Be),
+    ] {
+        if let Some(body) = bytes.strip_prefix(bom) {
+            let (text, _) = enc.decode_without_bom_handling(body);
+            return match binary_reason(text.as_bytes()) {
+                Some(why) => Err(RejectReason::Binary(format!("{why} after decoding UTF-16"))),
+                None if text.is_empty() => Err(RejectReason::Empty),
+                None => Ok((text.into_owned(), name)),
+            };
+        }
     }
     if let Some(why) = binary_reason(bytes) {
         return Err(RejectReason::Binary(why));
@@ -76,19 +106,65 @@ pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), RejectReason> {
     match std::str::from_utf8(body) {
         Ok(s) if bom => Ok((s.to_owned(), Encoding::Utf8Bom)),
         Ok(s) => Ok((s.to_owned(), Encoding::Utf8)),
+        Err(_) if bom || mostly_utf8(body) => Ok((
+            String::from_utf8_lossy(body).into_owned(),
+            Encoding::Utf8Lossy,
+        )),
         Err(_) => {
-            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(body);
-            Ok((text.into_owned(), Encoding::Windows1252))
+            let enc = detect_legacy(body);
+            let (text, _) = enc.decode_without_bom_handling(body);
+            Ok((text.into_owned(), Encoding::Detected(enc)))
         }
     }
 }
 
+/// Fewer non-ASCII bytes than this give a detector too little to go on:
+/// one `0xA3` is `£` in Windows-1252 and `Ł` in Windows-1250, and for news
+/// in English the first is the better bet.
+const MIN_DETECTION_BYTES: usize = 16;
+
+/// The legacy encoding of text that is not UTF-8.
+fn detect_legacy(body: &[u8]) -> &'static encoding_rs::Encoding {
+    let non_ascii = body.iter().filter(|b| !b.is_ascii()).count();
+    if non_ascii < MIN_DETECTION_BYTES {
+        return encoding_rs::WINDOWS_1252;
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(body, true);
+    detector.guess(None, false)
+}
+
+/// True when `bytes` read as UTF-8 with a few stray errors: they hold valid
+/// multi-byte sequences, which legacy 8-bit text almost never forms by
+/// chance (an accented letter there is one byte, followed by ASCII), and no
+/// fewer of them than invalid ones.
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut valid_multibyte, mut invalid) = (0usize, 0usize);
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                valid_multibyte += count_multibyte(s.as_bytes());
+                break;
+            }
+            Err(e) => {
+                valid_multibyte += count_multibyte(&rest[..e.valid_up_to()]);
+                invalid += 1;
+                let skip = e.valid_up_to() + e.error_len().unwrap_or(rest.len() - e.valid_up_to());
+                rest = &rest[skip.min(rest.len())..];
+            }
+        }
+    }
+    valid_multibyte > 0 && invalid <= valid_multibyte
+}
+
+/// Characters of more than one byte in valid UTF-8: their lead bytes.
+fn count_multibyte(valid: &[u8]) -> usize {
+    valid.iter().filter(|&&b| b >= 0xC0).count()
+}
+
 /// Why `bytes` look binary, or `None` when they may be text.
 fn binary_reason(bytes: &[u8]) -> Option<String> {
-    // UTF-16 text is full of NULs; say what it is rather than "NUL bytes".
-    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
-        return Some("UTF-16 byte-order mark (only UTF-8 and Windows-1252 are read)".into());
-    }
     if let Some((_, name)) = MAGIC.iter().find(|(m, _)| looks_like(bytes, m)) {
         return Some(format!("{name} signature"));
     }
@@ -146,16 +222,53 @@ mod tests {
         let (text, enc) = decode(b"\xEF\xBB\xBFHeadline\r\n\r\nBody.").unwrap();
         assert_eq!(text, "Headline\r\n\r\nBody.");
         assert_eq!(enc, Encoding::Utf8Bom);
-        assert_eq!(enc.as_str(), "utf-8-bom");
+        assert_eq!(enc.name(), "utf-8-bom");
     }
 
     #[test]
     fn invalid_utf8_falls_back_to_windows_1252() {
         // 0x93/0x94 are curly quotes and 0xE9 is e-acute in Windows-1252.
-        let (text, enc) = decode(b"\x93Caf\xE9\x94 costs \x80 5").unwrap();
-        assert_eq!(text, "\u{201C}Caf\u{E9}\u{201D} costs \u{20AC} 5");
-        assert_eq!(enc, Encoding::Windows1252);
-        assert_eq!(enc.as_str(), "windows-1252");
+        let (text, enc) = decode(b"\x93Caf\xE9\x94 costs \x80 5 at the harbour cafe").unwrap();
+        assert_eq!(
+            text,
+            "\u{201C}Caf\u{E9}\u{201D} costs \u{20AC} 5 at the harbour cafe"
+        );
+        assert_eq!(enc, WINDOWS_1252);
+        assert_eq!(enc.name(), "windows-1252");
+    }
+
+    #[test]
+    fn a_stray_invalid_byte_keeps_utf8_text_utf8() {
+        let mut bytes = "Na\u{EF}ve caf\u{E9} owners in Z\u{FC}rich said "
+            .repeat(3)
+            .into_bytes();
+        bytes.push(0xFF);
+        bytes.extend_from_slice(" no more.".as_bytes());
+        let (text, enc) = decode(&bytes).unwrap();
+        assert_eq!(enc, Encoding::Utf8Lossy);
+        assert_eq!(enc.name(), "utf-8-lossy");
+        assert!(
+            text.contains("Na\u{EF}ve") && text.contains("\u{FFFD} no more."),
+            "{text}"
+        );
+        assert!(!text.contains("\u{C3}"), "no mojibake: {text}");
+    }
+
+    #[test]
+    fn shift_jis_and_gbk_are_detected_not_read_as_windows_1252() {
+        let japanese =
+            "東京の市場では、株価が大きく上昇しました。投資家は企業の決算を好感しています。";
+        let chinese =
+            "北京市政府今天宣布了新的交通计划，市民对此表示欢迎。专家认为这将改善空气质量。";
+        for (text, enc) in [
+            (japanese, encoding_rs::SHIFT_JIS),
+            (chinese, encoding_rs::GBK),
+        ] {
+            let (bytes, _, _) = enc.encode(text);
+            let (decoded, got) = decode(&bytes).unwrap();
+            assert_eq!(got, Encoding::Detected(enc), "{}", enc.name());
+            assert_eq!(decoded, text);
+        }
     }
 
     #[test]
@@ -213,9 +326,15 @@ mod tests {
     }
 
     #[test]
-    fn utf16_is_rejected_with_a_clear_reason() {
-        let err = decode(b"\xFF\xFEH\x00i\x00").unwrap_err();
-        assert!(err.to_string().contains("UTF-16"), "{err}");
+    fn utf16_with_a_byte_order_mark_is_decoded() {
+        let (text, enc) = decode(b"\xFF\xFEH\x00i\x00 \x00\xE9\x00").unwrap();
+        assert_eq!(
+            (text.as_str(), enc.name().as_str()),
+            ("Hi \u{E9}", "utf-16le")
+        );
+        let (text, enc) = decode(b"\xFE\xFF\x00H\x00i").unwrap();
+        assert_eq!((text.as_str(), enc), ("Hi", Encoding::Utf16Be));
+        assert_eq!(decode(b"\xFF\xFE"), Err(RejectReason::Empty));
     }
 
     #[test]
@@ -229,7 +348,7 @@ mod tests {
             return;
         };
         let (text, enc) = decode(&bytes).unwrap();
-        assert_eq!(enc, Encoding::Windows1252);
+        assert_eq!(enc, WINDOWS_1252);
         assert!(!text.contains('\u{FFFD}'));
     }
 
@@ -240,7 +359,7 @@ mod tests {
         assert_eq!(read("001_bom_crlf_ferry.txt").1, Encoding::Utf8Bom);
         assert_eq!(read("000_104e59b0cc160511.txt").1, Encoding::Utf8);
         let (text, enc) = read("004_windows1252_cafe.txt");
-        assert_eq!(enc, Encoding::Windows1252);
+        assert_eq!(enc, WINDOWS_1252);
         assert!(text.starts_with("Caf\u{E9} owners"));
         assert!(text.contains("\u{201C}We are not against"));
         assert!(text.contains("Ren\u{E9} Dubois"));

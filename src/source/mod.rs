@@ -22,12 +22,15 @@ use crate::record::{Article, SourceInfo};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum InputFormat {
-    /// By file name: `*.jsonl` / `*.ndjson` as JSONL, anything else as text.
+    /// By file name: `*.jsonl` / `*.ndjson` as JSONL, `*.json` as a JSON
+    /// document, anything else as text.
     Auto,
     /// One plain-text article per file.
     Text,
     /// One JSON article per line.
     Jsonl,
+    /// One JSON document per file: an article object or an array of them.
+    Json,
 }
 
 /// `[input]` section.
@@ -40,6 +43,9 @@ pub struct InputConfig {
     pub max_file_bytes: u64,
     /// Skip names starting with a dot.
     pub skip_hidden: bool,
+    /// Follow symbolic links that lead out of an input directory; without
+    /// it such a link is rejected unread (links within the tree are read).
+    pub follow_links: bool,
 }
 
 /// Largest `input.max_file_bytes`: one input is held in memory whole, a few
@@ -181,6 +187,90 @@ impl<'a> Emitter<'a> {
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
+
+    /// The stop flag itself, for readers that must notice a shutdown while
+    /// they wait for input.
+    pub fn stop_flag(&self) -> &'a AtomicBool {
+        self.stop
+    }
+}
+
+/// Standard input read on a thread of its own and handed over in chunks, so
+/// that a reader waiting on a pipe that stays open still sees a shutdown:
+/// once `stop` is set, `read` fails with "interrupted" instead of blocking.
+/// (The pump thread stays blocked in its read; it ends with the process.)
+struct StdinPump<'a> {
+    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    done: bool,
+    stop: &'a AtomicBool,
+}
+
+impl<'a> StdinPump<'a> {
+    fn start(stop: &'a AtomicBool) -> Self {
+        let (tx, chunks) = std::sync::mpsc::sync_channel(4);
+        std::thread::Builder::new()
+            .name("newspipe-stdin".into())
+            .spawn(move || {
+                let mut stdin = std::io::stdin().lock();
+                loop {
+                    let mut chunk = vec![0u8; 1 << 16];
+                    let msg = match stdin.read(&mut chunk) {
+                        Ok(n) => {
+                            chunk.truncate(n);
+                            Ok(chunk)
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => Err(e),
+                    };
+                    let last = !matches!(&msg, Ok(c) if !c.is_empty());
+                    if tx.send(msg).is_err() || last {
+                        return;
+                    }
+                }
+            })
+            .ok();
+        StdinPump {
+            chunks,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+            stop,
+        }
+    }
+}
+
+impl Read for StdinPump<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use std::sync::mpsc::RecvTimeoutError;
+        loop {
+            if self.pos < self.chunk.len() {
+                let n = out.len().min(self.chunk.len() - self.pos);
+                out[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            if self.done {
+                return Ok(0);
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(std::io::Error::other(
+                    "interrupted before the end of standard input",
+                ));
+            }
+            match self
+                .chunks
+                .recv_timeout(std::time::Duration::from_millis(50))
+            {
+                Ok(Ok(chunk)) if chunk.is_empty() => self.done = true,
+                Ok(Ok(chunk)) => (self.chunk, self.pos) = (chunk, 0),
+                Ok(Err(e)) => return Err(e),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.done = true,
+            }
+        }
+    }
 }
 
 /// Run `read` against an emitter that collects every input (for tests).
@@ -224,20 +314,40 @@ fn display_path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn is_jsonl(path: &Path, format: InputFormat) -> bool {
-    match format {
-        InputFormat::Jsonl => true,
-        InputFormat::Text => false,
-        InputFormat::Auto => path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson")),
+/// How one file is read, from `input.format` and, for `auto`, its name.
+fn format_of(path: &Path, format: InputFormat) -> InputFormat {
+    if format != InputFormat::Auto {
+        return format;
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext.eq_ignore_ascii_case("jsonl") || ext.eq_ignore_ascii_case("ndjson") {
+        InputFormat::Jsonl
+    } else if ext.eq_ignore_ascii_case("json") {
+        InputFormat::Json
+    } else {
+        InputFormat::Text
     }
 }
 
 fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
+    // Links are resolved by hand unless the user asked to follow them, so
+    // one inside the tree does not leak what lies outside it.
+    let canonical_root = if cfg.follow_links {
+        None
+    } else {
+        match std::fs::canonicalize(root) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let info = SourceInfo {
+                    path: display_path(root),
+                    ..SourceInfo::default()
+                };
+                return out.reject(&info, RejectReason::Unreadable(io_reason(&e)));
+            }
+        }
+    };
     let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
+        .follow_links(cfg.follow_links)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
@@ -257,6 +367,23 @@ fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
                     .unwrap_or(entry.path())
                     .to_string_lossy()
                     .into_owned();
+                if let (true, Some(croot)) = (entry.path_is_symlink(), &canonical_root) {
+                    match link_target(entry.path(), croot) {
+                        LinkTarget::File => {}
+                        // Its files are read where they really are.
+                        LinkTarget::DirInside => continue,
+                        LinkTarget::Refused(reason) => {
+                            let info = SourceInfo {
+                                path: rel,
+                                ..SourceInfo::default()
+                            };
+                            if !out.reject(&info, reason) {
+                                return false;
+                            }
+                            continue;
+                        }
+                    }
+                }
                 if !read_file(entry.path(), &rel, cfg, out) {
                     return false;
                 }
@@ -283,6 +410,30 @@ fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
         }
     }
     true
+}
+
+/// Where a symbolic link in an input tree leads, for the no-follow policy.
+enum LinkTarget {
+    /// A file inside the tree: read it.
+    File,
+    /// A directory inside the tree: skip it (its files are walked anyway).
+    DirInside,
+    /// Outside the tree, or broken: reject it unread.
+    Refused(RejectReason),
+}
+
+fn link_target(link: &Path, canonical_root: &Path) -> LinkTarget {
+    match std::fs::canonicalize(link) {
+        Err(e) => LinkTarget::Refused(RejectReason::Unreadable(format!(
+            "broken symbolic link: {}",
+            io_reason(&e)
+        ))),
+        Ok(target) if !target.starts_with(canonical_root) => {
+            LinkTarget::Refused(RejectReason::LinkOutside(target.display().to_string()))
+        }
+        Ok(target) if target.is_dir() => LinkTarget::DirInside,
+        Ok(_) => LinkTarget::File,
+    }
 }
 
 fn io_reason(err: &dyn std::error::Error) -> String {
@@ -316,8 +467,12 @@ fn read_file(path: &Path, rel: &str, cfg: &InputConfig, out: &mut Emitter<'_>) -
         Ok(f) => f,
         Err(e) => return out.reject(&info, RejectReason::Unreadable(io_reason(&e))),
     };
-    if is_jsonl(path, cfg.format) {
-        return jsonl::read_lines(std::io::BufReader::new(file), rel, cfg.max_file_bytes, out);
+    match format_of(path, cfg.format) {
+        InputFormat::Jsonl => {
+            return jsonl::read_lines(std::io::BufReader::new(file), rel, cfg.max_file_bytes, out)
+        }
+        InputFormat::Json => return jsonl::read_document(file, rel, cfg.max_file_bytes, out),
+        InputFormat::Text | InputFormat::Auto => {}
     }
     if meta.len() > cfg.max_file_bytes {
         let reason = RejectReason::TooLarge {
@@ -362,9 +517,11 @@ fn read_whole(
 }
 
 fn read_stdin(cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
-    let stdin = std::io::stdin().lock();
+    let stdin = std::io::BufReader::with_capacity(1 << 16, StdinPump::start(out.stop_flag()));
     if cfg.format == InputFormat::Jsonl {
         jsonl::read_lines(stdin, STDIN, cfg.max_file_bytes, out)
+    } else if cfg.format == InputFormat::Json {
+        jsonl::read_document(stdin, STDIN, cfg.max_file_bytes, out)
     } else {
         let info = SourceInfo {
             path: STDIN.to_owned(),
@@ -383,7 +540,50 @@ mod tests {
             format: InputFormat::Auto,
             max_file_bytes: 100,
             skip_hidden: true,
+            follow_links: false,
         }
+    }
+
+    #[test]
+    fn links_out_of_the_tree_are_refused_unless_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "secret words").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "inside").unwrap();
+        let link = |target: &Path, name: &str| {
+            std::os::unix::fs::symlink(target, dir.path().join(name)).unwrap()
+        };
+        link(&outside.path().join("secret.txt"), "leak.txt");
+        link(outside.path(), "leakdir");
+        link(&dir.path().join("a.txt"), "alias.txt");
+        link(&dir.path().join("missing"), "broken.txt");
+        let describe = |got: Vec<Input>| -> Vec<String> {
+            got.iter()
+                .map(|i| match i {
+                    Input::Raw { source, bytes, .. } => {
+                        format!("{}={}", source.path, String::from_utf8_lossy(bytes))
+                    }
+                    Input::Rejected(r) => format!("{}:{}", r.path, r.kind),
+                    Input::Parsed(_) => "parsed".into(),
+                })
+                .collect()
+        };
+        let got = describe(collect(&[dir.path().to_path_buf()], &cfg()));
+        assert_eq!(
+            got,
+            [
+                "a.txt=inside",
+                "alias.txt=inside",
+                "broken.txt:unreadable",
+                "leak.txt:link_outside",
+                "leakdir:link_outside"
+            ]
+        );
+        assert!(!got.iter().any(|g| g.contains("secret")));
+        let mut follow = cfg();
+        follow.follow_links = true;
+        let got = describe(collect(&[dir.path().to_path_buf()], &follow));
+        assert!(got.contains(&"leak.txt=secret words".to_owned()), "{got:?}");
     }
 
     fn collect(roots: &[PathBuf], cfg: &InputConfig) -> Vec<Input> {

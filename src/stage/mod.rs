@@ -114,7 +114,7 @@ impl Stages {
                 stats.stage_nanos[0] += t.elapsed().as_nanos() as u64;
                 match decoded {
                     Ok((text, encoding)) => {
-                        source.encoding = encoding.as_str().to_owned();
+                        source.encoding = encoding.name();
                         Box::new(Article::new(seq, source, text))
                     }
                     Err(reason) => return Err(Rejected::new(seq, &source, reason)),

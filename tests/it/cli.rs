@@ -234,7 +234,9 @@ fn duplicates_are_marked_or_dropped() {
     assert_eq!(recs[3]["dedup"]["duplicate_of"], recs[0]["id"]);
     assert_eq!(recs[0]["dedup"]["status"], "unique");
 
-    let summary = dir.path().join("s.json");
+    // Outside the input directory: an output inside it is refused.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let summary = elsewhere.path().join("s.json");
     let out = newspipe()
         .args(["run", "-q", "--drop-duplicates", "--summary-json"])
         .arg(&summary)

@@ -9,7 +9,9 @@ mod support;
 
 mod cli;
 mod dedup_eval;
+mod hostile;
 mod ner_eval;
+mod properties;
 mod serve;
 mod warehouse;
 
