@@ -224,7 +224,9 @@ fn display_path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn is_jsonl(path: &Path, format: InputFormat) -> bool {
+/// True when `path` is read as JSON Lines under `format` (for `auto`: a
+/// `.jsonl` or `.ndjson` name).
+pub fn is_jsonl(path: &Path, format: InputFormat) -> bool {
     match format {
         InputFormat::Jsonl => true,
         InputFormat::Text => false,
@@ -316,18 +318,40 @@ fn read_file(path: &Path, rel: &str, cfg: &InputConfig, out: &mut Emitter<'_>) -
         Ok(f) => f,
         Err(e) => return out.reject(&info, RejectReason::Unreadable(io_reason(&e))),
     };
+    read_opened(file, meta.len(), path, rel, cfg, out)
+}
+
+/// Read a regular file already opened (and `len` bytes long when checked)
+/// the way [`read_inputs`] reads each file: by its name's format, JSONL line
+/// by line, anything else whole, with the same limits and rejects. `path`
+/// gives the name, `rel` the path the inputs carry. The daemon's watcher
+/// opens files itself (to refuse links and retry transient errors) and reads
+/// them through this, so both modes read a file alike.
+pub fn read_opened(
+    file: std::fs::File,
+    len: u64,
+    path: &Path,
+    rel: &str,
+    cfg: &InputConfig,
+    out: &mut Emitter<'_>,
+) -> bool {
+    let info = SourceInfo {
+        path: rel.to_owned(),
+        bytes: len,
+        ..SourceInfo::default()
+    };
     if is_jsonl(path, cfg.format) {
         return jsonl::read_lines(std::io::BufReader::new(file), rel, cfg.max_file_bytes, out);
     }
-    if meta.len() > cfg.max_file_bytes {
+    if len > cfg.max_file_bytes {
         let reason = RejectReason::TooLarge {
-            bytes: meta.len(),
+            bytes: len,
             limit: cfg.max_file_bytes,
         };
         return out.reject(&info, reason);
     }
     // The size hint lets one buffer of the right size take the whole file.
-    let hint = usize::try_from(meta.len()).unwrap_or(0);
+    let hint = usize::try_from(len).unwrap_or(0);
     read_whole(file, info, cfg.max_file_bytes, hint, out)
 }
 
