@@ -389,10 +389,12 @@ fn stop_writes_the_summary_and_commits_rejects_with_their_segment() {
     assert_eq!(paths, ["binary.txt", "empty.txt"]);
     assert!(rejects.iter().all(|r| r["reason"].is_string()));
 
-    // A restart redoes nothing: the rejects too are in the ledger.
-    let mut child = daemon(&d, &[]).spawn().unwrap();
+    // A restart redoes nothing: the rejects too are in the ledger. (Ready
+    // first: a SIGTERM before the handlers are in place would kill it, which
+    // a loaded machine made happen.)
+    let mut dm = Daemon::start(&d, &[]).ready();
     std::thread::sleep(Duration::from_millis(1000));
-    assert!(terminate(&mut child).success());
+    assert!(terminate(&mut dm.child).success());
     let again: usize = std::fs::read_dir(d.out.join("_rejects"))
         .unwrap()
         .map(|e| support::json_lines_of(&e.unwrap().path()).len())
