@@ -113,12 +113,22 @@ fn stdout_is_open() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// The async runtime, and the shutdown future of [`shutdown_signal`] with
+/// its handlers already installed, before any slow start-up work.
+fn runtime_with_signals() -> anyhow::Result<(
+    tokio::runtime::Runtime,
+    impl std::future::Future<Output = ()>,
+)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the async runtime")
+        .context("cannot start the async runtime")?;
+    let shutdown = {
+        let _inside = runtime.enter();
+        shutdown_signal()
+    };
+    Ok((runtime, shutdown))
 }
 
 /// Write `--summary-json` (through a temporary file: never a partial or
@@ -145,6 +155,8 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
     if settings.output.path == "-" {
         stdout_is_open()?;
     }
+    // Signal handlers first: from here on a SIGINT stops the run cleanly.
+    let (runtime, shutdown) = runtime_with_signals()?;
     let core = build_core(settings)?;
     let sink = BatchSink::open(&settings.output)
         .with_context(|| format!("cannot open output {}", settings.output.path))?;
@@ -154,14 +166,14 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
         Progress::Auto => std::io::stderr().is_terminal(),
     };
     let progress = show_progress.then(progress_bar);
-    let summary = runtime()?.block_on(async {
+    let summary = runtime.block_on(async {
         newspipe::batch::run(
             &core,
             args.inputs.clone(),
             &settings.input,
             sink,
             progress,
-            shutdown_signal(),
+            shutdown,
         )
         .await
     })?;
@@ -221,6 +233,7 @@ fn eval_tagger(args: &EvalArgs, settings: &Settings) -> anyhow::Result<Exit> {
 }
 
 fn serve(summary_json: Option<&Path>, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
+    let (runtime, shutdown) = runtime_with_signals()?;
     let core = build_core(settings)?;
     let options = newspipe::serve::ServeOptions {
         input: &settings.input,
@@ -230,8 +243,8 @@ fn serve(summary_json: Option<&Path>, settings: &Settings, quiet: bool) -> anyho
         },
         metrics: &settings.metrics,
     };
-    let summary = runtime()?.block_on(async {
-        newspipe::serve::run(&core, &settings.serve, options, shutdown_signal()).await
+    let summary = runtime.block_on(async {
+        newspipe::serve::run(&core, &settings.serve, options, shutdown).await
     })?;
     report(&summary, summary_json, quiet)?;
     Ok(Exit::Success)
@@ -239,13 +252,14 @@ fn serve(summary_json: Option<&Path>, settings: &Settings, quiet: bool) -> anyho
 
 #[cfg(feature = "kafka")]
 fn kafka(summary_json: Option<&Path>, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
+    let (runtime, shutdown) = runtime_with_signals()?;
     let core = build_core(settings)?;
     let options = newspipe::kafka::KafkaOptions {
         input: &settings.input,
         metrics: &settings.metrics,
     };
-    let summary = runtime()?.block_on(async {
-        newspipe::kafka::run(&core, &settings.kafka, options, shutdown_signal()).await
+    let summary = runtime.block_on(async {
+        newspipe::kafka::run(&core, &settings.kafka, options, shutdown).await
     })?;
     report(&summary, summary_json, quiet)?;
     Ok(Exit::Success)

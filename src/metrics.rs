@@ -470,12 +470,50 @@ struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_connections: 64,
+            max_connections: MAX_CONNECTIONS,
             header_read: Duration::from_secs(5),
             request: Duration::from_secs(5),
             drain: Duration::from_secs(5),
         }
     }
+}
+
+/// File descriptors kept for the pipeline whatever the endpoint does: the
+/// file being read, the open segment and rejects file, state writes and
+/// directory syncs, the inotify instance and a rescan's directory walk, the
+/// runtime's own, stdio, with room to spare. The endpoint gets what is left
+/// under `RLIMIT_NOFILE`, up to [`MAX_CONNECTIONS`].
+pub const FD_RESERVE: u64 = 32;
+/// Most connections served at once, however high the fd limit.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Fewest connections worth serving: below this the fd limit is too low to
+/// run both the pipeline and the endpoint.
+const MIN_CONNECTIONS: u64 = 4;
+
+/// The soft `RLIMIT_NOFILE`; `None` when unlimited or unknown.
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// How many connections the endpoint may hold open so that, at its
+/// limit, [`FD_RESERVE`] descriptors are still free for the pipeline: a flood
+/// of idle clients then waits in the kernel's listen backlog (which costs no
+/// descriptor) instead of starving ingestion. Refuses a limit too low to
+/// leave both their share, naming it and how to raise it.
+fn connection_bound(nofile: Option<u64>) -> Result<usize> {
+    let Some(limit) = nofile else {
+        return Ok(MAX_CONNECTIONS);
+    };
+    let spare = limit.saturating_sub(FD_RESERVE);
+    if spare < MIN_CONNECTIONS {
+        return Err(Error::Config(format!(
+            "the open-file limit (RLIMIT_NOFILE) is {limit}: the metrics endpoint needs at least \
+             {} ({FD_RESERVE} kept for the pipeline, {MIN_CONNECTIONS} for connections). Raise it \
+             (`ulimit -n`, systemd's LimitNOFILE=) or turn the endpoint off with `metrics.addr = \"\"`",
+            FD_RESERVE + MIN_CONNECTIONS
+        )));
+    }
+    Ok(usize::try_from(spare).map_or(MAX_CONNECTIONS, |s| s.min(MAX_CONNECTIONS)))
 }
 
 /// Pause after a failed accept (e.g. out of file descriptors) before the next.
@@ -494,6 +532,10 @@ impl Endpoint {
         if cfg.addr.is_empty() {
             return Ok(None);
         }
+        let limits = Limits {
+            max_connections: connection_bound(open_file_limit())?,
+            ..Limits::default()
+        };
         let listener = TcpListener::bind(&cfg.addr)
             .await
             .map_err(|source| Error::Io {
@@ -505,10 +547,19 @@ impl Endpoint {
             .local_addr()
             .map_or_else(|_| cfg.addr.clone(), |a| a.to_string());
         tracing::info!("metrics on http://{addr}/metrics");
+        tracing::info!(
+            "metrics endpoint serves at most {} connections at once ({FD_RESERVE} file descriptors kept for the pipeline)",
+            limits.max_connections
+        );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve_http(listener, Arc::clone(metrics), async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(serve_http_with(
+            listener,
+            Arc::clone(metrics),
+            async {
+                let _ = stopped.await;
+            },
+            limits,
+        ));
         Ok(Some(Endpoint { stop, task }))
     }
 
@@ -842,6 +893,16 @@ mod tests {
                 .expect("serve_http resolves after shutdown")
                 .expect("no panic");
         }
+    }
+
+    #[test]
+    fn connection_bound_keeps_the_fd_reserve() {
+        assert_eq!(connection_bound(None).unwrap(), MAX_CONNECTIONS);
+        assert_eq!(connection_bound(Some(1 << 20)).unwrap(), MAX_CONNECTIONS);
+        assert_eq!(connection_bound(Some(64)).unwrap(), 32);
+        assert_eq!(connection_bound(Some(FD_RESERVE + 4)).unwrap(), 4);
+        let err = connection_bound(Some(20)).unwrap_err().to_string();
+        assert!(err.contains("RLIMIT_NOFILE") && err.contains("20"), "{err}");
     }
 
     fn short_limits() -> Limits {

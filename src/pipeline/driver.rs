@@ -449,7 +449,22 @@ mod tests {
                 }
             }
         };
-        let shutdown = tokio::time::sleep(Duration::from_millis(300));
+        // Shut down once a tick has come while records flow (or after ten
+        // seconds, and then the assertions below fail).
+        let watched = Arc::clone(&seen);
+        let shutdown = async move {
+            let started = Instant::now();
+            loop {
+                let (ticks, records) = {
+                    let w = watched.lock().unwrap();
+                    (w.ticks, w.records.len())
+                };
+                if (ticks >= 1 && records >= 10) || started.elapsed() > Duration::from_secs(10) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
         let driven = drive(
             &core(2, 4),
             endless,

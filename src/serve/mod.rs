@@ -148,6 +148,14 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<Summary> {
     cfg.require()?;
+    // Before anything is written: the directories must not overlap, and
+    // only one daemon may use a state directory (held until we return).
+    state::check_disjoint(&[
+        ("serve.watch_dir", Path::new(&cfg.watch_dir)),
+        ("serve.output_dir", Path::new(&cfg.output_dir)),
+        ("serve.state_dir", Path::new(&cfg.state_dir)),
+    ])?;
+    let _lock = state::lock(Path::new(&cfg.state_dir))?;
     let layout = Layout {
         state_dir: PathBuf::from(&cfg.state_dir),
         output_dir: PathBuf::from(&cfg.output_dir),
@@ -182,7 +190,7 @@ pub async fn run(
         dir: PathBuf::from(&cfg.watch_dir),
         settle: Duration::from_millis(cfg.settle_ms),
         rescan: Duration::from_secs(cfg.rescan_secs),
-        max_file_bytes: options.input.max_file_bytes,
+        input: options.input.clone(),
         events: cfg.watch_events,
     };
     let ledger = recovered.ledger;
@@ -196,7 +204,7 @@ pub async fn run(
     );
     let driven = drive(
         core,
-        move |emitter| watch::watch(watch_cfg, &ledger, emitter),
+        move |emitter| watch::watch(watch_cfg, ledger, emitter),
         writer,
         DriveOptions {
             dedup,
@@ -216,6 +224,30 @@ pub async fn run(
     let driven = driven?;
     info!("stopped cleanly");
     Ok(driven.summary)
+}
+
+/// An I/O error on `path`, so that a full disk or a read-only remount says
+/// which file (and so which filesystem) it hit.
+fn io_at(source: std::io::Error, op: &'static str, path: &Path) -> Error {
+    Error::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// [`io_at`] for the writer's own errors: its bare output errors get the
+/// path; the rest (already named, or not I/O) pass as they are.
+fn at(e: Error, op: &'static str, path: &Path) -> Error {
+    match e {
+        Error::Output(source) => io_at(source, op, path),
+        Error::Parquet { op: what, message } => io_at(
+            std::io::Error::other(format!("parquet: {what}: {message}")),
+            op,
+            path,
+        ),
+        other => other,
+    }
 }
 
 /// The daemon's outcome sink: writes records into the open segment and
@@ -301,13 +333,23 @@ impl SegmentWriter {
     fn commit(&mut self) -> Result<()> {
         let seq = self.state.next_segment;
         if let Some(f) = self.file.take() {
-            let f = f.finish()?;
-            let f = f.into_inner().map_err(|e| Error::Output(e.into_error()))?;
-            f.sync_all().map_err(Error::Output)?;
+            let path = self.layout.segment_tmp(seq);
+            let f = f
+                .finish()
+                .map_err(|e| at(e, "cannot finish segment", &path))?;
+            let f = f
+                .into_inner()
+                .map_err(|e| io_at(e.into_error(), "cannot write segment", &path))?;
+            f.sync_all()
+                .map_err(|e| io_at(e, "cannot sync segment", &path))?;
         }
         if let Some(f) = self.rejects_file.take() {
-            let f = f.into_inner().map_err(|e| Error::Output(e.into_error()))?;
-            f.sync_all().map_err(Error::Output)?;
+            let path = self.layout.rejects_tmp(seq);
+            let f = f
+                .into_inner()
+                .map_err(|e| io_at(e.into_error(), "cannot write rejects file", &path))?;
+            f.sync_all()
+                .map_err(|e| io_at(e, "cannot sync rejects file", &path))?;
         }
         let counts = Counts {
             records: self.records,
@@ -352,14 +394,20 @@ impl OutcomeSink for SegmentWriter {
     fn record(&mut self, article: &Article, json: &[u8]) -> Result<()> {
         self.note(article);
         if self.file.is_none() {
-            let out = Self::create(
-                self.layout.segment_tmp(self.state.next_segment),
-                "cannot create segment",
-            )?;
-            self.file = Some(FileWriter::new(out, self.format, self.parquet)?);
+            let path = self.layout.segment_tmp(self.state.next_segment);
+            let out = Self::create(path.clone(), "cannot create segment")?;
+            let writer = FileWriter::new(out, self.format, self.parquet)
+                .map_err(|e| at(e, "cannot start segment", &path))?;
+            self.file = Some(writer);
         }
         if let Some(f) = self.file.as_mut() {
-            f.write(Record { article, json })?;
+            f.write(Record { article, json }).map_err(|e| {
+                at(
+                    e,
+                    "cannot write segment",
+                    &self.layout.segment_tmp(self.state.next_segment),
+                )
+            })?;
         }
         self.records += 1;
         self.bytes += json.len() as u64 + 1;
@@ -387,7 +435,13 @@ impl OutcomeSink for SegmentWriter {
             let line = serde_json::to_vec(r).map_err(|e| Error::Output(e.into()))?;
             f.write_all(&line)
                 .and_then(|()| f.write_all(b"\n"))
-                .map_err(Error::Output)?;
+                .map_err(|e| {
+                    io_at(
+                        e,
+                        "cannot write rejects file",
+                        &self.layout.rejects_tmp(self.state.next_segment),
+                    )
+                })?;
         }
         self.rejects += 1;
         self.commit_if_due()

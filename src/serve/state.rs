@@ -1,6 +1,7 @@
 //! The daemon's crash-safe state.
 //!
 //! ```text
+//! state_dir/lock                held (flock) by the one daemon using this state
 //! state_dir/state.json          committed state: next segment, retained segments,
 //!                               the dedup config it was built with
 //! state_dir/deltas/NNNNNNNN.bin per segment: the ledger keys and dedup entries of
@@ -23,6 +24,12 @@
 //! was never committed and is deleted, and its inputs are processed again.
 //! The ledger and the dedup index are rebuilt from the retained deltas, so they
 //! advance only with committed output.
+//!
+//! State and output must agree, or recovery refuses to start (exit 2) with a
+//! way to repair: a `state.json` that is gone while committed segments or
+//! deltas remain (starting afresh would write `seg-00000000` over the old
+//! one), a committed file numbered at or past `next_segment` (an old
+//! `state.json` restored), or a retained segment whose file is missing.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -162,6 +169,90 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(io("cannot sync directory", dir))
 }
 
+/// The lock that makes a daemon the only one using its state directory: an
+/// exclusive `flock` on `state_dir/lock`, held while this value lives. The
+/// kernel drops it when the process ends however it ends, so a crash never
+/// leaves a stale lock behind.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
+
+/// Take the state directory's lock (creating the directory), or refuse,
+/// naming the directory and the pid of the daemon holding it. A refusal is a
+/// [`Error::Config`] (exit 2): starting again will not help while the other
+/// one runs, so systemd's `RestartPreventExitStatus=2` stops retrying.
+pub fn lock(state_dir: &Path) -> Result<StateLock> {
+    std::fs::create_dir_all(state_dir).map_err(io("cannot create directory", state_dir))?;
+    let path = state_dir.join("lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io("cannot open", &path))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            let pid = if holder.is_empty() {
+                String::new()
+            } else {
+                format!(" (pid {holder})")
+            };
+            return Err(Error::Config(format!(
+                "`serve.state_dir` {} is in use by another newspipe{pid}: one daemon per state \
+                 directory. Stop the other one, or give this one its own --state-dir and \
+                 --output-dir.",
+                state_dir.display()
+            )));
+        }
+        Err(e) => return Err(io("cannot lock", &path)(e.into())),
+    }
+    // The pid is for the message above only; the lock is the flock.
+    file.set_len(0)
+        .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()))
+        .map_err(io("cannot write", &path))?;
+    Ok(StateLock { _file: file })
+}
+
+/// Refuse directories that overlap: equal, or one inside another. The
+/// daemon would ingest its own output or state (watch and output), or
+/// mistake its state for output and the other way round. Each directory is
+/// created first if missing, so symbolic links and `..` are resolved before
+/// comparing. `dirs` pairs each config key with its path.
+pub fn check_disjoint(dirs: &[(&str, &Path)]) -> Result<()> {
+    let mut real = Vec::with_capacity(dirs.len());
+    for (key, dir) in dirs {
+        std::fs::create_dir_all(dir).map_err(io("cannot create directory", dir))?;
+        let canon = std::fs::canonicalize(dir).map_err(io("cannot resolve", dir))?;
+        real.push((*key, *dir, canon));
+    }
+    for (i, (ka, a, ca)) in real.iter().enumerate() {
+        for (kb, b, cb) in &real[i + 1..] {
+            let how = if ca == cb {
+                "is the same directory as"
+            } else if cb.starts_with(ca) {
+                "contains"
+            } else if ca.starts_with(cb) {
+                "is inside"
+            } else {
+                continue;
+            };
+            return Err(Error::Config(format!(
+                "`{ka}` {} {how} `{kb}` {}: the daemon's watched, output and state \
+                 directories must not overlap (it would read its own output or state as input, \
+                 or mix state with output). Give three separate directories.",
+                a.display(),
+                b.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What recovery found.
 #[derive(Debug)]
 pub struct Recovered {
@@ -216,13 +307,16 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
             }
             state
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
-            version: STATE_VERSION,
-            dedup_config: dedup_config.to_owned(),
-            next_segment: 0,
-            pending: None,
-            segments: Vec::new(),
-        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            refuse_lost_state(layout)?;
+            State {
+                version: STATE_VERSION,
+                dedup_config: dedup_config.to_owned(),
+                next_segment: 0,
+                pending: None,
+                segments: Vec::new(),
+            }
+        }
         Err(e) => return Err(io("cannot read", &state_path)(e)),
     };
 
@@ -237,6 +331,8 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
             }
         }
     }
+
+    check_agreement(layout, &state)?;
 
     let mut discarded = Vec::new();
     let temp_seq = |name: &str| -> Option<u64> {
@@ -272,6 +368,118 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
         entries,
         discarded,
     })
+}
+
+/// Number of a committed file's name, `seg-NNNNNNNN.<anything>`: the
+/// extension is not checked, so a change of `serve.format` still counts the
+/// segments written under the old one.
+fn committed_seq(name: &str) -> Option<u64> {
+    let rest = name.strip_prefix("seg-")?;
+    if rest.as_bytes().get(8) != Some(&b'.') {
+        return None;
+    }
+    rest.get(..8)?.parse().ok()
+}
+
+/// Committed file names in `dir` (segments, or rejects files), with their numbers.
+fn committed_files(dir: &Path) -> Result<Vec<(u64, String)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io("cannot list", dir))? {
+        let entry = entry.map_err(io("cannot list", dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(seq) = committed_seq(&name) {
+            found.push((seq, name));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+const REPAIR_AFRESH: &str = "or, to start afresh (every file in the watched directory is \
+    processed again), stop newspipe and move both the output directory and the state directory \
+    aside";
+
+/// No `state.json`: refuse if committed output says there was one. A delta
+/// numbered 0 alone is not a sign: the first commit writes it just before
+/// the first `state.json`, so a crash between the two leaves it (and it is
+/// discarded as uncommitted); any later delta is.
+fn refuse_lost_state(layout: &Layout) -> Result<()> {
+    let mut found = committed_files(&layout.output_dir)?;
+    found.extend(committed_files(&layout.rejects_dir())?);
+    let deltas = std::fs::read_dir(layout.deltas())
+        .map_err(io("cannot list", &layout.deltas()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".bin") && name != "00000000.bin"
+        })
+        .count();
+    if found.is_empty() && deltas == 0 {
+        return Ok(());
+    }
+    let first = found
+        .first()
+        .map_or_else(String::new, |(_, n)| format!(" (the first is {n})"));
+    Err(Error::StateMismatch {
+        path: layout.state_file(),
+        message: format!(
+            "is missing, but {} holds {} committed segment or rejects files{first} and {} \
+             holds {deltas} later deltas: a fresh state would write over seg-00000000 and \
+             process committed files again. To repair: restore state.json (and deltas/) from \
+             a backup, {REPAIR_AFRESH}.",
+            layout.output_dir.display(),
+            found.len(),
+            layout.deltas().display(),
+        ),
+    })
+}
+
+/// `state.json` and the output must agree: every retained segment with
+/// records (or rejects) has its file, and no committed file is numbered at or
+/// past `next_segment`, which the next commits would overwrite.
+fn check_agreement(layout: &Layout, state: &State) -> Result<()> {
+    let segments = committed_files(&layout.output_dir)?;
+    let rejects = committed_files(&layout.rejects_dir())?;
+    for (files, dir) in [
+        (&segments, layout.output_dir.as_path()),
+        (&rejects, layout.rejects_dir().as_path()),
+    ] {
+        if let Some((seq, name)) = files.iter().find(|(seq, _)| *seq >= state.next_segment) {
+            return Err(Error::StateMismatch {
+                path: layout.state_file(),
+                message: format!(
+                    "says the next segment is {}, but {} already holds {name} (segment {seq}): \
+                     state.json is older than the output, and new segments would overwrite \
+                     committed ones. To repair: restore the state directory that goes with \
+                     this output, {REPAIR_AFRESH}.",
+                    state.next_segment,
+                    dir.display()
+                ),
+            });
+        }
+    }
+    for seg in &state.segments {
+        for (count, files, path) in [
+            (seg.records, &segments, layout.segment(seg.seq)),
+            (seg.rejects, &rejects, layout.rejects(seg.seq)),
+        ] {
+            if count == 0 || files.iter().any(|(seq, _)| *seq == seg.seq) {
+                continue;
+            }
+            return Err(Error::StateMismatch {
+                path: layout.state_file(),
+                message: format!(
+                    "lists segment {} with {count} lines, but {} is missing: committed output \
+                     was deleted or moved, and its inputs would count as done. To repair: put \
+                     the file back, {REPAIR_AFRESH}. (Only segments within the dedup \
+                     retention window are checked; older ones may be removed freely.)",
+                    seg.seq,
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn discard_uncommitted(
@@ -569,6 +777,81 @@ mod tests {
             err.contains("near=true") && err.contains("To rebuild"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn overlapping_directories_are_refused_naming_both_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ok = check_disjoint(&[
+            ("w", &d.join("w")),
+            ("o", &d.join("o")),
+            ("s", &d.join("s")),
+        ]);
+        assert!(ok.is_ok(), "{ok:?}");
+        for (a, b) in [("w", "w"), ("w", "w/o"), ("o/w", "o"), ("x/../w", "w")] {
+            let err = check_disjoint(&[("first", &d.join(a)), ("second", &d.join(b))])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`first`") && err.contains("`second`"),
+                "{a} {b}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_state_lock_is_exclusive_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock(dir.path()).unwrap();
+        let err = lock(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("another newspipe"), "{err}");
+        assert!(err.contains(&std::process::id().to_string()), "{err}");
+        drop(held);
+        assert!(lock(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn output_that_disagrees_with_the_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = layout(dir.path());
+        let mut rec = recover(&l, "cfg").unwrap();
+        std::fs::write(l.segment_tmp(0), "{}\n").unwrap();
+        commit(&l, &mut rec.state, 0, counts(1), &[entry(1)], 10, 1000).unwrap();
+        // A segment the state does not know yet would be overwritten.
+        std::fs::write(l.segment(1), "{}\n").unwrap();
+        let err = recover(&l, "cfg").unwrap_err().to_string();
+        assert!(
+            err.contains("seg-00000001") && err.contains("To repair"),
+            "{err}"
+        );
+        std::fs::remove_file(l.segment(1)).unwrap();
+        // A committed segment that is gone.
+        std::fs::remove_file(l.segment(0)).unwrap();
+        let err = recover(&l, "cfg").unwrap_err().to_string();
+        assert!(
+            err.contains("missing") && err.contains("seg-00000000"),
+            "{err}"
+        );
+        // No state at all, but committed output.
+        std::fs::write(l.segment(0), "{}\n").unwrap();
+        std::fs::remove_file(l.state_file()).unwrap();
+        let err = recover(&l, "cfg").unwrap_err().to_string();
+        assert!(
+            err.contains("is missing") && err.contains("seg-00000000"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_first_delta_without_a_state_is_an_uncommitted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = layout(dir.path());
+        recover(&l, "cfg").unwrap();
+        // A crash between steps 2 and 3 of the very first commit.
+        std::fs::write(l.delta(0), b"junk").unwrap();
+        let rec = recover(&l, "cfg").unwrap();
+        assert_eq!(rec.discarded, [l.delta(0)]);
     }
 
     #[test]

@@ -7,6 +7,17 @@
 //! say where to look; a periodic full rescan finds whatever events missed.
 //! Files are taken in arrival order: by change time, then name.
 //!
+//! A file is read as batch reads it ([`crate::source::read_opened`]): JSON
+//! Lines line by line, anything else whole. What was read is keyed in the
+//! ledger by its path and content hash (each JSONL line by the file's hash
+//! and its line number), and an input whose key is there is never emitted
+//! again: not after a restart, nor after a `touch`, a `chmod`, or a delete
+//! and re-create with the same content. Symbolic links are never followed:
+//! each is rejected, whether it points inside the watched directory or out,
+//! and nothing of its target is read. A transient failure to open or read
+//! (out of file descriptors, interrupted, would block) is not a reject: the
+//! file is tried again on a later pass.
+//!
 //! The decisions (which files are complete, when a rescan is due, in which
 //! order files are taken) are made by a [`Tracker`], which does no I/O and
 //! reads no clock: every method that depends on time is given "now". The
@@ -15,8 +26,9 @@
 //! tracker with a made-up clock.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -25,7 +37,7 @@ use tracing::{debug, warn};
 
 use crate::error::RejectReason;
 use crate::record::SourceInfo;
-use crate::source::{Emitter, Input};
+use crate::source::{Emitter, Input, InputConfig, Rejected};
 
 /// How the watcher behaves.
 #[derive(Debug, Clone)]
@@ -36,8 +48,8 @@ pub struct WatchConfig {
     pub settle: Duration,
     /// Full rescan interval.
     pub rescan: Duration,
-    /// Larger files are rejected.
-    pub max_file_bytes: u64,
+    /// `[input]`: the format (by name, as in batch) and the size limits.
+    pub input: InputConfig,
     /// Listen for filesystem events; false relies on rescans alone.
     pub events: bool,
 }
@@ -85,6 +97,23 @@ fn full_path_hash(path: &Path) -> u64 {
     xxhash_rust::xxh3::xxh3_64(path.as_os_str().as_bytes())
 }
 
+/// The other half of a ledger key for an input that is one line of a file:
+/// the file's content hash with the line number, so each line of a JSONL
+/// file is remembered by itself and a restart in the middle of a file
+/// resumes after its last committed line. Whole-file inputs use the file's
+/// hash alone.
+pub fn line_key(file_hash: u64, line: Option<u64>) -> u64 {
+    match line {
+        None => file_hash,
+        Some(n) => {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&file_hash.to_le_bytes());
+            b[8..].copy_from_slice(&n.to_le_bytes());
+            xxhash_rust::xxh3::xxh3_64(&b)
+        }
+    }
+}
+
 /// The watcher's decisions, free of I/O and of clocks.
 ///
 /// Feed it what was seen: paths from filesystem events
@@ -100,8 +129,10 @@ pub struct Tracker {
     rescan: Duration,
     next_rescan: Instant,
     /// Files taken (or found in the ledger), by a hash of their path: 32
-    /// bytes each however long the run, with the stamp they had then; a
-    /// change makes them new again.
+    /// bytes each, with the stamp they had then; a change of stamp makes
+    /// them candidates again (whether their content changed is the ledger's
+    /// to say). Pruned of files gone, at each rescan and on remove events, so
+    /// it holds what is in the directory, not all that ever was.
     taken: HashMap<u64, Stamp>,
     /// Files seen arriving by rename: complete whatever their age.
     renamed: HashSet<PathBuf>,
@@ -131,13 +162,30 @@ impl Tracker {
     /// The files a rescan finished at `now` found; schedules the next one.
     /// Paths taken before stay taken (a change to one is noticed through
     /// its events).
+    /// Files taken before and not found any more are forgotten.
     pub fn rescanned(&mut self, found: impl IntoIterator<Item = PathBuf>, now: Instant) {
-        let fresh: Vec<PathBuf> = found
-            .into_iter()
-            .filter(|p| !self.taken.contains_key(&full_path_hash(p)))
-            .collect();
-        self.candidates.extend(fresh);
+        let mut present = HashSet::new();
+        for p in found {
+            let h = full_path_hash(&p);
+            present.insert(h);
+            if !self.taken.contains_key(&h) {
+                self.candidates.insert(p);
+            }
+        }
+        self.taken.retain(|h, _| present.contains(h));
         self.next_rescan = now + self.rescan;
+    }
+
+    /// How many files are remembered as taken.
+    pub fn taken_len(&self) -> usize {
+        self.taken.len()
+    }
+
+    /// Taking `path` failed for a reason that may pass (out of file
+    /// descriptors, say): forget it was taken, so the next pass tries again.
+    pub fn retry(&mut self, path: PathBuf) {
+        self.taken.remove(&full_path_hash(&path));
+        self.candidates.insert(path);
     }
 
     /// A filesystem event: its paths become candidates; the destination of
@@ -149,6 +197,18 @@ impl Tracker {
                 notify::event::RenameMode::To | notify::event::RenameMode::Both
             ))
         );
+        let renamed_away = matches!(
+            ev.kind,
+            EventKind::Modify(notify::event::ModifyKind::Name(
+                notify::event::RenameMode::From
+            ))
+        );
+        if matches!(ev.kind, EventKind::Remove(_)) || renamed_away {
+            for p in &ev.paths {
+                self.taken.remove(&full_path_hash(p));
+            }
+            return;
+        }
         if !matches!(ev.kind, EventKind::Create(_) | EventKind::Modify(_)) {
             return;
         }
@@ -214,7 +274,10 @@ impl Tracker {
 /// Files are taken in the order they became complete (change time, then
 /// name). A complete file waits behind an earlier one that is still settling,
 /// at most for the settle time, so that arrival order is kept.
-pub fn watch(cfg: WatchConfig, ledger: &HashSet<(u64, u64)>, out: &mut Emitter<'_>) {
+///
+/// `ledger` holds the keys of every committed input (see [`line_key`]); the
+/// watcher adds what it emits, so nothing is emitted twice in a run either.
+pub fn watch(cfg: WatchConfig, mut ledger: HashSet<(u64, u64)>, out: &mut Emitter<'_>) {
     let (tx, rx) = mpsc::channel();
     // Without events the periodic rescan still finds every file, only later.
     let _watcher = if cfg.events {
@@ -225,16 +288,30 @@ pub fn watch(cfg: WatchConfig, ledger: &HashSet<(u64, u64)>, out: &mut Emitter<'
     };
     let mut tracker = Tracker::new(cfg.settle, cfg.rescan, Instant::now());
     let tick = Duration::from_millis(100);
+    // Paths warned about as retrying, so a long fd shortage logs each once.
+    let mut retrying: HashSet<u64> = HashSet::new();
     while !out.stopped() {
         if tracker.rescan_due(Instant::now()) {
             let found = scan_all(&cfg.dir);
             tracker.rescanned(found, Instant::now());
         }
         let ready = tracker.take_ready(SystemTime::now(), look);
-        for (path, stamp) in ready {
-            if !take(&cfg, ledger, &path, stamp.size, out) {
-                return;
+        for (path, _) in ready {
+            match take(&cfg, &mut ledger, &path, out) {
+                Took::Done => {}
+                Took::Retry(e) => {
+                    debug!("{}: {e}; trying again later", path.display());
+                    if retrying.insert(full_path_hash(&path)) {
+                        warn!("cannot read {} for now ({e}); trying again", path.display());
+                    }
+                    tracker.retry(path);
+                }
+                Took::Stop => return,
             }
+        }
+        // A path that came through is no longer "retrying" (for the log).
+        if retrying.len() > 1024 {
+            retrying.clear();
         }
         // Wait for events, then gather the rest of the burst.
         match rx.recv_timeout(tick) {
@@ -259,10 +336,12 @@ fn note(tracker: &mut Tracker, ev: notify::Result<notify::Event>) {
     }
 }
 
-/// The stamp of a regular file; `None` for anything else or on any error.
+/// The stamp of a regular file or of a symbolic link itself (never of what
+/// it points to: links are taken only to be rejected); `None` for anything
+/// else or on any error.
 fn look(path: &Path) -> Option<Stamp> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => Some(Stamp::of(&m)),
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() || m.file_type().is_symlink() => Some(Stamp::of(&m)),
         _ => None,
     }
 }
@@ -289,65 +368,231 @@ fn start_events(
     }
 }
 
-/// Every regular file under `dir`, sorted by name, outside dot-directories.
+/// Every regular file and symbolic link under `dir`, sorted by name, outside
+/// dot-directories. Links are listed (not followed) so that rescans and
+/// events see them alike, and both reject them.
 fn scan_all(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
+        .filter(|e| e.file_type().is_file() || e.file_type().is_symlink())
         .map(|e| e.into_path())
         .collect()
 }
 
-/// Read `path` and emit it, unless the ledger has it. Returns false to stop.
+/// What became of one file the tracker handed over.
+#[derive(Debug)]
+enum Took {
+    /// Emitted, rejected, skipped as known, or gone: done with this version.
+    Done,
+    /// Failed for a reason that may pass; try again later.
+    Retry(std::io::Error),
+    /// The pipeline is stopping.
+    Stop,
+}
+
+/// Errors that say "not now" rather than "not this file": the process or
+/// the system is out of file descriptors, or the call was interrupted or
+/// would block. Such a file is tried again, never committed as a reject.
+pub fn is_transient(e: &std::io::Error) -> bool {
+    use rustix::io::Errno;
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+    ) {
+        return true;
+    }
+    e.raw_os_error().is_some_and(|code| {
+        [Errno::MFILE, Errno::NFILE, Errno::NOMEM, Errno::NOBUFS]
+            .iter()
+            .any(|t| t.raw_os_error() == code)
+    })
+}
+
+fn symlink_reason(path: &Path, dir: &Path) -> RejectReason {
+    let inside = std::fs::canonicalize(path)
+        .is_ok_and(|t| std::fs::canonicalize(dir).is_ok_and(|d| t.starts_with(d)));
+    RejectReason::Unreadable(if inside {
+        "a symbolic link: links in the watched directory are not followed \
+         (its target there is read under its own name)"
+            .into()
+    } else {
+        "a symbolic link (to outside the watched directory, or dangling): \
+         links in the watched directory are not followed"
+            .into()
+    })
+}
+
+/// Take one file: refuse links, open it without following one, hash it,
+/// and read it as batch does, skipping inputs whose ledger key is known.
 fn take(
     cfg: &WatchConfig,
-    ledger: &HashSet<(u64, u64)>,
+    ledger: &mut HashSet<(u64, u64)>,
     path: &Path,
-    size: u64,
     out: &mut Emitter<'_>,
-) -> bool {
+) -> Took {
+    use std::os::unix::fs::OpenOptionsExt;
     let rel = path
         .strip_prefix(&cfg.dir)
         .unwrap_or(path)
         .to_string_lossy()
         .into_owned();
-    let mut info = SourceInfo {
-        path: rel,
-        bytes: size,
-        ingested_at: Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string()),
+    let ph = path_hash(&rel);
+    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let info = SourceInfo {
+        path: rel.clone(),
+        ingested_at: Some(now.clone()),
         ..SourceInfo::default()
     };
-    let limit = cfg.max_file_bytes;
-    let mut bytes = Vec::new();
-    let read = std::fs::File::open(path)
-        .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut bytes));
-    let reason = match read {
-        Err(e) => Some(RejectReason::Unreadable(e.to_string())),
-        Ok(_) if bytes.len() as u64 > limit => Some(RejectReason::TooLarge {
-            bytes: size.max(bytes.len() as u64),
-            limit,
-        }),
-        Ok(_) => None,
+    // One reject for a file we will not read, keyed by `key` so that a
+    // restart does not reject the same thing again.
+    let mut reject = |ledger: &mut HashSet<(u64, u64)>, key: u64, reason: RejectReason| {
+        if !ledger.insert((ph, key)) {
+            return Took::Done;
+        }
+        let mut info = info.clone();
+        info.input_hash = key;
+        let seq = out.next_seq();
+        if out.emit(Input::Rejected(Rejected::new(seq, &info, reason))) {
+            Took::Done
+        } else {
+            Took::Stop
+        }
     };
-    info.input_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
-    info.bytes = bytes.len() as u64;
-    if ledger.contains(&(path_hash(&info.path), info.input_hash)) {
-        debug!("{} was committed before; skipping", info.path);
-        return true;
+    let link_key = |target: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        xxhash_rust::xxh3::xxh3_64(target.as_os_str().as_bytes())
+    };
+    // A link anywhere on the way (the name itself, or a directory above it
+    // that events reported through) is refused, never followed.
+    let real_dir = std::fs::canonicalize(&cfg.dir).unwrap_or_else(|_| cfg.dir.clone());
+    match std::fs::read_link(path) {
+        Ok(target) => return reject(ledger, link_key(&target), symlink_reason(path, &cfg.dir)),
+        Err(e) if is_transient(&e) => return Took::Retry(e),
+        Err(_) => {}
     }
-    let seq = out.next_seq();
-    let input = match reason {
-        Some(reason) => Input::Rejected(crate::source::Rejected::new(seq, &info, reason)),
-        None => Input::Raw {
-            seq,
-            source: info,
-            bytes,
-        },
+    match path.parent().map(std::fs::canonicalize) {
+        Some(Ok(parent)) if parent.starts_with(&real_dir) => {}
+        Some(Err(e)) if is_transient(&e) => return Took::Retry(e),
+        // Gone since it was seen: nothing to take.
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return Took::Done,
+        _ => return reject(ledger, link_key(path), symlink_reason(path, &cfg.dir)),
+    }
+    // O_NOFOLLOW: a link swapped in after the check fails to open (ELOOP)
+    // instead of being read. O_NONBLOCK: a FIFO swapped in cannot hang us.
+    let nofollow = (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits();
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nofollow as i32)
+        .open(path);
+    let mut file = match opened {
+        Ok(f) => f,
+        Err(e) if is_transient(&e) => return Took::Retry(e),
+        // Vanished between being seen and being opened: not an input.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            debug!("{rel} vanished before it was read");
+            return Took::Done;
+        }
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return reject(ledger, link_key(path), symlink_reason(path, &cfg.dir))
+        }
+        Err(e) => return reject(ledger, 0, RejectReason::Unreadable(e.to_string())),
     };
-    out.emit(input)
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) if is_transient(&e) => return Took::Retry(e),
+        Err(e) => return reject(ledger, 0, RejectReason::Unreadable(e.to_string())),
+    };
+    if !meta.is_file() {
+        return reject(ledger, 0, RejectReason::NotAFile);
+    }
+    // The content hash first: it decides whether this is new at all. A
+    // file over the size limit is hashed only that far (it is rejected
+    // whatever follows); JSONL, limited per line, is hashed whole.
+    let jsonl =
+        crate::source::format_of(path, cfg.input.format) == crate::source::InputFormat::Jsonl;
+    let limit = if jsonl {
+        u64::MAX
+    } else {
+        cfg.input.max_file_bytes.saturating_add(1)
+    };
+    let file_hash = match hash_reader((&mut file).take(limit)) {
+        Ok(h) => h,
+        Err(e) if is_transient(&e) => return Took::Retry(e),
+        Err(e) => return reject(ledger, 0, RejectReason::Unreadable(e.to_string())),
+    };
+    if ledger.contains(&(ph, file_hash)) {
+        debug!("{rel} was taken before with this content; skipping");
+        return Took::Done;
+    }
+    if let Err(e) = file.rewind() {
+        return if is_transient(&e) {
+            Took::Retry(e)
+        } else {
+            reject(ledger, file_hash, RejectReason::Unreadable(e.to_string()))
+        };
+    }
+    let kept = {
+        let stop = AtomicBool::new(false);
+        let known: &HashSet<(u64, u64)> = ledger;
+        let mut forward = |input: Input| -> bool {
+            let input = match input {
+                Input::Raw {
+                    mut source, bytes, ..
+                } => {
+                    source.input_hash = line_key(file_hash, source.line);
+                    source.ingested_at = Some(now.clone());
+                    if known.contains(&(ph, source.input_hash)) {
+                        return true;
+                    }
+                    let seq = out.next_seq();
+                    Input::Raw { seq, source, bytes }
+                }
+                Input::Parsed(mut a) => {
+                    a.source.input_hash = line_key(file_hash, a.source.line);
+                    a.source.ingested_at = Some(now.clone());
+                    if known.contains(&(ph, a.source.input_hash)) {
+                        return true;
+                    }
+                    a.seq = out.next_seq();
+                    Input::Parsed(a)
+                }
+                Input::Rejected(mut r) => {
+                    r.input_hash = line_key(file_hash, r.line);
+                    if known.contains(&(ph, r.input_hash)) {
+                        return true;
+                    }
+                    r.seq = out.next_seq();
+                    Input::Rejected(r)
+                }
+            };
+            out.emit(input)
+        };
+        let mut lines = Emitter::new(&mut forward, &stop);
+        crate::source::read_opened(file, meta.len(), path, &rel, &cfg.input, &mut lines)
+    };
+    if !kept {
+        return Took::Stop;
+    }
+    // Every input of this content was emitted (or known): remember the
+    // content, so a touch, a chmod or a re-create reads nothing again.
+    ledger.insert((ph, file_hash));
+    Took::Done
+}
+
+fn hash_reader(mut r: impl Read) -> std::io::Result<u64> {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(h.digest()),
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -698,6 +943,106 @@ mod tests {
         assert_eq!(got, ["a.txt", "b.txt", "sub/c.txt"]);
     }
 
+    #[test]
+    fn taken_files_that_are_gone_are_forgotten() {
+        let mut w = World::new();
+        let a = w.create("a.txt");
+        let b = w.create("b.txt");
+        w.advance(SETTLE);
+        assert_eq!(w.take(), ["a.txt", "b.txt"]);
+        assert_eq!(w.tracker.taken_len(), 2);
+        // b.txt is deleted: its remove event forgets it...
+        w.event(EventKind::Remove(RemoveKind::File), &[&b]);
+        assert_eq!(w.tracker.taken_len(), 1);
+        // ...and a rescan that no longer lists a.txt forgets it too.
+        w.tracker.rescanned(Vec::new(), w.mono);
+        assert_eq!(w.tracker.taken_len(), 0);
+        // A retry makes a taken file a candidate again.
+        w.tracker.rescanned(vec![a.clone()], w.mono);
+        assert_eq!(w.take(), ["a.txt"]);
+        w.tracker.retry(a);
+        assert_eq!(w.take(), ["a.txt"], "tried again");
+    }
+
+    #[test]
+    fn out_of_descriptors_and_interrupts_are_transient_others_are_not() {
+        use std::io::{Error, ErrorKind};
+        for code in [24, 23, 4, 11] {
+            assert!(
+                is_transient(&Error::from_raw_os_error(code)),
+                "errno {code}"
+            );
+        }
+        for code in [2, 13, 21, 28] {
+            assert!(
+                !is_transient(&Error::from_raw_os_error(code)),
+                "errno {code}"
+            );
+        }
+        assert!(is_transient(&Error::from(ErrorKind::Interrupted)));
+    }
+
+    fn take_once(dir: &Path, name: &str) -> (Vec<Input>, String) {
+        let cfg = WatchConfig {
+            dir: dir.to_path_buf(),
+            settle: Duration::ZERO,
+            rescan: RESCAN,
+            input: InputConfig {
+                format: crate::source::InputFormat::Auto,
+                max_file_bytes: 1 << 20,
+                skip_hidden: true,
+                follow_links: false,
+            },
+            events: false,
+        };
+        let mut ledger = HashSet::new();
+        let mut took = String::new();
+        let got = crate::source::collect_inputs(|em| {
+            took = format!("{:?}", take(&cfg, &mut ledger, &dir.join(name), em));
+        });
+        (got, took)
+    }
+
+    #[test]
+    fn a_vanished_file_is_not_an_input_and_a_link_is_rejected_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (got, took) = take_once(dir.path(), "gone.txt");
+        assert!(got.is_empty(), "{got:?}");
+        assert_eq!(took, "Done");
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(outside.path(), "SECRET").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("l.txt")).unwrap();
+        let (got, _) = take_once(dir.path(), "l.txt");
+        match &got[..] {
+            [Input::Rejected(r)] => {
+                assert!(r.reason.to_string().contains("symbolic link"), "{r:?}");
+                assert!(!format!("{r:?}").contains("SECRET"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn jsonl_lines_get_their_own_ledger_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("f.jsonl"),
+            "{\"text\":\"a\"}\n{\"text\":\"b\"}\n",
+        )
+        .unwrap();
+        let (got, _) = take_once(dir.path(), "f.jsonl");
+        let keys: Vec<u64> = got
+            .iter()
+            .map(|i| match i {
+                Input::Parsed(a) => a.source.input_hash,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert_ne!(keys[0], keys[1]);
+        assert_eq!(got.iter().map(Input::seq).collect::<Vec<_>>(), [0, 1]);
+    }
+
     // The whole watcher on a real directory, with real time: slower, and
     // kept few.
 
@@ -717,7 +1062,12 @@ mod tests {
             dir: dir.to_path_buf(),
             settle,
             rescan,
-            max_file_bytes: 1 << 20,
+            input: InputConfig {
+                format: crate::source::InputFormat::Auto,
+                max_file_bytes: 1 << 20,
+                skip_hidden: true,
+                follow_links: false,
+            },
             events,
         };
         let handle = {
@@ -731,7 +1081,7 @@ mod tests {
                     true
                 };
                 let mut em = Emitter::new(&mut push, &stop);
-                watch(cfg, &ledger, &mut em);
+                watch(cfg, ledger, &mut em);
             })
         };
         during();

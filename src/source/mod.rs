@@ -315,7 +315,7 @@ fn display_path(path: &Path) -> String {
 }
 
 /// How one file is read, from `input.format` and, for `auto`, its name.
-fn format_of(path: &Path, format: InputFormat) -> InputFormat {
+pub fn format_of(path: &Path, format: InputFormat) -> InputFormat {
     if format != InputFormat::Auto {
         return format;
     }
@@ -467,6 +467,28 @@ fn read_file(path: &Path, rel: &str, cfg: &InputConfig, out: &mut Emitter<'_>) -
         Ok(f) => f,
         Err(e) => return out.reject(&info, RejectReason::Unreadable(io_reason(&e))),
     };
+    read_opened(file, meta.len(), path, rel, cfg, out)
+}
+
+/// Read a regular file already opened (and `len` bytes long when checked)
+/// the way [`read_inputs`] reads each file: by its name's format, JSONL line
+/// by line, anything else whole, with the same limits and rejects. `path`
+/// gives the name, `rel` the path the inputs carry. The daemon's watcher
+/// opens files itself (to refuse links and retry transient errors) and reads
+/// them through this, so both modes read a file alike.
+pub fn read_opened(
+    file: std::fs::File,
+    len: u64,
+    path: &Path,
+    rel: &str,
+    cfg: &InputConfig,
+    out: &mut Emitter<'_>,
+) -> bool {
+    let info = SourceInfo {
+        path: rel.to_owned(),
+        bytes: len,
+        ..SourceInfo::default()
+    };
     match format_of(path, cfg.format) {
         InputFormat::Jsonl => {
             return jsonl::read_lines(std::io::BufReader::new(file), rel, cfg.max_file_bytes, out)
@@ -474,15 +496,15 @@ fn read_file(path: &Path, rel: &str, cfg: &InputConfig, out: &mut Emitter<'_>) -
         InputFormat::Json => return jsonl::read_document(file, rel, cfg.max_file_bytes, out),
         InputFormat::Text | InputFormat::Auto => {}
     }
-    if meta.len() > cfg.max_file_bytes {
+    if len > cfg.max_file_bytes {
         let reason = RejectReason::TooLarge {
-            bytes: meta.len(),
+            bytes: len,
             limit: cfg.max_file_bytes,
         };
         return out.reject(&info, reason);
     }
     // The size hint lets one buffer of the right size take the whole file.
-    let hint = usize::try_from(meta.len()).unwrap_or(0);
+    let hint = usize::try_from(len).unwrap_or(0);
     read_whole(file, info, cfg.max_file_bytes, hint, out)
 }
 

@@ -34,7 +34,11 @@ fn dirs() -> Dirs {
 }
 
 fn daemon(d: &Dirs, extra_env: &[(&str, &str)]) -> Command {
-    let mut cmd = support::command();
+    daemon_from(support::command(), d, extra_env)
+}
+
+/// [`daemon`] on a given base command (e.g. one under an fd limit).
+fn daemon_from(mut cmd: Command, d: &Dirs, extra_env: &[(&str, &str)]) -> Command {
     cmd.args(["serve", "--watch"])
         .arg(&d.watch)
         .arg("--output-dir")
@@ -63,7 +67,11 @@ struct Daemon {
 
 impl Daemon {
     fn start(d: &Dirs, env: &[(&str, &str)]) -> Daemon {
-        let mut child = daemon(d, env).spawn().unwrap();
+        Daemon::spawn(daemon(d, env))
+    }
+
+    fn spawn(mut cmd: Command) -> Daemon {
+        let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -381,13 +389,477 @@ fn stop_writes_the_summary_and_commits_rejects_with_their_segment() {
     assert_eq!(paths, ["binary.txt", "empty.txt"]);
     assert!(rejects.iter().all(|r| r["reason"].is_string()));
 
-    // A restart redoes nothing: the rejects too are in the ledger.
-    let mut child = daemon(&d, &[]).spawn().unwrap();
+    // A restart redoes nothing: the rejects too are in the ledger. (Ready
+    // first: a SIGTERM before the handlers are in place would kill it, which
+    // a loaded machine made happen.)
+    let mut dm = Daemon::start(&d, &[]).ready();
     std::thread::sleep(Duration::from_millis(1000));
-    assert!(terminate(&mut child).success());
+    assert!(terminate(&mut dm.child).success());
     let again: usize = std::fs::read_dir(d.out.join("_rejects"))
         .unwrap()
         .map(|e| support::json_lines_of(&e.unwrap().path()).len())
         .sum();
     assert_eq!(again, 2);
+}
+
+// ---------------------------------------------------------------- faults
+
+/// Every record of every committed segment, in segment order.
+fn all_records(out: &Path) -> Vec<Value> {
+    let mut names: Vec<_> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("seg-"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .flat_map(|n| support::json_lines_of(&out.join(n)))
+        .collect()
+}
+
+/// Every committed reject line.
+fn all_rejects(out: &Path) -> Vec<Value> {
+    let dir = out.join("_rejects");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("seg-"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .flat_map(|p| support::json_lines_of(p))
+        .collect()
+}
+
+/// Run a daemon that must refuse to start: its exit code and stderr. A
+/// daemon that starts instead is killed after 10 s and fails the test.
+fn refused(cmd: &mut Command) -> (Option<i32>, String) {
+    let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let status = support::wait_exit(
+        &mut child,
+        Duration::from_secs(10),
+        "a daemon that must refuse to start",
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), stderr)
+}
+
+#[test]
+fn second_instance_on_a_state_dir_is_refused_and_the_lock_dies_with_the_first() {
+    let d = dirs();
+    let mut first = Daemon::start(&d, &[]).ready();
+    let (code, stderr) = refused(&mut daemon(&d, &[]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another newspipe") && stderr.contains(&*d.state.to_string_lossy()),
+        "names the state directory: {stderr}"
+    );
+    assert!(
+        stderr.contains(&first.child.id().to_string()),
+        "names the pid holding it: {stderr}"
+    );
+    // A crash releases the lock: the next start works.
+    support::sigkill(&mut first.child);
+    let mut again = Daemon::start(&d, &[]).ready();
+    drop_file(&d.watch, "a.txt", &article(1));
+    wait_for("a commit after the crash", Duration::from_secs(20), || {
+        committed(&d.out).len() == 1
+    });
+    assert!(terminate(&mut again.child).success());
+}
+
+#[test]
+fn overlapping_directories_are_refused_naming_both() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let mk = |p: &str| {
+        let p = r.join(p);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    };
+    let (w, o, s) = (mk("w"), mk("o"), mk("s"));
+    // (watch, output, state, the two directories the message must name)
+    let cases: Vec<(PathBuf, PathBuf, PathBuf, [&str; 2])> = vec![
+        (w.clone(), w.clone(), s.clone(), ["watch_dir", "output_dir"]),
+        (
+            w.clone(),
+            w.join("out"),
+            s.clone(),
+            ["watch_dir", "output_dir"],
+        ),
+        (
+            w.join("in"),
+            w.clone(),
+            s.clone(),
+            ["watch_dir", "output_dir"],
+        ),
+        (
+            w.clone(),
+            o.clone(),
+            w.join("state"),
+            ["watch_dir", "state_dir"],
+        ),
+        (
+            w.clone(),
+            o.clone(),
+            o.join("state"),
+            ["output_dir", "state_dir"],
+        ),
+        (w.clone(), o.clone(), o.clone(), ["output_dir", "state_dir"]),
+    ];
+    std::fs::create_dir_all(w.join("in")).unwrap();
+    std::fs::write(w.join("a.txt"), article(1)).unwrap();
+    for (watch, out, state, names) in cases {
+        let mut cmd = support::command();
+        cmd.args(["serve", "--watch"])
+            .arg(&watch)
+            .arg("--output-dir")
+            .arg(&out)
+            .arg("--state-dir")
+            .arg(&state)
+            .env("NEWSPIPE__METRICS__ADDR", "")
+            .env("NEWSPIPE__SERVE__SETTLE_MS", "100")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        let (code, stderr) = refused(&mut cmd);
+        let case = format!("watch {watch:?} out {out:?} state {state:?}");
+        assert_eq!(code, Some(2), "{case}: {stderr}");
+        for n in names {
+            assert!(stderr.contains(n), "{case}: names {n}: {stderr}");
+        }
+    }
+    // Nothing was written into the watched directory.
+    let mut left: Vec<String> = walk(&w);
+    left.sort();
+    assert_eq!(left, ["a.txt"], "the watch dir is untouched");
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.strip_prefix(dir).unwrap().display().to_string());
+        }
+    }
+    out
+}
+
+/// A daemon that committed `n` files into `d`, then stopped cleanly.
+fn committed_run(d: &Dirs, n: usize) {
+    for i in 0..n {
+        drop_file(&d.watch, &format!("{i}.txt"), &article(i));
+    }
+    let mut dm = Daemon::start(d, &[]).ready();
+    wait_for("the files committed", Duration::from_secs(20), || {
+        committed(&d.out).len() == n
+    });
+    assert!(terminate(&mut dm.child).success());
+}
+
+#[test]
+fn lost_state_with_committed_segments_is_refused_with_a_repair_hint() {
+    let d = dirs();
+    committed_run(&d, 3);
+    let seg0 = d.out.join("seg-00000000.jsonl");
+    let before = std::fs::read(&seg0).unwrap();
+    std::fs::remove_file(d.state.join("state.json")).unwrap();
+    drop_file(&d.watch, "new.txt", &article(9));
+    let (code, stderr) = refused(&mut daemon(&d, &[]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("state.json")
+            && stderr.contains("seg-00000000")
+            && stderr.contains("To repair"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&seg0).unwrap(), before, "seg-00000000 kept");
+}
+
+#[test]
+fn deleted_committed_segment_is_noticed_at_start() {
+    let d = dirs();
+    committed_run(&d, 2);
+    let first = std::fs::read_dir(&d.out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("seg-"))
+        .min()
+        .unwrap();
+    std::fs::remove_file(d.out.join(&first)).unwrap();
+    let (code, stderr) = refused(&mut daemon(&d, &[]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&first) && stderr.contains("missing") && stderr.contains("To repair"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn vanished_input_is_forgotten_and_its_return_not_processed_again() {
+    let d = dirs();
+    let mut dm = Daemon::start(&d, &[("NEWSPIPE__SERVE__RESCAN_SECS", "1")]).ready();
+    drop_file(&d.watch, "a.txt", &article(1));
+    wait_for("a.txt", Duration::from_secs(20), || {
+        committed(&d.out).len() == 1
+    });
+    std::fs::remove_file(d.watch.join("a.txt")).unwrap();
+    // Past a rescan, so the watcher has seen it gone.
+    std::thread::sleep(Duration::from_millis(1500));
+    drop_file(&d.watch, "a.txt", &article(1));
+    std::thread::sleep(Duration::from_millis(800));
+    drop_file(&d.watch, "b.txt", &article(2));
+    wait_for("b.txt", Duration::from_secs(20), || {
+        committed(&d.out).len() == 2
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    // `committed` fails on a path committed twice.
+    assert_eq!(committed(&d.out).len(), 2);
+    assert!(all_rejects(&d.out).is_empty(), "{:?}", all_rejects(&d.out));
+    assert!(terminate(&mut dm.child).success());
+}
+
+#[test]
+fn symlinks_in_the_watch_dir_are_rejected_and_never_read() {
+    let d = dirs();
+    let outside = d.state.join("../outside");
+    std::fs::create_dir(&outside).unwrap();
+    let secret = "TOPSECRET the launch codes are 0000. ".repeat(20);
+    std::fs::write(outside.join("secret.txt"), &secret).unwrap();
+    std::fs::write(outside.join("also.txt"), &secret).unwrap();
+    std::fs::write(d.watch.join("inside.txt"), article(3)).unwrap();
+    let mut dm = Daemon::start(&d, &[("NEWSPIPE__SERVE__RESCAN_SECS", "1")]).ready();
+    let link =
+        |target: &Path, name: &str| std::os::unix::fs::symlink(target, d.watch.join(name)).unwrap();
+    link(&outside.join("secret.txt"), "leak.txt");
+    link(&outside, "linked-dir");
+    link(&d.watch.join("inside.txt"), "alias.txt");
+    drop_file(&d.watch, "ok.txt", &article(1));
+    wait_for("the rejects of the links", Duration::from_secs(20), || {
+        all_rejects(&d.out).len() == 3 && committed(&d.out).len() == 2
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(terminate(&mut dm.child).success());
+    let got = committed(&d.out);
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["inside.txt", "ok.txt"]);
+    for r in all_records(&d.out) {
+        assert!(!r.to_string().contains("TOPSECRET"), "leaked: {r}");
+    }
+    let mut rejects: Vec<(String, String)> = all_rejects(&d.out)
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_owned(),
+                r["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    rejects.sort();
+    let paths: Vec<&str> = rejects.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(paths, ["alias.txt", "leak.txt", "linked-dir"]);
+    for (path, reason) in &rejects {
+        assert!(reason.contains("symbolic link"), "{path}: {reason}");
+        assert!(!reason.contains("TOPSECRET"), "{path}: {reason}");
+    }
+}
+
+#[test]
+fn touch_or_chmod_of_a_processed_file_adds_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = dirs();
+    let mut dm = Daemon::start(&d, &[]).ready();
+    drop_file(&d.watch, "a.txt", &article(1));
+    drop_file(&d.watch, "feed.jsonl", &support::jsonl_article(5));
+    wait_for("a.txt", Duration::from_secs(20), || {
+        all_records(&d.out).len() == 2
+    });
+    let a = d.watch.join("a.txt");
+    let f = std::fs::File::options().append(true).open(&a).unwrap();
+    f.set_modified(std::time::SystemTime::now()).unwrap();
+    drop(f);
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(
+        d.watch.join("feed.jsonl"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop_file(&d.watch, "b.txt", &article(2));
+    wait_for("b.txt", Duration::from_secs(20), || {
+        all_records(&d.out).len() >= 3
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(terminate(&mut dm.child).success());
+    let paths: Vec<String> = all_records(&d.out)
+        .iter()
+        .map(|r| r["source"]["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(paths, ["a.txt", "feed.jsonl", "b.txt"], "nothing twice");
+}
+
+#[test]
+fn jsonl_in_the_watch_dir_is_read_as_batch_reads_it() {
+    let d = dirs();
+    let mut feed: Vec<String> = (0..3).map(support::jsonl_article).collect();
+    feed.insert(1, "{\"text\": oops}".into());
+    let body = feed.join("\n") + "\n";
+    drop_file(&d.watch, "feed.jsonl", &body);
+    let mut dm = Daemon::start(&d, &[]).ready();
+    wait_for(
+        "three records and a reject",
+        Duration::from_secs(20),
+        || all_records(&d.out).len() >= 3 && !all_rejects(&d.out).is_empty(),
+    );
+    assert!(terminate(&mut dm.child).success());
+    let ids = |rs: &[Value]| -> Vec<(String, u64)> {
+        rs.iter()
+            .map(|r| {
+                (
+                    r["source"]["id"].to_string(),
+                    r["source"]["line"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let got = all_records(&d.out);
+    let out = support::command()
+        .args(["run", "-q", "--threads", "2"])
+        .arg(&d.watch)
+        .output()
+        .unwrap();
+    let want = support::json_lines(&out.stdout);
+    assert_eq!(want.len(), 3);
+    assert_eq!(ids(&got), ids(&want), "the same articles, ids and lines");
+    let rejects = all_rejects(&d.out);
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0]["line"], 2);
+    assert_eq!(rejects[0]["kind"], "malformed_json");
+
+    // A restart redoes no line.
+    let mut dm = Daemon::start(&d, &[]).ready();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(terminate(&mut dm.child).success());
+    assert_eq!(all_records(&d.out).len(), 3);
+    assert_eq!(all_rejects(&d.out).len(), 1);
+}
+
+#[test]
+fn fd_limited_daemon_under_a_connection_flood_still_ingests_every_file() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let d = dirs();
+    let cmd = daemon_from(
+        support::command_with_nofile(64),
+        &d,
+        &[("NEWSPIPE__METRICS__ADDR", "127.0.0.1:0")],
+    );
+    let mut dm = Daemon::spawn(cmd);
+    let addr = support::metrics_addr(&dm.wait_line("metrics on http://"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood = {
+        let stop = Arc::clone(&stop);
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            // Idle connections that never send a request, renewed before
+            // the server's header timeout would free their slots.
+            while !stop.load(Ordering::Relaxed) {
+                let conns: Vec<_> = (0..150)
+                    .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+                    .collect();
+                for _ in 0..10 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                drop(conns);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    const FILES: usize = 20;
+    for i in 0..FILES {
+        drop_file(&d.watch, &format!("{i:02}.txt"), &article(i));
+    }
+    let done = || committed(&d.out).len() + all_rejects(&d.out).len() >= FILES;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    flood.join().unwrap();
+    assert!(
+        all_rejects(&d.out).is_empty(),
+        "rejects: {:?}",
+        all_rejects(&d.out)
+    );
+    assert_eq!(committed(&d.out).len(), FILES);
+    assert!(terminate(&mut dm.child).success());
+}
+
+#[test]
+fn disk_full_stops_the_daemon_naming_the_path_and_keeps_what_was_committed() {
+    let d = dirs();
+    let Some(_mount) = support::small_tmpfs(&d.out, 256 * 1024) else {
+        return;
+    };
+    let mut dm = Daemon::start(&d, &[]).ready();
+    for i in 0..400 {
+        drop_file(&d.watch, &format!("{i:03}.txt"), &article(i));
+    }
+    let status = support::wait_exit(
+        &mut dm.child,
+        Duration::from_secs(60),
+        "a daemon on a full disk",
+    );
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    let mut log = String::new();
+    while let Ok(line) = dm.lines.recv_timeout(Duration::from_millis(500)) {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    assert!(log.contains("No space left on device"), "{log}");
+    assert!(
+        log.contains(&*d.out.to_string_lossy()),
+        "the message names the path: {log}"
+    );
+    // What was committed is whole; the next start recovers and goes on.
+    let before = committed(&d.out).len();
+    assert!(before < 400);
+}
+
+#[test]
+fn shipped_systemd_unit_is_hardened_to_2_5_or_lower() {
+    let Some(analyze) = support::tool("systemd-analyze", "systemd") else {
+        return;
+    };
+    let unit = support::repo().join("deploy/newspipe.service");
+    let out = Command::new(analyze)
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score: f64 = text
+        .lines()
+        .find_map(|l| {
+            l.split("Overall exposure level for newspipe.service: ")
+                .nth(1)
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no score in: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(score <= 2.5, "exposure {score} > 2.5:\n{text}");
 }

@@ -432,3 +432,86 @@ pub fn python() -> Option<PathBuf> {
         }
     }
 }
+
+// ---------------------------------------------------------------- faults
+
+/// [`command`] run under an open-file limit of `n` (soft and hard), through
+/// `sh -c 'ulimit -n N && exec newspipe "$@"'`: the shell is everywhere,
+/// unlike `prlimit`, and `exec` keeps the pid, so signals reach newspipe.
+pub fn command_with_nofile(n: u64) -> std::process::Command {
+    let plain = command();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+        .arg(bin());
+    for (k, v) in plain.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd
+}
+
+/// A tmpfs of `bytes` mounted on `dir` for a disk-full test; unmounted when
+/// dropped. `None` after a [`skip`] when not root or the mount fails.
+pub fn small_tmpfs(dir: &Path, bytes: u64) -> Option<Tmpfs> {
+    let uid = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if uid != "0" {
+        skip("a small tmpfs for the disk-full test needs root (run the suite as root, as CI does)");
+        return None;
+    }
+    let out = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o"])
+        .arg(format!("size={bytes}"))
+        .arg("tmpfs")
+        .arg(dir)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(Tmpfs(dir.to_path_buf())),
+        Ok(o) => {
+            skip(&format!(
+                "cannot mount a tmpfs on {}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+            None
+        }
+        Err(e) => {
+            skip(&format!("cannot run mount: {e}"));
+            None
+        }
+    }
+}
+
+/// A mounted [`small_tmpfs`]; unmounts (lazily, so a process still holding
+/// a file there does not keep it) on drop.
+pub struct Tmpfs(PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The full path of `tool` on `PATH`, or `None` after a [`skip`] that says
+/// which package provides it.
+pub fn tool(tool: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        skip(&format!(
+            "{tool} not found on PATH (apt-get install {package})"
+        ));
+    }
+    found
+}
