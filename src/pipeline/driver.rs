@@ -381,6 +381,21 @@ mod tests {
         }
     }
 
+    /// A shutdown future that resolves once `done` holds of what the sink
+    /// saw, or after ten seconds (and then the test's assertions fail).
+    fn once(
+        seen: &Arc<Mutex<Seen>>,
+        done: impl Fn(&Seen) -> bool + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let seen = Arc::clone(seen);
+        async move {
+            let started = Instant::now();
+            while !done(&seen.lock().unwrap()) && started.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
     fn sink(seen: &Arc<Mutex<Seen>>, fail_at: Option<u64>, tick: Option<Duration>) -> TestSink {
         TestSink {
             seen: Arc::clone(seen),
@@ -449,22 +464,7 @@ mod tests {
                 }
             }
         };
-        // Shut down once a tick has come while records flow (or after ten
-        // seconds, and then the assertions below fail).
-        let watched = Arc::clone(&seen);
-        let shutdown = async move {
-            let started = Instant::now();
-            loop {
-                let (ticks, records) = {
-                    let w = watched.lock().unwrap();
-                    (w.ticks, w.records.len())
-                };
-                if (ticks >= 1 && records >= 10) || started.elapsed() > Duration::from_secs(10) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
+        let shutdown = once(&seen, |s| s.ticks >= 1 && s.records.len() >= 10);
         let driven = drive(
             &core(2, 4),
             endless,
@@ -489,15 +489,8 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(5));
             }
         };
-        // Shut down once five ticks have come, or after ten seconds (then the
-        // assertion below fails): no input arrives meanwhile.
-        let watched = Arc::clone(&seen);
-        let shutdown = async move {
-            let started = Instant::now();
-            while watched.lock().unwrap().ticks < 5 && started.elapsed() < Duration::from_secs(10) {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
+        // No input arrives meanwhile.
+        let shutdown = once(&seen, |s| s.ticks >= 5);
         drive(
             &core(1, 1),
             idle,

@@ -621,11 +621,7 @@ fn interrupted_run_commits_no_output_and_exits_130() {
 #[test]
 fn interrupted_directory_run_commits_no_output_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).unwrap();
-    for i in 0..3000 {
-        std::fs::write(input.join(format!("{i:05}.txt")), article(i)).unwrap();
-    }
+    let input = support::article_dir(dir.path(), 3000);
     let dest = dir.path().join("out.jsonl");
     let mut child = support::command()
         .args(["run", "-q", "--threads", "1", "-o"])

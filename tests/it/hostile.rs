@@ -207,11 +207,7 @@ fn sigint_while_stdin_stays_open_and_silent_ends_the_run() {
 #[test]
 fn a_second_signal_ends_the_run_at_once_and_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).unwrap();
-    for i in 0..3000 {
-        std::fs::write(input.join(format!("{i:05}.txt")), article(i)).unwrap();
-    }
+    let input = support::article_dir(dir.path(), 3000);
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let dest = out_dir.join("out.jsonl");
