@@ -213,16 +213,21 @@ fn a_second_signal_ends_the_run_at_once_and_commits_nothing() {
     let dest = out_dir.join("out.jsonl");
     let mut child = support::command()
         .args(["run", "-q", "--threads", "1", "-o"])
+        // Room for every file in flight: the drain after the first signal
+        // then takes seconds, and the second one has something to cut short.
+        .env("NEWSPIPE__PIPELINE__CHANNEL_CAPACITY", "4096")
         .arg(&dest)
         .arg(&input)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    support::wait_for("output to start", Duration::from_secs(60), || {
-        names_in(&out_dir)
-            .iter()
-            .any(|n| n.starts_with(".newspipe-"))
+    // Records written (the temporary file exists from the start, empty).
+    support::wait_for("records to be written", Duration::from_secs(60), || {
+        names_in(&out_dir).iter().any(|n| {
+            n.starts_with(".newspipe-")
+                && std::fs::metadata(out_dir.join(n)).is_ok_and(|m| m.len() > 0)
+        })
     });
     support::signal(&mut child, "INT");
     std::thread::sleep(Duration::from_millis(20));
