@@ -179,6 +179,19 @@ pub struct TrainArgs {
     /// Passes over the training data (the best by dev F1 is kept).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Directory with the word-class tables `en_lexeme_cluster.json.gz` and
+    /// `en_lexeme_prob.json.gz` (spacy-lookups-data 1.0.5), compiled into
+    /// the model.
+    #[arg(long, value_name = "DIR", default_value = "../shared/data/lexicon")]
+    pub lexicon: PathBuf,
+    /// Feature table size as a power of two.
+    #[arg(long, value_name = "BITS")]
+    pub bits: Option<u32>,
+    /// Train a model that decodes twice, the second time with every other
+    /// mention's first-pass label (experimental: lower F1 on eng.testa and
+    /// slower tagging; not the shipped model).
+    #[arg(long)]
+    pub two_pass: bool,
 }
 
 /// Arguments of `newspipe eval-tagger`.
@@ -193,6 +206,10 @@ pub struct EvalArgs {
     /// Exit with code 1 when overall F1 is below this.
     #[arg(long, value_name = "F1")]
     pub min_f1: Option<f64>,
+    /// Also score apart the entities whose words all occur in this training
+    /// file (e.g. eng.train) and those with a word it never saw.
+    #[arg(long, value_name = "TRAIN_FILE")]
+    pub seen_in: Option<PathBuf>,
 }
 
 /// Arguments of `newspipe serve`.

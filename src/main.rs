@@ -189,7 +189,14 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
 
 fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
     use newspipe::ner::{train, TrainOptions};
-    let mut opts = TrainOptions::default();
+    let mut opts = TrainOptions {
+        lexicon: Some(args.lexicon.clone()),
+        two_pass: args.two_pass,
+        ..TrainOptions::default()
+    };
+    if let Some(b) = args.bits {
+        opts.bits = b;
+    }
     if let Some(e) = args.epochs {
         opts.epochs = e;
     }
@@ -217,9 +224,22 @@ fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
 
 fn eval_tagger(args: &EvalArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let tagger = newspipe::stage::entities::load_tagger(&settings.entities)?;
-    let report = newspipe::ner::evaluate(&tagger, &args.file)
-        .with_context(|| format!("cannot evaluate on {}", args.file.display()))?;
+    let context = || format!("cannot evaluate on {}", args.file.display());
+    let (report, split) = match &args.seen_in {
+        None => (
+            newspipe::ner::evaluate(&tagger, &args.file).with_context(context)?,
+            None,
+        ),
+        Some(train) => {
+            let (report, split) =
+                newspipe::ner::evaluate_split(&tagger, &args.file, train).with_context(context)?;
+            (report, Some(split))
+        }
+    };
     println!("{report}");
+    if let Some(split) = split {
+        println!("{split}");
+    }
     match args.min_f1 {
         Some(min) if report.overall_f1() < min => {
             eprintln!(

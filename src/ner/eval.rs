@@ -74,10 +74,27 @@ impl EvalReport {
         gold: &[(Range<usize>, Label)],
         pred: &[(Range<usize>, Label)],
     ) {
-        for (_, l) in gold {
-            self.per_label[idx(*l)].gold += 1;
+        self.add_chunks_where(gold, pred, |_| true);
+    }
+
+    /// [`EvalReport::add_chunks`] over the entities (gold and predicted)
+    /// whose token range satisfies `keep`; an exact match has the same range,
+    /// so it is kept or dropped with its gold entity.
+    pub(crate) fn add_chunks_where(
+        &mut self,
+        gold: &[(Range<usize>, Label)],
+        pred: &[(Range<usize>, Label)],
+        keep: impl Fn(&Range<usize>) -> bool,
+    ) {
+        for (r, l) in gold {
+            if keep(r) {
+                self.per_label[idx(*l)].gold += 1;
+            }
         }
         for (r, l) in pred {
+            if !keep(r) {
+                continue;
+            }
             self.per_label[idx(*l)].predicted += 1;
             if gold.iter().any(|(gr, gl)| gr == r && gl == l) {
                 self.per_label[idx(*l)].correct += 1;
@@ -132,6 +149,50 @@ impl fmt::Display for EvalReport {
     }
 }
 
+/// Scores split by whether the tagger could have learned an entity's words:
+/// `seen` entities have every word (case-folded) in the training file,
+/// `unseen` ones at least one word that is not there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenSplit {
+    /// Entities made only of words that occur in training.
+    pub seen: EvalReport,
+    /// Entities with at least one word that never occurs in training.
+    pub unseen: EvalReport,
+}
+
+impl fmt::Display for SeenSplit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (s, u) = (self.seen.overall(), self.unseen.overall());
+        writeln!(
+            f,
+            "entities by whether their words occur in the training file:"
+        )?;
+        writeln!(
+            f,
+            "{:<8} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
+            "", "precision", "recall", "f1", "gold", "found", "correct"
+        )?;
+        for (name, c) in [("seen", s), ("unseen", u)] {
+            writeln!(
+                f,
+                "{:<8} {:>9.4} {:>9.4} {:>9.4} {:>7} {:>7} {:>7}",
+                name,
+                c.precision(),
+                c.recall(),
+                c.f1(),
+                c.gold,
+                c.predicted,
+                c.correct
+            )?;
+        }
+        write!(f, "unseen per label:")?;
+        for (l, c) in Label::ALL.iter().zip(&self.unseen.per_label) {
+            write!(f, " {} {:.4} ({})", l.as_str(), c.f1(), c.gold)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +215,21 @@ mod tests {
         assert!((r.overall_f1() - 0.5).abs() < 1e-9);
         let table = r.to_string();
         assert!(table.contains("overall") && table.contains("PER"));
+    }
+
+    #[test]
+    fn split_keeps_an_exact_match_with_its_gold_entity() {
+        let gold = [(0..2, Label::Per), (3..4, Label::Loc)];
+        let pred = [(0..2, Label::Per), (3..4, Label::Org), (5..6, Label::Loc)];
+        // Tokens 3 and up are "unseen".
+        let mut split = SeenSplit::default();
+        split.seen.add_chunks_where(&gold, &pred, |r| r.start < 3);
+        split
+            .unseen
+            .add_chunks_where(&gold, &pred, |r| r.start >= 3);
+        let (s, u) = (split.seen.overall(), split.unseen.overall());
+        assert_eq!((s.correct, s.predicted, s.gold), (1, 1, 1));
+        assert_eq!((u.correct, u.predicted, u.gold), (0, 2, 1));
+        assert!(split.to_string().contains("unseen"));
     }
 }

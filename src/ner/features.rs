@@ -1,5 +1,6 @@
-//! Feature extraction: word, shape, affix, context, gazetteer and
-//! document-level features, each hashed into a fixed table of `2^bits` ids.
+//! Feature extraction: word, shape, affix, context, word-class (Brown
+//! cluster prefixes and rarity), gazetteer and document-level features, each
+//! hashed into a fixed table of `2^bits` ids.
 //!
 //! Two paths share one set of templates ([`token_features`]):
 //! - [`extract`] lists every feature id of every token, for training (the
@@ -18,11 +19,13 @@ use std::ops::Range;
 
 use super::gazetteer::Gazetteer;
 use super::hash::{fold_into, hash_bytes, mix, HashKeyMap};
+use super::history::HISTORY_VALUES;
+use super::lexicon::{Lexicon, WordClass};
 use super::model::{Model, NTAGS};
 
 /// Casing class of a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Case {
+pub(crate) enum Case {
     Lower = 1,
     InitCap,
     AllCaps,
@@ -213,6 +216,46 @@ enum T {
     Length,
     CaseM1CaseP1,
     InParens,
+    Cluster,
+    ClusterM1,
+    ClusterP1,
+    ClusterM2,
+    ClusterP2,
+    Rarity,
+    History,
+    DocHistory,
+}
+
+/// Brown cluster prefix lengths (in bits) used as features, coarse to fine.
+const CLUSTER_PREFIXES: [u32; 4] = [4, 6, 10, 20];
+
+/// Feature values of a cluster's prefixes; the ones at `CLUSTER_PREFIXES[k]`.
+#[inline]
+fn cluster_values(cluster: u32) -> [u64; 4] {
+    CLUSTER_PREFIXES.map(|k| mix(u64::from(k), u64::from(cluster & ((1 << k) - 1))))
+}
+
+/// Cluster templates of the neighbours: offset, template, and which of
+/// [`CLUSTER_PREFIXES`] (all next door, two further out). No feature fires
+/// past a sentence edge.
+const NEIGHBOUR_CLUSTERS: [(isize, T, &[usize]); 4] = [
+    (-1, T::ClusterM1, &[0, 1, 2, 3]),
+    (1, T::ClusterP1, &[0, 1, 2, 3]),
+    (-2, T::ClusterM2, &[1, 3]),
+    (2, T::ClusterP2, &[1, 3]),
+];
+
+/// Feature id of the document-history template for `value` (see
+/// [`super::history`]) on a token of casing `case`.
+#[inline]
+pub(crate) fn history_fid(value: u64, case: Case, shift: u32) -> u32 {
+    fid(T::History, value * 8 + case as u64, shift)
+}
+
+/// Feature id of the whole-document history template (second pass).
+#[inline]
+pub(crate) fn doc_history_fid(value: u64, case: Case, shift: u32) -> u32 {
+    fid(T::DocHistory, value * 8 + case as u64, shift)
 }
 
 /// Document-level facts about a folded word.
@@ -224,6 +267,10 @@ const SEEN_LOWER: u8 = 2;
 pub(crate) struct Features {
     pub ids: Vec<u32>,
     pub offsets: Vec<usize>,
+    /// Folded-word hash per token (the document history's key).
+    pub lower: Vec<u64>,
+    /// Casing per token.
+    pub case: Vec<Case>,
 }
 
 impl Features {
@@ -241,7 +288,8 @@ pub(crate) struct Scratch {
     pub lower: Vec<u64>,
     word: Vec<u64>,
     shape: Vec<u64>,
-    case: Vec<Case>,
+    /// Casing class per token.
+    pub case: Vec<Case>,
     sent_start: Vec<bool>,
     caps_line: Vec<bool>,
     place: Vec<u64>,
@@ -252,7 +300,10 @@ pub(crate) struct Scratch {
     affixes: Vec<[u64; 8]>,
     /// Per token: its entry in the [`TypeCache`].
     types: Vec<u32>,
+    /// Per token: its word class ([`extract`] only).
+    class: Vec<WordClass>,
     buf: String,
+    buf2: String,
 }
 
 /// Per-token arrays, then the document-level passes (sentence starts,
@@ -272,6 +323,7 @@ fn reset(s: &mut Scratch, n: usize) {
     s.doc.clear();
     s.affixes.clear();
     s.types.clear();
+    s.class.clear();
     s.lower.reserve(n);
     s.shape.reserve(n);
     s.case.reserve(n);
@@ -343,6 +395,7 @@ fn fid(t: T, v: u64, shift: u32) -> u32 {
 /// Fill `out` with the features of a document of `words` split into `sentences`.
 pub(crate) fn extract(
     gaz: &Gazetteer,
+    lex: &Lexicon,
     bits: u32,
     words: &[&str],
     sentences: &[Range<usize>],
@@ -353,12 +406,15 @@ pub(crate) fn extract(
     reset(s, n);
     s.affixes.reserve(n);
     s.word.reserve(n);
+    s.class.reserve(n);
     for w in words {
         fold_into(w, &mut s.buf);
         let lh = hash_bytes(s.buf.as_bytes());
+        let wh = hash_bytes(w.as_bytes());
         s.affixes.push(affix_hashes(&s.buf));
+        s.class.push(lex.class_of(w, wh, &s.buf, &mut s.buf2));
         s.lower.push(lh);
-        s.word.push(hash_bytes(w.as_bytes()));
+        s.word.push(wh);
         s.shape.push(shape_hash(w));
         s.case.push(case_of(w));
         s.names.push(gaz.name_bits(lh));
@@ -371,9 +427,9 @@ pub(crate) fn extract(
     out.offsets.reserve(n + 1);
     out.offsets.push(0);
     let shift = 64 - bits;
-    // A token's features go to a fixed buffer first (fewer than 40
+    // A token's features go to a fixed buffer first (at most 54
     // templates fire), then to `out` in one copy.
-    let mut buf = [0u32; 48];
+    let mut buf = [0u32; 64];
     for r in sentences {
         let mut depth = 0usize;
         for i in r.clone() {
@@ -382,6 +438,8 @@ pub(crate) fn extract(
             out.offsets.push(out.ids.len());
         }
     }
+    out.lower.clone_from(&s.lower);
+    out.case.clone_from(&s.case);
 }
 
 /// The feature ids of token `i` of sentence `r` into `buf`; returns how many.
@@ -398,7 +456,7 @@ fn token_features(
     depth: &mut usize,
     shift: u32,
     all: bool,
-    buf: &mut [u32; 48],
+    buf: &mut [u32; 64],
 ) -> usize {
     let mut len = 0usize;
     macro_rules! push {
@@ -497,6 +555,20 @@ fn token_features(
     if all {
         let seen = s.doc.get(&lw).copied().unwrap_or(0);
         push!(T::DocSeen, mix(u64::from(seen), case * 2 + caps));
+        let wc = s.class[i];
+        for v in cluster_values(wc.cluster) {
+            push!(T::Cluster, v);
+        }
+        push!(T::Rarity, mix(u64::from(wc.rarity), case));
+        for (d, t, prefixes) in NEIGHBOUR_CLUSTERS {
+            let j = i as isize + d;
+            if j >= r.start as isize && j < r.end as isize {
+                let v = cluster_values(s.class[j as usize].cluster);
+                for &k in prefixes {
+                    push!(t, v[k]);
+                }
+            }
+        }
     }
     if caps == 1 {
         push!(T::CapsLine, lw);
@@ -528,15 +600,15 @@ pub(crate) struct TypeEntry {
     case: Case,
     names: u8,
     /// Its own templates: bias, word, folded word, length, affixes, names,
-    /// and its shape outside a capitals line.
+    /// clusters, rarity, and its shape outside a capitals line.
     own: Acc,
-    /// As the left neighbour of a token: LowerM1, ShapeM1, NamesM1.
+    /// As the left neighbour of a token: LowerM1, ShapeM1, NamesM1, ClusterM1.
     m1: Acc,
-    /// As the second left neighbour: LowerM2.
+    /// As the second left neighbour: LowerM2, ClusterM2.
     m2: Acc,
-    /// As the right neighbour: LowerP1, ShapeP1, NamesP1.
+    /// As the right neighbour: LowerP1, ShapeP1, NamesP1, ClusterP1.
     p1: Acc,
-    /// As the second right neighbour: LowerP2.
+    /// As the second right neighbour: LowerP2, ClusterP2.
     p2: Acc,
 }
 
@@ -556,6 +628,9 @@ struct Tables {
     place_p1: Vec<Acc>,
     /// `seen * 16 + case * 2 + caps`.
     doc_seen: Vec<Acc>,
+    /// `history * 8 + case`, earlier mentions, then the whole document.
+    history: Vec<Acc>,
+    doc_history: Vec<Acc>,
 }
 
 /// Place codes are `kind * 4 + 1..=2` over five kinds, so below this.
@@ -584,6 +659,12 @@ impl Tables {
             doc_seen: (0..64u64)
                 .map(|k| row(T::DocSeen, mix(k / 16, k % 16)))
                 .collect(),
+            history: (0..HISTORY_VALUES as u64 * 8)
+                .map(|k| row(T::History, k))
+                .collect(),
+            doc_history: (0..HISTORY_VALUES as u64 * 8)
+                .map(|k| row(T::DocHistory, k))
+                .collect(),
         }
     }
 }
@@ -600,12 +681,33 @@ pub(crate) struct TypeCache {
     /// Scores of a missing neighbour: left 1, left 2, right 1, right 2.
     edges: Option<[Acc; 4]>,
     tables: Option<Tables>,
+    /// Scratch for lexicon lookups.
+    tmp: String,
 }
 
 /// Entries kept before the cache starts over (about 13 MB).
 pub(crate) const CACHE_TYPES: usize = 1 << 16;
 
 impl TypeCache {
+    /// Scores of the document-history feature `value` on a token of casing
+    /// `case` (for the model of the last [`score`] call).
+    /// With `doc`, of the whole-document history instead.
+    #[inline]
+    pub(crate) fn history_row(&self, doc: bool, value: u64, case: Case) -> Acc {
+        let k = value as usize * 8 + case as usize;
+        self.tables
+            .as_ref()
+            .and_then(|t| {
+                if doc {
+                    t.doc_history.get(k)
+                } else {
+                    t.history.get(k)
+                }
+            })
+            .copied()
+            .unwrap_or([0; NTAGS])
+    }
+
     /// Drop entries made for another tagger, and make room for a document
     /// of `n` tokens so that no entry is dropped while it is being scored.
     fn claim(&mut self, owner: u64, model: &Model, shift: u32, n: usize) {
@@ -649,6 +751,8 @@ impl TypeCache {
         let shape = shape_hash(word);
         let case = case_of(word);
         let names = gaz.name_bits(lower);
+        let wc = model.lexicon.class_of(word, wh, buf, &mut self.tmp);
+        let clusters = cluster_values(wc.cluster);
         let c = case as u64;
         let mut own = [0i32; NTAGS];
         for (t, v) in [
@@ -658,8 +762,12 @@ impl TypeCache {
             (T::Shape, mix(shape, 0)),
             (T::Length, length_value(word)),
             (T::Names, mix(u64::from(names), c)),
+            (T::Rarity, mix(u64::from(wc.rarity), c)),
         ] {
             model.add(fid(t, v, shift), &mut own);
+        }
+        for v in clusters {
+            model.add(fid(T::Cluster, v, shift), &mut own);
         }
         for (k, h) in affix_hashes(buf).iter().enumerate() {
             if *h != 0 {
@@ -680,6 +788,17 @@ impl TypeCache {
         model.add(fid(T::NamesP1, nc, shift), &mut p1);
         let mut p2 = [0i32; NTAGS];
         model.add(fid(T::LowerP2, lower, shift), &mut p2);
+        for (d, t, prefixes) in NEIGHBOUR_CLUSTERS {
+            let acc = match d {
+                -1 => &mut m1,
+                1 => &mut p1,
+                -2 => &mut m2,
+                _ => &mut p2,
+            };
+            for &k in prefixes {
+                model.add(fid(t, clusters[k], shift), acc);
+            }
+        }
         let k = self.types.len() as u32;
         self.types.push(TypeEntry {
             lower,
@@ -738,7 +857,7 @@ pub(crate) fn score(
     };
     out.clear();
     out.reserve(n);
-    let mut buf = [0u32; 48];
+    let mut buf = [0u32; 64];
     let types = &cache.types;
     let ty = |j: usize| &types[s.types[j] as usize];
     for r in sentences {
@@ -845,7 +964,7 @@ mod tests {
         let mut f = Features::default();
         let all = 0..words.len();
         let whole = std::slice::from_ref(&all);
-        extract(&g, 20, words, whole, &mut s, &mut f);
+        extract(&g, &Lexicon::default(), 20, words, whole, &mut s, &mut f);
         (f, s)
     }
 
@@ -879,11 +998,53 @@ mod tests {
     #[test]
     fn same_word_in_same_context_gets_same_features() {
         let (f, _) = run(&["in", "Paris", "and", "in", "Paris", "and"]);
-        // Tokens 1 and 4 share every context except the second-left word.
+        // Tokens 1 and 4 share every context except the words two away
+        // (the second-left and second-right word, and the latter's two
+        // cluster prefixes).
         let a: Vec<u32> = f.of(1).to_vec();
         let b: Vec<u32> = f.of(4).to_vec();
         let shared = a.iter().filter(|x| b.contains(x)).count();
-        assert!(shared >= a.len() - 2, "{shared} of {}", a.len());
+        assert!(shared >= a.len() - 4, "{shared} of {}", a.len());
+    }
+
+    #[test]
+    fn words_of_one_cluster_share_cluster_features_at_every_prefix() {
+        let lex = Lexicon::from_entries(
+            [
+                ("Paris", 0b1010100110u64, -11.0),
+                ("Oslo", 0b1110100110, -13.0),
+                ("said", 0b1110100, -7.0),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
+        let g = Gazetteer::default();
+        let feats = |words: &[&str]| {
+            let mut f = Features::default();
+            let all = 0..words.len();
+            let r = std::slice::from_ref(&all);
+            extract(&g, &lex, 20, words, r, &mut Scratch::default(), &mut f);
+            f
+        };
+        let cl = |t: T, k: usize, c: u32| fid(t, cluster_values(c)[k], 44);
+        let a = feats(&["in", "Paris", "said"]);
+        let b = feats(&["in", "Oslo", "said"]);
+        // Paris and Oslo agree on their first 6 and 4 bits, not on 10.
+        for k in 0..2 {
+            assert!(a.of(1).contains(&cl(T::Cluster, k, 0b1010100110)));
+            assert!(b.of(1).contains(&cl(T::Cluster, k, 0b1110100110)));
+            assert_eq!(
+                cl(T::Cluster, k, 0b1010100110),
+                cl(T::Cluster, k, 0b1110100110)
+            );
+        }
+        assert_ne!(
+            cl(T::Cluster, 2, 0b1010100110),
+            cl(T::Cluster, 2, 0b1110100110)
+        );
+        // The neighbour's cluster reaches "said" from the left.
+        assert!(a.of(2).contains(&cl(T::ClusterM1, 3, 0b1010100110)));
+        assert!(!b.of(2).contains(&cl(T::ClusterM1, 3, 0b1010100110)));
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! Named-entity tagging: PER, ORG, LOC, MISC spans over article text.
 //!
 //! A BIO sequence tagger (averaged structured perceptron, Viterbi decoding)
-//! over hashed word, shape, affix, context, gazetteer and document features,
-//! trained on CoNLL-2003 English. The model (`models/tagger.bin`) and the
-//! gazetteer (`models/gazetteer.tsv`) are compiled into the binary.
+//! over hashed word, shape, affix, context, word-class (Brown clusters
+//! learned from large unlabeled text, see [`lexicon`]), gazetteer and
+//! document features, trained on CoNLL-2003 English. The model
+//! (`models/tagger.bin`, with its word classes) and the gazetteer
+//! (`models/gazetteer.tsv`) are compiled into the binary.
 //!
-//! After decoding, a document pass makes mentions consistent: a surname or
-//! acronym seen after its full form gets the full form's label and a
-//! `canonical` field, and places the gazetteer knows get a GeoNames id.
+//! Sentences are decoded in order, each seeing the labels given to earlier
+//! mentions of its words ([`history`]). After decoding, a document pass
+//! makes mentions consistent: a surname or acronym seen after its full form
+//! gets the full form's label and a `canonical` field, and places the
+//! gazetteer knows get a GeoNames id.
 //!
 //! Each worker thread keeps its buffers and a cache of per-word-type scores
 //! (thread-local, bounded, tied to one [`Tagger`]) across articles, since
@@ -22,6 +26,8 @@ mod eval;
 mod features;
 mod gazetteer;
 mod hash;
+mod history;
+mod lexicon;
 mod model;
 mod tokenize;
 mod train;
@@ -31,15 +37,16 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use eval::{Counts, EvalReport};
+pub use eval::{Counts, EvalReport, SeenSplit};
 pub use tokenize::{tokenize, Token};
 pub use train::{train, EpochReport, TrainOptions};
 
 use crate::error::Error;
 use crate::record::{Entity, Label};
 use consistency::Mention;
-use features::{score, Acc, Features, Scratch, TypeCache};
+use features::{doc_history_fid, history_fid, score, Acc, Features, Scratch, TypeCache};
 use gazetteer::Gazetteer;
+use history::{History, NOT_YET};
 use model::{Model, Viterbi, NTAGS};
 
 /// The shipped model, built by `newspipe train-tagger` (see the README).
@@ -73,6 +80,11 @@ struct Worker {
     cache: TypeCache,
     acc: Vec<Acc>,
     emit: Vec<[f32; NTAGS]>,
+    history: History,
+    /// First-pass tags of a two-pass model.
+    first: Vec<u8>,
+    /// Per token: its earlier-mentions history value in the first pass.
+    fwd: Vec<u64>,
     viterbi: Viterbi,
     sent_tags: Vec<u8>,
     tags: Vec<u8>,
@@ -92,7 +104,10 @@ fn with_worker<R>(f: impl FnOnce(&mut Worker) -> R) -> R {
     })
 }
 
-/// Decode every sentence of a document from its extracted features.
+/// Decode every sentence of a document from its extracted features, in
+/// order, with the document history, and with a second pass over the
+/// whole-document history when the model asks for it (the reference for
+/// [`Tagger`]'s path).
 pub(crate) fn decode_features(
     model: &Model,
     feats: &Features,
@@ -100,16 +115,53 @@ pub(crate) fn decode_features(
     viterbi: &mut Viterbi,
     tags: &mut Vec<u8>,
 ) {
-    tags.clear();
+    let shift = 64 - model.bits;
+    let mut history = History::default();
     let mut emit: Vec<[f32; NTAGS]> = Vec::with_capacity(64);
     let mut sent_tags = Vec::with_capacity(64);
-    tags.reserve(feats.offsets.len());
+    let mut fwd = Vec::with_capacity(feats.lower.len());
     let (start, trans) = model.transitions();
+    let base = |i: usize| {
+        let mut acc = [0i32; NTAGS];
+        for &f in feats.of(i) {
+            model.add(f, &mut acc);
+        }
+        acc
+    };
+    tags.clear();
     for r in sentences {
         emit.clear();
         for i in r.clone() {
+            let mut acc = base(i);
+            let h = history.value(feats.lower[i], feats.case[i]);
+            fwd.push(h);
+            model.add(history_fid(h, feats.case[i], shift), &mut acc);
+            if model.two_pass {
+                model.add(doc_history_fid(NOT_YET, feats.case[i], shift), &mut acc);
+            }
             let mut e = [0f32; NTAGS];
-            model.emit(feats.of(i), &mut e);
+            model.scale(&acc, &mut e);
+            emit.push(e);
+        }
+        viterbi.decode(&emit, start, trans, &mut sent_tags);
+        history.record(&feats.lower[r.clone()], &feats.case[r.clone()], &sent_tags);
+        tags.extend_from_slice(&sent_tags);
+    }
+    if !model.two_pass {
+        return;
+    }
+    // `history` now holds the whole document.
+    let first = std::mem::take(tags);
+    for r in sentences {
+        emit.clear();
+        for i in r.clone() {
+            let mut acc = base(i);
+            let case = feats.case[i];
+            let d = history.value_without(feats.lower[i], case, first[i]);
+            model.add(history_fid(fwd[i], case, shift), &mut acc);
+            model.add(doc_history_fid(d, case, shift), &mut acc);
+            let mut e = [0f32; NTAGS];
+            model.scale(&acc, &mut e);
             emit.push(e);
         }
         viterbi.decode(&emit, start, trans, &mut sent_tags);
@@ -158,18 +210,56 @@ impl Tagger {
             &mut w.scratch,
             &mut w.acc,
         );
-        w.emit.clear();
-        w.emit.extend(w.acc.iter().map(|a| {
-            let mut e = [0f32; NTAGS];
-            self.model.scale(a, &mut e);
-            e
-        }));
         w.tags.clear();
+        w.history.clear();
+        w.fwd.clear();
+        let two_pass = self.model.two_pass;
         let (start, trans) = self.model.transitions();
+        let s = &w.scratch;
+        let add = |a: &mut Acc, row: Acc| {
+            for (x, y) in a.iter_mut().zip(row) {
+                *x += y;
+            }
+        };
         for r in sentences {
-            w.viterbi
-                .decode(&w.emit[r.clone()], start, trans, &mut w.sent_tags);
+            w.emit.clear();
+            for i in r.clone() {
+                let mut a = w.acc[i];
+                let case = s.case[i];
+                let h = w.history.value(s.lower[i], case);
+                w.fwd.push(h);
+                add(&mut a, w.cache.history_row(false, h, case));
+                if two_pass {
+                    add(&mut a, w.cache.history_row(true, NOT_YET, case));
+                }
+                let mut e = [0f32; NTAGS];
+                self.model.scale(&a, &mut e);
+                w.emit.push(e);
+            }
+            w.viterbi.decode(&w.emit, start, trans, &mut w.sent_tags);
+            w.history
+                .record(&s.lower[r.clone()], &s.case[r.clone()], &w.sent_tags);
             w.tags.extend_from_slice(&w.sent_tags);
+        }
+        if two_pass {
+            // `w.history` now holds the whole document's first-pass labels.
+            std::mem::swap(&mut w.tags, &mut w.first);
+            w.tags.clear();
+            for r in sentences {
+                w.emit.clear();
+                for i in r.clone() {
+                    let mut a = w.acc[i];
+                    let case = s.case[i];
+                    let d = w.history.value_without(s.lower[i], case, w.first[i]);
+                    add(&mut a, w.cache.history_row(false, w.fwd[i], case));
+                    add(&mut a, w.cache.history_row(true, d, case));
+                    let mut e = [0f32; NTAGS];
+                    self.model.scale(&a, &mut e);
+                    w.emit.push(e);
+                }
+                w.viterbi.decode(&w.emit, start, trans, &mut w.sent_tags);
+                w.tags.extend_from_slice(&w.sent_tags);
+            }
         }
         let chunks = conll::chunks(&w.tags, sentences);
         consistency::resolve(words, &w.scratch.lower, sentences, chunks)
@@ -349,6 +439,46 @@ pub fn evaluate(tagger: &Tagger, conll_path: &Path) -> Result<EvalReport, Error>
     Ok(report)
 }
 
+/// [`evaluate`], also split into entities whose words all occur in the
+/// training file `train_path` (case-folded) and the others.
+pub fn evaluate_split(
+    tagger: &Tagger,
+    conll_path: &Path,
+    train_path: &Path,
+) -> Result<(EvalReport, SeenSplit), Error> {
+    let mut vocab = hash::HashKeySet::default();
+    let mut buf = String::new();
+    for d in conll::read(train_path)? {
+        for w in &d.words {
+            hash::fold_into(w, &mut buf);
+            vocab.insert(hash::hash_bytes(buf.as_bytes()));
+        }
+    }
+    let docs = conll::read(conll_path)?;
+    let mut report = EvalReport::default();
+    let mut split = SeenSplit::default();
+    for d in &docs {
+        let words = d.word_refs();
+        let seen: Vec<bool> = words
+            .iter()
+            .map(|w| {
+                hash::fold_into(w, &mut buf);
+                vocab.contains(&hash::hash_bytes(buf.as_bytes()))
+            })
+            .collect();
+        let pred: Vec<(Range<usize>, Label)> = tagger.tag_words(&words, &d.sentences);
+        let gold = conll::chunks(&d.gold, &d.sentences);
+        report.add_chunks(&gold, &pred);
+        let all_seen = |r: &Range<usize>| seen[r.clone()].iter().all(|&s| s);
+        split.seen.add_chunks_where(&gold, &pred, all_seen);
+        split
+            .unseen
+            .add_chunks_where(&gold, &pred, |r| !all_seen(r));
+        report.tokens += d.words.len();
+    }
+    Ok((report, split))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +558,7 @@ mod tests {
         let mut feats = Features::default();
         features::extract(
             &t.gaz,
+            &t.model.lexicon,
             t.model.bits,
             words,
             sentences,
@@ -517,6 +648,40 @@ mod tests {
             cached_emissions(&t, &mut w, &words, sentences),
             reference_emissions(&t, &words, sentences)
         );
+    }
+
+    #[test]
+    fn tagging_path_decodes_like_the_training_reference_with_history() {
+        let text = "Clinton met Mr. Lavrov in Geneva. Lavrov said Clinton and \
+                    Geneva talks went well.\nLAVROV AND CLINTON AGREE\nLavrov left.";
+        let mut toks = Vec::new();
+        tokenize(text, &mut toks);
+        let words: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
+        let mut sentences = Vec::new();
+        split_sentences(text, &toks, 0, &mut sentences);
+        let t = Tagger::builtin().unwrap();
+        let mut feats = Features::default();
+        features::extract(
+            &t.gaz,
+            &t.model.lexicon,
+            t.model.bits,
+            &words,
+            &sentences,
+            &mut Scratch::default(),
+            &mut feats,
+        );
+        let mut want = Vec::new();
+        decode_features(
+            &t.model,
+            &feats,
+            &sentences,
+            &mut Viterbi::default(),
+            &mut want,
+        );
+        let mut w = Worker::default();
+        t.tag_tokens(&words, &sentences, &mut w);
+        assert_eq!(w.tags, want);
+        assert!(t.model.lexicon != lexicon::Lexicon::default());
     }
 
     #[test]

@@ -5,17 +5,23 @@
 //! that survived training, each holding a quantized weight per tag, plus tag
 //! transition weights.
 //!
-//! File layout (little endian): magic `NPNER001`, `bits: u32`, `rows: u32`,
+//! File layout (little endian): magic `NPNER002`, `bits: u32`, `flags: u32`
+//! (bit 0: decode twice, the second time with whole-document history), `rows: u32`,
 //! `scale: f32`, start weights `[i16; 9]`, transition weights `[[i16; 9]; 9]`,
 //! then per row, in increasing id order, the id delta as a LEB128 varint and
-//! `[i16; 9]`. Weight = quantized value * scale.
+//! `[i16; 9]`; then the word-class lexicon ([`Lexicon::encode`]).
+//! Weight = quantized value * scale.
 
+use super::lexicon::Lexicon;
 use crate::error::Error;
 use crate::record::Label;
 
 /// Number of BIO tags.
 pub(crate) const NTAGS: usize = 9;
-const MAGIC: &[u8; 8] = b"NPNER001";
+const MAGIC: &[u8; 8] = b"NPNER002";
+/// The format before word classes: the same without the lexicon section.
+/// Still read (with an empty lexicon), so older model files keep working.
+const MAGIC_V1: &[u8; 8] = b"NPNER001";
 
 /// The BIO tag `B-label`.
 pub(crate) fn begin(label: Label) -> u8 {
@@ -87,6 +93,10 @@ pub(crate) struct Model {
     scale: f32,
     start: [f32; NTAGS],
     trans: [[f32; NTAGS]; NTAGS],
+    /// Word classes the cluster and rarity features read.
+    pub lexicon: Lexicon,
+    /// Decode each document a second time with whole-document history.
+    pub two_pass: bool,
 }
 
 /// Dense float weights as training produces them.
@@ -96,6 +106,8 @@ pub(crate) struct DenseWeights<'a> {
     pub emit: &'a [f32],
     pub start: &'a [f32; NTAGS],
     pub trans: &'a [[f32; NTAGS]; NTAGS],
+    pub lexicon: &'a Lexicon,
+    pub two_pass: bool,
 }
 
 /// Serialize dense weights, dropping features whose largest weight magnitude
@@ -138,16 +150,19 @@ pub(crate) fn encode(dense: &DenseWeights<'_>, prune: i16) -> Vec<u8> {
     let mut out = Vec::with_capacity(rows.len() + 256);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&dense.bits.to_le_bytes());
+    out.extend_from_slice(&u32::from(dense.two_pass).to_le_bytes());
     out.extend_from_slice(&nrows.to_le_bytes());
     out.extend_from_slice(&scale.to_le_bytes());
     for v in dense.start.iter().chain(dense.trans.iter().flatten()) {
         out.extend_from_slice(&q(*v).to_le_bytes());
     }
     out.extend_from_slice(&rows);
+    dense.lexicon.encode(&mut out);
     out
 }
 
-fn write_varint(out: &mut Vec<u8>, mut v: u32) {
+/// Append `v` as a LEB128 varint.
+pub(crate) fn write_varint(out: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -156,9 +171,9 @@ fn write_varint(out: &mut Vec<u8>, mut v: u32) {
 }
 
 /// A cursor over model bytes that reports truncation as an error.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+pub(crate) struct Reader<'a> {
+    pub bytes: &'a [u8],
+    pub pos: usize,
 }
 
 impl Reader<'_> {
@@ -169,7 +184,7 @@ impl Reader<'_> {
         self.pos = end;
         Ok(s)
     }
-    fn u32(&mut self) -> Result<u32, Error> {
+    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
         let b = self.take(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
@@ -177,7 +192,11 @@ impl Reader<'_> {
         let b = self.take(2)?;
         Ok(i16::from_le_bytes([b[0], b[1]]))
     }
-    fn varint(&mut self) -> Result<u32, Error> {
+    pub(crate) fn u16(&mut self) -> Result<u16, Error> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    pub(crate) fn varint(&mut self) -> Result<u32, Error> {
         let mut v = 0u32;
         for shift in (0..35).step_by(7) {
             let b = self.take(1)?[0];
@@ -194,7 +213,9 @@ impl Model {
     /// Parse model bytes written by [`encode`].
     pub(crate) fn decode(bytes: &[u8]) -> Result<Model, Error> {
         let mut r = Reader { bytes, pos: 0 };
-        if r.take(8)? != MAGIC {
+        let magic = r.take(8)?;
+        let has_lexicon = magic == MAGIC;
+        if !has_lexicon && magic != MAGIC_V1 {
             return Err(Error::Model(
                 "not a newspipe tagger model (bad magic)".into(),
             ));
@@ -204,6 +225,10 @@ impl Model {
             return Err(Error::Model(format!(
                 "unsupported feature table size 2^{bits}"
             )));
+        }
+        let flags = if has_lexicon { r.u32()? } else { 0 };
+        if flags > 1 {
+            return Err(Error::Model(format!("unknown model flags {flags:#x}")));
         }
         let nrows = r.u32()? as usize;
         let scale = f32::from_bits(r.u32()?);
@@ -239,6 +264,11 @@ impl Model {
             }
             before += b.bits.count_ones();
         }
+        let lexicon = if has_lexicon {
+            Lexicon::decode(&mut r)?
+        } else {
+            Lexicon::default()
+        };
         if r.pos != bytes.len() {
             return Err(Error::Model("trailing bytes after model rows".into()));
         }
@@ -249,6 +279,8 @@ impl Model {
             scale,
             start,
             trans,
+            lexicon,
+            two_pass: flags & 1 != 0,
         })
     }
 
@@ -284,7 +316,7 @@ impl Model {
     }
 
     /// Emission scores of one token from its feature ids.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn emit(&self, feats: &[u32], out: &mut [f32; NTAGS]) {
         let mut acc = [0i32; NTAGS];
         for &f in feats {
@@ -521,6 +553,8 @@ mod tests {
                 emit: &emit,
                 start: &start,
                 trans: &trans,
+                lexicon: &Lexicon::default(),
+                two_pass: false,
             },
             1,
         );
@@ -542,6 +576,8 @@ mod tests {
                 emit: &emit,
                 start: &[0.0; NTAGS],
                 trans: &[[0.0; NTAGS]; NTAGS],
+                lexicon: &Lexicon::default(),
+                two_pass: false,
             },
             1,
         );
