@@ -383,23 +383,30 @@ fn span_text(parts: &[Part<'_>], words: &[&str], r: &Range<usize>) -> String {
     clippy::manual_contains,
     reason = "`contains` calls memchr for a gap of a byte or two"
 )]
+/// Longest run of tokens decoded as one sentence. Real sentences are far
+/// shorter (CoNLL's longest is 124); text without sentence breaks (a list,
+/// a repeated word) is cut into runs this long, which bounds the decoder's
+/// memory per input to a multiple of the input's size.
+const MAX_SENTENCE_TOKENS: usize = 256;
+
 fn split_sentences(text: &str, tokens: &[Token], base: usize, out: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let mut start = 0;
     for (i, t) in tokens.iter().enumerate() {
-        let ends = match tokens.get(i + 1) {
-            None => true,
-            // The gap between tokens is usually a byte or none: an inline
-            // scan beats a memchr call.
-            Some(n) => {
-                bytes[t.end..n.start].iter().any(|&b| b == b'\n')
-                    || matches!(&bytes[t.start..t.end], b"." | b"!" | b"?" | b"...")
-                        && !text[n.start..n.end]
-                            .chars()
-                            .next()
-                            .is_some_and(|c| c.is_lowercase())
-            }
-        };
+        let ends = i + 1 - start >= MAX_SENTENCE_TOKENS
+            || match tokens.get(i + 1) {
+                None => true,
+                // The gap between tokens is usually a byte or none: an inline
+                // scan beats a memchr call.
+                Some(n) => {
+                    bytes[t.end..n.start].iter().any(|&b| b == b'\n')
+                        || matches!(&bytes[t.start..t.end], b"." | b"!" | b"?" | b"...")
+                            && !text[n.start..n.end]
+                                .chars()
+                                .next()
+                                .is_some_and(|c| c.is_lowercase())
+                }
+            };
         if ends {
             out.push(base + start..base + i + 1);
             start = i + 1;
