@@ -377,21 +377,18 @@ fn span_text(parts: &[Part<'_>], words: &[&str], r: &Range<usize>) -> String {
     words[r.clone()].join(" ")
 }
 
-/// Sentence ranges (offset by `base`) of tokenized text: a break after
-/// sentence-final punctuation and at every line break.
-#[expect(
-    clippy::manual_contains,
-    reason = "`contains` calls memchr for a gap of a byte or two"
-)]
 /// Longest run of tokens decoded as one sentence. Real sentences are far
 /// shorter (CoNLL's longest is 124); text without sentence breaks (a list,
 /// a repeated word) is cut into runs this long, which bounds the decoder's
 /// memory per input to a multiple of the input's size.
 const MAX_SENTENCE_TOKENS: usize = 256;
 
+/// Sentence ranges (offset by `base`) of tokenized text: a break after
+/// sentence-final punctuation, at every line break, and after
+/// [`MAX_SENTENCE_TOKENS`] tokens without either.
 #[expect(
     clippy::manual_contains,
-    reason = "the gap between tokens is a byte or none: an inline scan beats memchr"
+    reason = "`contains` calls memchr for a gap of a byte or two"
 )]
 fn split_sentences(text: &str, tokens: &[Token], base: usize, out: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
