@@ -501,6 +501,16 @@ mod tests {
         assert_eq!(s, vec![10..13, 13..19, 19..21]);
     }
 
+    #[test]
+    fn text_without_breaks_is_cut_into_bounded_runs() {
+        let text = "word ".repeat(600);
+        let mut toks = Vec::new();
+        tokenize(&text, &mut toks);
+        let mut s = Vec::new();
+        split_sentences(&text, &toks, 0, &mut s);
+        assert_eq!(s, vec![0..256, 256..512, 512..600]);
+    }
+
     /// Sentence splitting the straightforward way, token by token on `&str`.
     fn reference_sentences(text: &str, tokens: &[Token]) -> Vec<Range<usize>> {
         let mut out = Vec::new();
