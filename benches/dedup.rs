@@ -34,11 +34,24 @@ fn dedup(c: &mut Criterion) {
     let bodies = bodies();
     let bytes: usize = bodies.iter().map(String::len).sum();
     let params = NearParams::default();
+    // The setting before issue 15 (5-word shingles, 24x3, no containment), as
+    // a same-run reference for the default's cost.
+    let before = NearParams {
+        shingle_words: 5,
+        bands: 24,
+        rows: 3,
+        threshold: 0.5,
+        containment: 2.0,
+    };
 
     let mut group = c.benchmark_group("fingerprint");
     group.throughput(Throughput::Bytes(bytes as u64));
     group.sample_size(10);
-    for (name, near) in [("exact_only", None), ("near_default", Some(&params))] {
+    for (name, near) in [
+        ("exact_only", None),
+        ("near_before_issue_15", Some(&before)),
+        ("near_default", Some(&params)),
+    ] {
         let f = Fingerprinter::new(near);
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -50,21 +63,23 @@ fn dedup(c: &mut Criterion) {
     }
     group.finish();
 
-    let f = Fingerprinter::new(Some(&params));
-    let fps: Vec<_> = bodies.iter().map(|b| f.fingerprint(b)).collect();
-    let ids: Vec<String> = (0..fps.len()).map(|i| format!("{i:032x}")).collect();
+    let ids: Vec<String> = (0..bodies.len()).map(|i| format!("{i:032x}")).collect();
     let mut group = c.benchmark_group("check_and_insert");
     group.throughput(Throughput::Bytes(bytes as u64));
     group.sample_size(20);
-    group.bench_function("near_default", |b| {
-        b.iter(|| {
-            let mut index = DedupIndex::new(Some(params.clone()));
-            for (id, fp) in ids.iter().zip(&fps) {
-                black_box(index.check_and_insert(id, fp));
-            }
-            index.len()
-        })
-    });
+    for (name, near) in [("near_before_issue_15", &before), ("near_default", &params)] {
+        let f = Fingerprinter::new(Some(near));
+        let fps: Vec<_> = bodies.iter().map(|b| f.fingerprint(b)).collect();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut index = DedupIndex::new(Some(near.clone()));
+                for (id, fp) in ids.iter().zip(&fps) {
+                    black_box(index.check_and_insert(id, fp));
+                }
+                index.len()
+            })
+        });
+    }
     group.finish();
 }
 

@@ -1,4 +1,4 @@
--- newspipe record, schema_version 1, for DuckDB.
+-- newspipe record, schema_version 2, for DuckDB.
 -- Generated from src/sink/schema.rs; do not edit by hand.
 
 CREATE TABLE IF NOT EXISTS articles (
@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS articles (
     "published" VARCHAR,  -- Publication time as the input supplied it.
     "lang" VARCHAR NOT NULL,  -- ISO 639-1 language code.
     "boilerplate" STRUCT("rule" VARCHAR, "text" VARCHAR)[] NOT NULL,  -- Spans removed as boilerplate.
-    "dedup" STRUCT("status" VARCHAR, "duplicate_of" VARCHAR, "similarity" DOUBLE) NOT NULL,  -- Duplicate status.
+    "dedup" STRUCT("status" VARCHAR, "duplicate_of" VARCHAR, "similarity" DOUBLE, "containment" DOUBLE, "relation" VARCHAR) NOT NULL,  -- Duplicate status.
     "entities" STRUCT("text" VARCHAR, "label" VARCHAR, "start" UBIGINT, "end" UBIGINT, "canonical" VARCHAR, "geonames_id" UBIGINT, "country" VARCHAR)[] NOT NULL,  -- Entities over `text`.
     "title_entities" STRUCT("text" VARCHAR, "label" VARCHAR, "start" UBIGINT, "end" UBIGINT, "canonical" VARCHAR, "geonames_id" UBIGINT, "country" VARCHAR)[] NOT NULL  -- Entities over `title`.
 );
@@ -28,7 +28,7 @@ CREATE OR REPLACE MACRO newspipe_jsonl(path) AS TABLE
         'published': 'VARCHAR',
         'lang': 'VARCHAR',
         'boilerplate': 'STRUCT("rule" VARCHAR, "text" VARCHAR)[]',
-        'dedup': 'STRUCT("status" VARCHAR, "duplicate_of" VARCHAR, "similarity" DOUBLE)',
+        'dedup': 'STRUCT("status" VARCHAR, "duplicate_of" VARCHAR, "similarity" DOUBLE, "containment" DOUBLE, "relation" VARCHAR)',
         'entities': 'STRUCT("text" VARCHAR, "label" VARCHAR, "start" UBIGINT, "end" UBIGINT, "canonical" VARCHAR, "geonames_id" UBIGINT, "country" VARCHAR)[]',
         'title_entities': 'STRUCT("text" VARCHAR, "label" VARCHAR, "start" UBIGINT, "end" UBIGINT, "canonical" VARCHAR, "geonames_id" UBIGINT, "country" VARCHAR)[]'
     });

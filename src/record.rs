@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the output record layout. Bump on any change a consumer can see.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Where an article came from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -93,6 +93,20 @@ pub enum DedupStatus {
     Near,
 }
 
+/// How a near duplicate relates to its canonical article.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// The two texts resemble each other: estimated Jaccard similarity at or
+    /// above `dedup.threshold`.
+    Resembles,
+    /// This article is mostly contained in the canonical one (a shortened
+    /// copy): estimated containment at or above `dedup.containment`.
+    ContainedIn,
+    /// This article mostly contains the canonical one (a longer version).
+    Contains,
+}
+
 /// The dedup stage's verdict.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct DedupInfo {
@@ -102,6 +116,11 @@ pub struct DedupInfo {
     pub duplicate_of: Option<String>,
     /// Estimated Jaccard similarity of word shingles to the canonical article.
     pub similarity: Option<f64>,
+    /// Estimated share of the smaller text's shingles found in the larger one
+    /// (of this article and its canonical).
+    pub containment: Option<f64>,
+    /// Which relation made a near duplicate; null for unique and exact.
+    pub relation: Option<Relation>,
 }
 
 /// Entity label, CoNLL-2003 style.
@@ -169,8 +188,9 @@ pub struct Entity {
 pub struct Fingerprint {
     /// xxh3-64 of the folded hashing key.
     pub exact: u64,
-    /// MinHash signature over word shingles of the folded key, `bands * rows`
-    /// values; empty when near-dup detection is off or the text has no words.
+    /// MinHash signature over word shingles of the folded key: `bands * rows`
+    /// values, then the number of shingles (see `dedup::split_minhash`);
+    /// empty when near-dup detection is off or the text has no words.
     /// Candidates are verified on it: no shingle set is kept.
     pub minhash: Vec<u32>,
 }

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use super::minhash::mix64;
-use super::NearParams;
-use crate::record::{DedupInfo, DedupStatus, Fingerprint};
+use super::{
+    split_minhash, NearParams, MIN_CONTAINED_JACCARD, MIN_CONTAINED_SHINGLES, MIN_NEAR_SHINGLES,
+};
+use crate::record::{DedupInfo, DedupStatus, Fingerprint, Relation};
 
 /// Bucket chains longer than this are cut short: only pathological inputs
 /// (thousands of mutually similar but distinct texts) reach it, and it keeps
 /// the sequential step's cost per article bounded.
-const MAX_BUCKET_WALK: usize = 64;
+pub const MAX_BUCKET_WALK: usize = 64;
 
 const NO_SLOT: u32 = u32::MAX;
 
@@ -21,7 +23,8 @@ const NO_SLOT: u32 = u32::MAX;
 ///
 /// Cost per canonical article, all in flat arrays or one hash table each:
 /// the id bytes plus a 4-byte end offset, one exact-key entry, `bands` bucket
-/// entries with a 4-byte chain link each, and 2 bytes per MinHash value.
+/// entries with a 4-byte chain link each, 2 bytes per MinHash value and a
+/// 4-byte shingle count.
 #[derive(Debug, Default)]
 pub struct DedupIndex {
     near: Option<NearParams>,
@@ -38,6 +41,8 @@ pub struct DedupIndex {
     /// an article without words). Agreement by chance is 1 in 65,536, far
     /// below the estimator's own noise.
     sigs: Vec<u16>,
+    /// Shingles of each slot's text (0 for an article without words).
+    shingles: Vec<u32>,
     candidates: Vec<u32>,
     stats: IndexStats,
 }
@@ -63,21 +68,16 @@ impl DedupIndex {
     /// Decide whether `fp` duplicates an earlier article; if not, remember it
     /// under `id`. Call in input order: the first article seen is canonical.
     ///
-    /// A near duplicate is an LSH candidate whose estimated similarity reaches
-    /// the threshold; among several, the most similar wins, then the earliest.
+    /// The rule is in the [module docs](crate::dedup#the-decision-rule).
     pub fn check_and_insert(&mut self, id: &str, fp: &Fingerprint) -> DedupInfo {
         if let Some(info) = self.exact_match(fp) {
             return info;
         }
         let keys = self.band_keys(&fp.minhash);
-        if let Some((slot, similarity)) = self.best_candidate(&keys, &fp.minhash) {
+        if let Some(m) = self.best_candidate(&keys, &fp.minhash) {
             // Later identical copies of this text are exact duplicates of the same canonical.
-            self.exact.entry(fp.exact).or_insert(slot);
-            return DedupInfo {
-                status: DedupStatus::Near,
-                duplicate_of: Some(self.id(slot).to_owned()),
-                similarity: Some(similarity),
-            };
+            self.exact.entry(fp.exact).or_insert(m.slot);
+            return self.near_info(&m);
         }
         self.insert(id, fp, &keys);
         DedupInfo::default()
@@ -91,27 +91,41 @@ impl DedupIndex {
         }
         let keys = self.band_keys(&fp.minhash);
         self.best_candidate(&keys, &fp.minhash)
-            .map(|(slot, similarity)| DedupInfo {
-                status: DedupStatus::Near,
-                duplicate_of: Some(self.id(slot).to_owned()),
-                similarity: Some(similarity),
-            })
+            .map(|m| self.near_info(&m))
+    }
+
+    fn near_info(&self, m: &Match) -> DedupInfo {
+        DedupInfo {
+            status: DedupStatus::Near,
+            duplicate_of: Some(self.id(m.slot).to_owned()),
+            similarity: Some(m.similarity),
+            containment: Some(m.containment),
+            relation: Some(m.relation),
+        }
     }
 
     fn exact_match(&self, fp: &Fingerprint) -> Option<DedupInfo> {
         let &slot = self.exact.get(&fp.exact)?;
         // `slot` is the canonical of an identical earlier article, which may
         // itself have been a near duplicate: report the similarity to the
-        // canonical. A value under the threshold can only mean a 64-bit key
-        // collision between different texts, so it does not count.
-        let similarity = self.similarity_to(slot, &fp.minhash);
-        similarity
-            .is_none_or(|s| s >= self.threshold())
-            .then(|| DedupInfo {
-                status: DedupStatus::Exact,
-                duplicate_of: Some(self.id(slot).to_owned()),
-                similarity: Some(similarity.unwrap_or(1.0)),
-            })
+        // canonical. A pair under the threshold that would not be a near
+        // duplicate either can only mean a 64-bit key collision between
+        // different texts, so it does not count.
+        let estimate = self.estimate(slot, &fp.minhash);
+        let accepted = match estimate {
+            None => true,
+            Some((similarity, containment)) => {
+                similarity >= self.near.as_ref().map_or(1.0, |p| p.threshold)
+                    || self.relation(similarity, containment).is_some()
+            }
+        };
+        accepted.then(|| DedupInfo {
+            status: DedupStatus::Exact,
+            duplicate_of: Some(self.id(slot).to_owned()),
+            similarity: Some(estimate.map_or(1.0, |e| e.0)),
+            containment: Some(estimate.map_or(1.0, |e| e.1.value)),
+            relation: None,
+        })
     }
 
     /// Number of articles remembered (the canonical ones).
@@ -147,6 +161,7 @@ impl DedupIndex {
             + table(&self.buckets)
             + self.chain.capacity() * 4
             + self.sigs.capacity() * 2
+            + self.shingles.capacity() * 4
             + self.candidates.capacity() * 4
     }
 
@@ -166,18 +181,41 @@ impl DedupIndex {
         self.sigs.get(start..start + k).unwrap_or(&[])
     }
 
-    /// Estimated similarity of `sig` to a stored article; `None` when either
-    /// side has no signature to compare.
-    fn similarity_to(&self, slot: u32, sig: &[u32]) -> Option<f64> {
+    /// Estimated similarity and containment of `minhash` (a fingerprint's)
+    /// to a stored article; `None` when either side has no signature.
+    fn estimate(&self, slot: u32, minhash: &[u32]) -> Option<(f64, Containment)> {
+        let (sig, shingles) = split_minhash(minhash)?;
         let stored = self.stored_signature(slot);
-        if sig.is_empty() || stored.len() != sig.len() || stored.iter().all(|&v| v == 0) {
+        let stored_shingles = self.shingles.get(slot as usize).copied().unwrap_or(0);
+        if stored.len() != sig.len() || stored_shingles == 0 {
             return None;
         }
-        Some(agreements(stored, sig) as f64 / sig.len() as f64)
+        let similarity = agreements(stored, sig) as f64 / sig.len() as f64;
+        Some((
+            similarity,
+            Containment::estimate(similarity, shingles, stored_shingles),
+        ))
     }
 
-    fn threshold(&self) -> f64 {
-        self.near.as_ref().map_or(1.0, |p| p.threshold)
+    /// The relation a pair with these estimates has, if it is a near duplicate.
+    fn relation(&self, similarity: f64, c: Containment) -> Option<Relation> {
+        let p = self.near.as_ref()?;
+        if c.smaller < MIN_NEAR_SHINGLES {
+            None
+        } else if similarity >= p.threshold {
+            Some(Relation::Resembles)
+        } else if c.value >= p.containment
+            && similarity >= MIN_CONTAINED_JACCARD
+            && c.smaller >= MIN_CONTAINED_SHINGLES
+        {
+            Some(if c.new_is_smaller {
+                Relation::ContainedIn
+            } else {
+                Relation::Contains
+            })
+        } else {
+            None
+        }
     }
 
     fn permutations(&self) -> usize {
@@ -185,11 +223,14 @@ impl DedupIndex {
     }
 
     /// One key per band; empty when this article takes no part in near matching.
-    fn band_keys(&self, sig: &[u32]) -> Vec<u32> {
+    fn band_keys(&self, minhash: &[u32]) -> Vec<u32> {
         let Some(p) = &self.near else {
             return Vec::new();
         };
-        if sig.is_empty() || sig.len() != p.bands * p.rows {
+        let Some((sig, _)) = split_minhash(minhash) else {
+            return Vec::new();
+        };
+        if sig.len() != p.bands * p.rows {
             return Vec::new();
         }
         sig.chunks_exact(p.rows)
@@ -204,8 +245,7 @@ impl DedupIndex {
             .collect()
     }
 
-    fn best_candidate(&mut self, keys: &[u32], sig: &[u32]) -> Option<(u32, f64)> {
-        let threshold = self.threshold();
+    fn best_candidate(&mut self, keys: &[u32], minhash: &[u32]) -> Option<Match> {
         let bands = keys.len();
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
@@ -220,15 +260,24 @@ impl DedupIndex {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut best: Option<(u32, f64)> = None;
+        let mut best: Option<Match> = None;
         self.stats.candidates += candidates.len() as u64;
         for &slot in &candidates {
-            let similarity = agreements(self.stored_signature(slot), sig) as f64 / sig.len() as f64;
-            // Candidates are in slot order, so a strict `>` keeps the earliest on ties.
-            if similarity < threshold {
+            let verdict = self
+                .estimate(slot, minhash)
+                .and_then(|(s, c)| Some((s, c, self.relation(s, c)?)));
+            let Some((similarity, containment, relation)) = verdict else {
                 self.stats.rejected += 1;
-            } else if best.is_none_or(|(_, s)| similarity > s) {
-                best = Some((slot, similarity));
+                continue;
+            };
+            // Candidates are in slot order, so a strict `>` keeps the earliest on ties.
+            if best.as_ref().is_none_or(|b| similarity > b.similarity) {
+                best = Some(Match {
+                    slot,
+                    similarity,
+                    containment: containment.value,
+                    relation,
+                });
             }
         }
         self.candidates = candidates;
@@ -247,15 +296,58 @@ impl DedupIndex {
             return;
         };
         let (k, bands) = (p.bands * p.rows, p.bands);
-        if keys.is_empty() {
+        let signature = split_minhash(&fp.minhash).filter(|_| !keys.is_empty());
+        let Some((sig, shingles)) = signature else {
             self.sigs.resize(self.sigs.len() + k, 0);
+            self.shingles.push(0);
             self.chain.resize(self.chain.len() + bands, NO_SLOT);
             return;
-        }
-        self.sigs.extend(fp.minhash.iter().map(|&v| v as u16));
+        };
+        self.sigs.extend(sig.iter().map(|&v| v as u16));
+        self.shingles.push(shingles);
         for key in keys {
             let previous = self.buckets.insert(*key, slot).unwrap_or(NO_SLOT);
             self.chain.push(previous);
+        }
+    }
+}
+
+/// A verified candidate.
+#[derive(Debug, Clone, Copy)]
+struct Match {
+    slot: u32,
+    similarity: f64,
+    containment: f64,
+    relation: Relation,
+}
+
+/// Estimated containment of a pair.
+#[derive(Debug, Clone, Copy)]
+struct Containment {
+    /// Share of the smaller text's shingles in the larger one, at most 1.
+    value: f64,
+    /// Shingles of the smaller text.
+    smaller: u32,
+    /// Whether the new article is the smaller (ties count as smaller).
+    new_is_smaller: bool,
+}
+
+impl Containment {
+    /// From the estimated Jaccard `j` and the shingle counts `a` (new) and
+    /// `b` (stored): the intersection is `j / (1 + j) * (a + b)`, divided by
+    /// the smaller count.
+    fn estimate(j: f64, a: u32, b: u32) -> Containment {
+        let smaller = a.min(b);
+        let intersection = j / (1.0 + j) * (f64::from(a) + f64::from(b));
+        let value = if smaller == 0 {
+            0.0
+        } else {
+            (intersection / f64::from(smaller)).min(1.0)
+        };
+        Containment {
+            value,
+            smaller,
+            new_is_smaller: a <= b,
         }
     }
 }
@@ -306,12 +398,14 @@ mod tests {
         let mut state = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
+        // 1,200 word forms: bigrams of unrelated texts rarely meet.
         (0..n)
             .map(|_| {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                VOCAB[(state >> 33) as usize % VOCAB.len()].to_owned()
+                let x = (state >> 33) as usize;
+                format!("{}{}", VOCAB[x % VOCAB.len()], x / VOCAB.len() % 50)
             })
             .collect()
     }
@@ -412,10 +506,10 @@ mod tests {
         let mut index = DedupIndex::new(Some(params.clone()));
         let a = Fingerprint {
             exact: 1,
-            minhash: (0..k as u32).collect(),
+            minhash: (0..k as u32).chain([500]).collect(),
         };
         // Same first band, every other value different: a candidate with similarity rows / k.
-        let mut other: Vec<u32> = (0..k as u32).map(|v| v + 10_000).collect();
+        let mut other: Vec<u32> = (0..k as u32).map(|v| v + 10_000).chain([500]).collect();
         other[..params.rows].copy_from_slice(&a.minhash[..params.rows]);
         let b = Fingerprint {
             exact: 2,
@@ -440,11 +534,11 @@ mod tests {
         let mut index = DedupIndex::new(Some(params));
         let a = Fingerprint {
             exact: 7,
-            minhash: (0..k as u32).collect(),
+            minhash: (0..k as u32).chain([500]).collect(),
         };
         let b = Fingerprint {
             exact: 7,
-            minhash: (0..k as u32).map(|v| v + 1).collect(),
+            minhash: (0..k as u32).map(|v| v + 1).chain([500]).collect(),
         };
         index.check_and_insert("a", &a);
         assert_eq!(index.check_and_insert("b", &b).status, DedupStatus::Unique);
@@ -504,6 +598,81 @@ mod tests {
         assert_eq!(first, run());
     }
 
+    /// `paragraphs` paragraphs of 60 words each, all from one seed.
+    fn story(seed: u64, paragraphs: usize) -> Vec<String> {
+        (0..paragraphs)
+            .map(|p| prose(seed * 1000 + p as u64, 60).join(" "))
+            .collect()
+    }
+
+    #[test]
+    fn cut_copy_is_contained_in_its_original_either_way_round() {
+        let (f, mut index) = setup();
+        let original = story(7, 10).join("\n\n");
+        let cut = story(7, 4).join("\n\n");
+        index.check_and_insert("original", &f.fingerprint(&original));
+        let verdict = index.check_and_insert("cut", &f.fingerprint(&cut));
+        assert_eq!(verdict.status, DedupStatus::Near);
+        assert_eq!(verdict.relation, Some(Relation::ContainedIn));
+        assert_eq!(verdict.duplicate_of.as_deref(), Some("original"));
+        let similarity = verdict.similarity.unwrap_or(1.0);
+        assert!(similarity < 0.5, "Jaccard about 0.4: {similarity}");
+        assert!(verdict.containment.unwrap_or(0.0) >= 0.8, "{verdict:?}");
+
+        let (f, mut index) = setup();
+        index.check_and_insert("cut", &f.fingerprint(&cut));
+        let verdict = index.check_and_insert("original", &f.fingerprint(&original));
+        assert_eq!(verdict.relation, Some(Relation::Contains));
+        assert_eq!(verdict.duplicate_of.as_deref(), Some("cut"));
+    }
+
+    #[test]
+    fn follow_up_reusing_the_first_paragraph_is_unique() {
+        let (f, mut index) = setup();
+        let original = story(8, 8);
+        let mut follow_up = vec![original[0].clone()];
+        follow_up.extend(story(9, 7));
+        index.check_and_insert("original", &f.fingerprint(&original.join("\n\n")));
+        let verdict = index.check_and_insert("follow-up", &f.fingerprint(&follow_up.join("\n\n")));
+        assert_eq!(verdict, DedupInfo::default());
+    }
+
+    #[test]
+    fn resembling_copy_names_its_relation_and_exact_copies_none() {
+        let (f, mut index) = setup();
+        let words = prose(10, 300);
+        index.check_and_insert("a", &f.fingerprint(&words.join(" ")));
+        let near = index.check_and_insert("b", &f.fingerprint(&words[..280].join(" ")));
+        assert_eq!(near.relation, Some(Relation::Resembles));
+        let exact = index.check_and_insert("c", &f.fingerprint(&words.join(" ")));
+        assert_eq!(exact.status, DedupStatus::Exact);
+        assert_eq!(exact.relation, None);
+        assert_eq!(exact.containment, Some(1.0));
+    }
+
+    #[test]
+    fn containment_needs_enough_shingles_in_the_smaller_text() {
+        let (f, mut index) = setup();
+        let words = prose(11, 400);
+        index.check_and_insert("long", &f.fingerprint(&words.join(" ")));
+        // 30 words: contained, but too short for containment to count.
+        let short = index.check_and_insert("short", &f.fingerprint(&words[..30].join(" ")));
+        assert_eq!(short.status, DedupStatus::Unique);
+    }
+
+    #[test]
+    fn containment_above_one_turns_it_off() {
+        let params = NearParams {
+            containment: 2.0,
+            ..NearParams::default()
+        };
+        let f = Fingerprinter::new(Some(&params));
+        let mut index = DedupIndex::new(Some(params));
+        index.check_and_insert("original", &f.fingerprint(&story(12, 10).join("\n\n")));
+        let cut = index.check_and_insert("cut", &f.fingerprint(&story(12, 5).join("\n\n")));
+        assert_eq!(cut.status, DedupStatus::Unique);
+    }
+
     #[test]
     fn heap_bytes_grow_with_stored_articles() {
         let (f, mut index) = setup();
@@ -516,6 +685,7 @@ mod tests {
         }
         let per_article = (index.heap_bytes() - empty) / 100;
         // At least the signature (2 bytes per value) and the 32-byte id.
-        assert!(per_article >= 128 * 2 + 32, "{per_article}");
+        let k = NearParams::default().bands * NearParams::default().rows;
+        assert!(per_article >= k * 2 + 32, "{per_article}");
     }
 }

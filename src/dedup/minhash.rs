@@ -81,6 +81,13 @@ impl MinHasher {
     /// words: such texts can only match exactly. A text shorter than one
     /// shingle is a single shingle of all its words.
     pub fn signature(&self, key: &str) -> Vec<u32> {
+        self.signature_and_count(key).0
+    }
+
+    /// [`MinHasher::signature`] and the number of shingles it was computed
+    /// from (word windows, repeats included; 1 for a text shorter than one
+    /// shingle, 0 for a text without words).
+    pub fn signature_and_count(&self, key: &str) -> (Vec<u32>, u32) {
         let mut sig = Vec::new();
         let mut window = [0u64; MAX_SHINGLE_WORDS];
         let w = self.shingle_words;
@@ -105,7 +112,12 @@ impl MinHasher {
         if self.scheme == Scheme::OnePermutation && !sig.is_empty() {
             densify(&mut sig);
         }
-        sig
+        let shingles = match words {
+            0 => 0,
+            n if n < w => 1,
+            n => n - w + 1,
+        };
+        (sig, u32::try_from(shingles).unwrap_or(u32::MAX))
     }
 
     fn update(&self, sig: &mut [u32], x: u64) {

@@ -40,7 +40,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::record::Fingerprint;
 
-const STATE_VERSION: u32 = 1;
+/// Version 2: dedup fingerprints carry the shingle count (fingerprint v2).
+const STATE_VERSION: u32 = 2;
 const DELTA_MAGIC: &[u8; 4] = b"NPD1";
 
 /// One committed segment, as remembered in `state.json`.
@@ -288,7 +289,11 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
                 return Err(Error::State {
                     path: state_path.clone(),
                     message: format!(
-                        "state version {} is not supported (expected {STATE_VERSION})",
+                        "state version {} is not supported (expected {STATE_VERSION}): it was \
+                         written by another newspipe release, whose dedup index this one cannot \
+                         read. To rebuild, stop newspipe, move the state directory and the output \
+                         directory aside, and start again: every file in the watched directory is \
+                         processed anew.",
                         state.version
                     ),
                 });

@@ -70,6 +70,8 @@ const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Column {
 pub const LABELS: &[&str] = &["PER", "ORG", "LOC", "MISC"];
 /// Values of `dedup.status`.
 pub const DEDUP_STATUSES: &[&str] = &["unique", "exact", "near"];
+/// Values of `dedup.relation`.
+pub const DEDUP_RELATIONS: &[&str] = &["resembles", "contained_in", "contains"];
 
 /// Fields of `source`.
 pub const SOURCE: &[Column] = &[
@@ -115,6 +117,16 @@ pub const DEDUP: &[Column] = &[
         "similarity",
         Kind::F64,
         "Estimated Jaccard similarity to that article.",
+    ),
+    opt(
+        "containment",
+        Kind::F64,
+        "Estimated share of the shorter text's shingles found in the longer (this article or that one).",
+    ),
+    opt(
+        "relation",
+        Kind::Enum(DEDUP_RELATIONS),
+        "For near duplicates: resembles, contained_in (a shortened copy) or contains (a longer version).",
     ),
 ];
 
@@ -460,7 +472,9 @@ pub fn schema_files() -> Vec<(String, String)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::record::{Article, DedupInfo, DedupStatus, Entity, Label, Removed, SourceInfo};
+    use crate::record::{
+        Article, DedupInfo, DedupStatus, Entity, Label, Relation, Removed, SourceInfo,
+    };
 
     /// A record with every optional field set, nested lists non-empty.
     pub(crate) fn full_article(i: u64) -> Article {
@@ -486,6 +500,8 @@ pub(crate) mod tests {
             status: DedupStatus::Near,
             duplicate_of: Some(format!("{:032x}", 0)),
             similarity: Some(0.875),
+            containment: Some(0.9375),
+            relation: Some(Relation::ContainedIn),
         };
         a.entities = vec![
             Entity {
@@ -586,6 +602,19 @@ pub(crate) mod tests {
             assert_eq!(serde_json::to_value(status).unwrap(), json!(name));
             assert!(DEDUP_STATUSES.contains(&name));
         }
+        let relations = [
+            Relation::Resembles,
+            Relation::ContainedIn,
+            Relation::Contains,
+        ];
+        let names: Vec<serde_json::Value> = relations
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            DEDUP_RELATIONS.iter().map(|n| json!(n)).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -94,6 +94,12 @@ impl DedupConfig {
         if !(p.threshold > 0.0 && p.threshold <= 1.0) {
             return bad("threshold", "must be in (0, 1]".into());
         }
+        if p.containment.is_nan() || p.containment <= 0.0 {
+            return bad(
+                "containment",
+                "must be above 0 (above 1 turns containment off)".into(),
+            );
+        }
         if self.retention_days == 0 || self.retention_days > MAX_RETENTION_DAYS {
             return bad(
                 "retention_days",

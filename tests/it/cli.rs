@@ -64,7 +64,7 @@ fn run_on_seeds_writes_one_record_per_article() {
     let recs = records(&out.get_output().stdout);
     assert_eq!(recs.len(), seed_count());
     for r in &recs {
-        assert_eq!(r["schema_version"], 1);
+        assert_eq!(r["schema_version"], newspipe::record::SCHEMA_VERSION);
         assert_eq!(r["id"].as_str().map(str::len), Some(32));
         assert!(r["text"].as_str().is_some_and(|t| !t.is_empty()));
         assert!(r["source"]["path"].as_str().is_some());

@@ -236,6 +236,7 @@ fn synthetic(n: u64) -> Vec<Article> {
                     },
                     duplicate_of: Some(format!("{:032x}", i % 40)),
                     similarity: Some(0.9),
+                    ..DedupInfo::default()
                 };
             }
             let k = (i as usize * 7) % 11;
