@@ -82,7 +82,11 @@ pub const SOURCE: &[Column] = &[
     ),
     opt("line", Kind::U64, "1-based line number for JSONL inputs."),
     col("bytes", Kind::U64, "Size of the raw input in bytes."),
-    col("encoding", Kind::Str, "How the raw bytes were decoded."),
+    col(
+        "encoding",
+        Kind::Str,
+        "How the raw bytes were decoded: utf-8, utf-8-bom, utf-8-lossy (invalid bytes replaced), utf-16le, utf-16be, or a detected legacy encoding's WHATWG name in lower case (windows-1252, shift_jis, gbk, ...).",
+    ),
     opt("id", Kind::Str, "Identifier supplied by the input itself."),
     opt(
         "ingested_at",
