@@ -127,6 +127,8 @@ fn instance_command(
         .env("NEWSPIPE__KAFKA__COMMIT_MAX_MESSAGES", "100000")
         .env("NEWSPIPE__KAFKA__SESSION_TIMEOUT_MS", "6000")
         .env("NEWSPIPE__LOG__PROGRESS", "never")
+        // Instances on one host need their own metrics ports: any free one.
+        .env("NEWSPIPE__METRICS__ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log);
