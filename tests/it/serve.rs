@@ -65,6 +65,16 @@ struct Daemon {
     lines: std::sync::mpsc::Receiver<String>,
 }
 
+/// A test that fails midway must not leave its daemon running.
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Daemon {
     fn start(d: &Dirs, env: &[(&str, &str)]) -> Daemon {
         Daemon::spawn(daemon(d, env))
