@@ -123,6 +123,13 @@ impl Gazetteer {
         self.names.get(&word_hash).copied().unwrap_or(0)
     }
 
+    /// Whether some place name starts with the folded word hash `word`
+    /// (exactly when [`Gazetteer::longest_place`] can match from it).
+    pub(crate) fn can_start(&self, word: u64) -> bool {
+        let key = mix(SEQ_SEED, word);
+        self.places.contains_key(&key) || self.prefixes.contains(&key)
+    }
+
     /// Longest place match starting at `start` among folded word hashes `words`;
     /// returns its length in tokens and the place.
     pub(crate) fn longest_place(&self, words: &[u64], start: usize) -> Option<(usize, &Place)> {
