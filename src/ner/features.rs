@@ -384,8 +384,7 @@ fn document_passes(gaz: &Gazetteer, sentences: &[Range<usize>], s: &mut Scratch)
         while i < r.end {
             // A word no place name starts with cannot start a match: the
             // flag comes with the word type, saving two probes per token.
-            if !s.place_start[i] || matches!(s.case[i], Case::Lower | Case::Punct | Case::Digit)
-            {
+            if !s.place_start[i] || matches!(s.case[i], Case::Lower | Case::Punct | Case::Digit) {
                 i += 1;
                 continue;
             }
@@ -982,8 +981,16 @@ pub(crate) fn score(
                 ),
             }
             // Neighbour place codes, `PLACES` at a sentence edge.
-            let pm1 = if i > r.start { s.place[i - 1] } else { PLACES as u64 };
-            let pp1 = if i + 1 < r.end { s.place[i + 1] } else { PLACES as u64 };
+            let pm1 = if i > r.start {
+                s.place[i - 1]
+            } else {
+                PLACES as u64
+            };
+            let pp1 = if i + 1 < r.end {
+                s.place[i + 1]
+            } else {
+                PLACES as u64
+            };
             if pm1 <= PLACES as u64 && pp1 <= PLACES as u64 {
                 add_into(
                     &mut acc,

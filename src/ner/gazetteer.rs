@@ -177,6 +177,23 @@ mod tests {
     }
 
     #[test]
+    fn can_start_says_exactly_where_a_match_may_begin() {
+        let g = Gazetteer::parse(SAMPLE).unwrap();
+        let w = hashes(&["New", "York", "U.S.", "in", "Trump", "New", "Jersey"]);
+        // "New" starts a name without being one; "York" and "U.S." are names.
+        let want = [true, true, true, false, false, true, false];
+        for (i, &h) in w.iter().enumerate() {
+            assert_eq!(g.can_start(h), want[i], "token {i}");
+            // Where no name can start, no match does.
+            if !g.can_start(h) {
+                assert!(g.longest_place(&w, i).is_none());
+            }
+        }
+        // A name's start may still fail to match: "New Jersey" is unknown.
+        assert!(g.longest_place(&w, 5).is_none());
+    }
+
+    #[test]
     fn alias_carries_canonical_name_case_insensitively() {
         let g = Gazetteer::parse(SAMPLE).unwrap();
         let (_, p) = g.longest_place(&hashes(&["u.s."]), 0).unwrap();

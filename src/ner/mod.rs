@@ -258,7 +258,7 @@ impl Tagger {
                     w.emit.push(e);
                 }
                 w.viterbi
-                .decode_folded(&w.emit, &self.model.folded, &mut w.sent_tags);
+                    .decode_folded(&w.emit, &self.model.folded, &mut w.sent_tags);
                 w.tags.extend_from_slice(&w.sent_tags);
             }
         }
