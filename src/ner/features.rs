@@ -22,6 +22,7 @@ use super::hash::{fold_into, hash_bytes, mix, HashKeyMap};
 use super::history::HISTORY_VALUES;
 use super::lexicon::{Lexicon, WordClass};
 use super::model::{Model, NTAGS};
+use super::slots::{SlotMap, SlotNumbers};
 
 /// Casing class of a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,8 +268,10 @@ const SEEN_LOWER: u8 = 2;
 pub(crate) struct Features {
     pub ids: Vec<u32>,
     pub offsets: Vec<usize>,
-    /// Folded-word hash per token (the document history's key).
+    /// Folded-word hash per token.
     pub lower: Vec<u64>,
+    /// Folded-word slot per token (the document history's key).
+    pub slot: Vec<u32>,
     /// Casing per token.
     pub case: Vec<Case>,
 }
@@ -286,6 +289,10 @@ impl Features {
 pub(crate) struct Scratch {
     /// Folded-word hash per token.
     pub lower: Vec<u64>,
+    /// Folded-word slot per token (see [`super::slots`]).
+    pub slot: Vec<u32>,
+    /// Per token: whether a gazetteer place can start with its word.
+    place_start: Vec<bool>,
     word: Vec<u64>,
     shape: Vec<u64>,
     /// Casing class per token.
@@ -294,7 +301,11 @@ pub(crate) struct Scratch {
     caps_line: Vec<bool>,
     place: Vec<u64>,
     names: Vec<u8>,
-    doc: HashKeyMap<u8>,
+    /// Seen-casing flags per slot.
+    doc: SlotMap<u8>,
+    /// Slot numbering of [`extract`] (the tagging path takes its slots
+    /// from the [`TypeCache`]).
+    numbers: SlotNumbers,
     /// Per token: hashes of the 1..=4-character prefixes, then suffixes, of
     /// the folded word (0 = the word is too short).
     affixes: Vec<[u64; 8]>,
@@ -310,6 +321,8 @@ pub(crate) struct Scratch {
 /// capitals lines, seen-casing, gazetteer places) shared by both extractors.
 fn reset(s: &mut Scratch, n: usize) {
     s.lower.clear();
+    s.slot.clear();
+    s.place_start.clear();
     s.word.clear();
     s.shape.clear();
     s.case.clear();
@@ -325,6 +338,8 @@ fn reset(s: &mut Scratch, n: usize) {
     s.types.clear();
     s.class.clear();
     s.lower.reserve(n);
+    s.slot.reserve(n);
+    s.place_start.reserve(n);
     s.shape.reserve(n);
     s.case.reserve(n);
     s.names.reserve(n);
@@ -360,14 +375,16 @@ fn document_passes(gaz: &Gazetteer, sentences: &[Range<usize>], s: &mut Scratch)
             _ => 0,
         };
         if flag != 0 {
-            *s.doc.entry(s.lower[i]).or_insert(0) |= flag;
+            *s.doc.get_or_insert(s.slot[i], 0) |= flag;
         }
     }
     // Gazetteer places: longest match, within sentences, marking B and I.
     for r in sentences {
         let mut i = r.start;
         while i < r.end {
-            if matches!(s.case[i], Case::Lower | Case::Punct | Case::Digit) {
+            // A word no place name starts with cannot start a match: the
+            // flag comes with the word type, saving two probes per token.
+            if !s.place_start[i] || matches!(s.case[i], Case::Lower | Case::Punct | Case::Digit) {
                 i += 1;
                 continue;
             }
@@ -407,9 +424,12 @@ pub(crate) fn extract(
     s.affixes.reserve(n);
     s.word.reserve(n);
     s.class.reserve(n);
+    s.numbers.clear();
     for w in words {
         fold_into(w, &mut s.buf);
         let lh = hash_bytes(s.buf.as_bytes());
+        s.slot.push(s.numbers.slot(lh));
+        s.place_start.push(gaz.can_start(lh));
         let wh = hash_bytes(w.as_bytes());
         s.affixes.push(affix_hashes(&s.buf));
         s.class.push(lex.class_of(w, wh, &s.buf, &mut s.buf2));
@@ -439,6 +459,7 @@ pub(crate) fn extract(
         }
     }
     out.lower.clone_from(&s.lower);
+    out.slot.clone_from(&s.slot);
     out.case.clone_from(&s.case);
 }
 
@@ -553,7 +574,7 @@ fn token_features(
         );
     }
     if all {
-        let seen = s.doc.get(&lw).copied().unwrap_or(0);
+        let seen = s.doc.get(s.slot[i]).copied().unwrap_or(0);
         push!(T::DocSeen, mix(u64::from(seen), case * 2 + caps));
         let wc = s.class[i];
         for v in cluster_values(wc.cluster) {
@@ -596,6 +617,10 @@ pub(crate) type Acc = [i32; NTAGS];
 #[derive(Debug, Clone)]
 pub(crate) struct TypeEntry {
     lower: u64,
+    /// Slot of the folded form (shared by the types that fold alike).
+    slot: u32,
+    /// Whether a gazetteer place name can start with the word.
+    place_start: bool,
     shape: u64,
     case: Case,
     names: u8,
@@ -617,8 +642,9 @@ pub(crate) struct TypeEntry {
 /// instead of probing the model.
 #[derive(Debug, Clone)]
 struct Tables {
-    /// `case * 4 + sent_start * 2 + caps`.
-    case_init: Vec<Acc>,
+    /// CaseInit and DocSeen together (they share casing and the capitals
+    /// flag): `((seen * 8 + case) * 2 + sent_start) * 2 + caps`.
+    case_seen: Vec<Acc>,
     /// `(case_m1 * 8 + case) * 8 + case_p1`.
     case_ctx: Vec<Acc>,
     /// `place * 8 + case`, for `place < PLACES`.
@@ -626,8 +652,8 @@ struct Tables {
     /// `place` of the left / right neighbour, `PLACES` at a sentence edge.
     place_m1: Vec<Acc>,
     place_p1: Vec<Acc>,
-    /// `seen * 16 + case * 2 + caps`.
-    doc_seen: Vec<Acc>,
+    /// Both neighbours at once: `m1 * (PLACES + 1) + p1`.
+    place_ctx: Vec<Acc>,
     /// `history * 8 + case`, earlier mentions, then the whole document.
     history: Vec<Acc>,
     doc_history: Vec<Acc>,
@@ -644,9 +670,21 @@ impl Tables {
             a
         };
         let edge = |t: T, k: usize| row(t, if k == PLACES { 99 } else { k as u64 });
+        let sum = |mut a: Acc, b: Acc| {
+            add_into(&mut a, &b);
+            a
+        };
+        let place_m1: Vec<Acc> = (0..=PLACES).map(|k| edge(T::PlaceM1, k)).collect();
+        let place_p1: Vec<Acc> = (0..=PLACES).map(|k| edge(T::PlaceP1, k)).collect();
         Tables {
-            case_init: (0..32u64)
-                .map(|k| row(T::CaseInit, mix(k / 4, k % 4)))
+            case_seen: (0..128u64)
+                .map(|k| {
+                    let (seen, case, ss, caps) = (k / 32, k / 4 % 8, k / 2 % 2, k % 2);
+                    sum(
+                        row(T::CaseInit, mix(case, ss * 2 + caps)),
+                        row(T::DocSeen, mix(seen, case * 2 + caps)),
+                    )
+                })
                 .collect(),
             case_ctx: (0..512u64)
                 .map(|k| row(T::CaseM1CaseP1, (k / 64) * 16 + (k / 8 % 8) * 256 + k % 8))
@@ -654,11 +692,11 @@ impl Tables {
             place: (0..PLACES as u64 * 8)
                 .map(|k| row(T::Place, mix(k / 8, k % 8)))
                 .collect(),
-            place_m1: (0..=PLACES).map(|k| edge(T::PlaceM1, k)).collect(),
-            place_p1: (0..=PLACES).map(|k| edge(T::PlaceP1, k)).collect(),
-            doc_seen: (0..64u64)
-                .map(|k| row(T::DocSeen, mix(k / 16, k % 16)))
+            place_ctx: (0..(PLACES + 1) * (PLACES + 1))
+                .map(|k| sum(place_m1[k / (PLACES + 1)], place_p1[k % (PLACES + 1)]))
                 .collect(),
+            place_m1,
+            place_p1,
             history: (0..HISTORY_VALUES as u64 * 8)
                 .map(|k| row(T::History, k))
                 .collect(),
@@ -678,6 +716,8 @@ pub(crate) struct TypeCache {
     owner: u64,
     index: HashKeyMap<u32>,
     types: Vec<TypeEntry>,
+    /// Slots of the folded forms of `types`, numbered as they come.
+    slots: SlotNumbers,
     /// Scores of a missing neighbour: left 1, left 2, right 1, right 2.
     edges: Option<[Acc; 4]>,
     tables: Option<Tables>,
@@ -714,10 +754,12 @@ impl TypeCache {
         if self.types.len() + n > CACHE_TYPES {
             self.index.clear();
             self.types.clear();
+            self.slots.clear();
         }
         if self.owner != owner || self.edges.is_none() {
             self.index.clear();
             self.types.clear();
+            self.slots.clear();
             self.owner = owner;
             let mut e = [[0i32; NTAGS]; 4];
             model.add(fid(T::LowerM1, 1, shift), &mut e[0]);
@@ -802,6 +844,8 @@ impl TypeCache {
         let k = self.types.len() as u32;
         self.types.push(TypeEntry {
             lower,
+            slot: self.slots.slot(lower),
+            place_start: gaz.can_start(lower),
             shape,
             case,
             names,
@@ -846,6 +890,8 @@ pub(crate) fn score(
         let k = cache.entry(gaz, model, shift, w, &mut s.buf);
         let t = &cache.types[k as usize];
         s.lower.push(t.lower);
+        s.slot.push(t.slot);
+        s.place_start.push(t.place_start);
         s.shape.push(t.shape);
         s.case.push(t.case);
         s.names.push(t.names);
@@ -909,7 +955,12 @@ pub(crate) fn score(
             let case = s.case[i] as usize;
             let caps = usize::from(s.caps_line[i]);
             let ss = usize::from(s.sent_start[i]);
-            add_into(&mut acc, &tab.case_init[case * 4 + ss * 2 + caps]);
+            // In range by construction: seen < 4, case < 8.
+            let seen = usize::from(s.doc.get(s.slot[i]).copied().unwrap_or(0));
+            add_into(
+                &mut acc,
+                &tab.case_seen[((seen * 8 + case) * 2 + ss) * 2 + caps],
+            );
             let cm1 = if i > r.start {
                 s.case[i - 1] as usize
             } else {
@@ -929,22 +980,33 @@ pub(crate) fn score(
                     &mut acc,
                 ),
             }
-            // Neighbour place codes; `None` at a sentence edge.
-            let pm1 = (i > r.start).then(|| s.place[i - 1]);
-            let pp1 = (i + 1 < r.end).then(|| s.place[i + 1]);
-            for (p, t, rows) in [
-                (pm1, T::PlaceM1, &tab.place_m1),
-                (pp1, T::PlaceP1, &tab.place_p1),
-            ] {
-                match p {
-                    None => add_into(&mut acc, &rows[PLACES]),
-                    Some(p) if (p as usize) < PLACES => add_into(&mut acc, &rows[p as usize]),
-                    Some(p) => model.add(fid(t, p, shift), &mut acc),
+            // Neighbour place codes, `PLACES` at a sentence edge.
+            let pm1 = if i > r.start {
+                s.place[i - 1]
+            } else {
+                PLACES as u64
+            };
+            let pp1 = if i + 1 < r.end {
+                s.place[i + 1]
+            } else {
+                PLACES as u64
+            };
+            if pm1 <= PLACES as u64 && pp1 <= PLACES as u64 {
+                add_into(
+                    &mut acc,
+                    &tab.place_ctx[pm1 as usize * (PLACES + 1) + pp1 as usize],
+                );
+            } else {
+                for (p, t, rows) in [
+                    (pm1, T::PlaceM1, &tab.place_m1),
+                    (pp1, T::PlaceP1, &tab.place_p1),
+                ] {
+                    match rows.get(p as usize) {
+                        Some(row) => add_into(&mut acc, row),
+                        None => model.add(fid(t, p, shift), &mut acc),
+                    }
                 }
             }
-            // In range by construction: seen < 4, case < 8, caps < 2.
-            let seen = usize::from(s.doc.get(&s.lower[i]).copied().unwrap_or(0));
-            add_into(&mut acc, &tab.doc_seen[seen * 16 + case * 2 + caps]);
             let len = token_features(words, s, r, i, &mut depth, shift, false, &mut buf);
             for &f in &buf[..len] {
                 model.add(f, &mut acc);

@@ -123,6 +123,13 @@ impl Gazetteer {
         self.names.get(&word_hash).copied().unwrap_or(0)
     }
 
+    /// Whether some place name starts with the folded word hash `word`
+    /// (exactly when [`Gazetteer::longest_place`] can match from it).
+    pub(crate) fn can_start(&self, word: u64) -> bool {
+        let key = mix(SEQ_SEED, word);
+        self.places.contains_key(&key) || self.prefixes.contains(&key)
+    }
+
     /// Longest place match starting at `start` among folded word hashes `words`;
     /// returns its length in tokens and the place.
     pub(crate) fn longest_place(&self, words: &[u64], start: usize) -> Option<(usize, &Place)> {
@@ -167,6 +174,23 @@ mod tests {
         assert_eq!((len, p.geonames_id), (2, 5128638));
         assert_eq!(g.longest_place(&w, 2).unwrap().1.geonames_id, 2633352);
         assert!(g.longest_place(&w, 0).is_none());
+    }
+
+    #[test]
+    fn can_start_says_exactly_where_a_match_may_begin() {
+        let g = Gazetteer::parse(SAMPLE).unwrap();
+        let w = hashes(&["New", "York", "U.S.", "in", "Trump", "New", "Jersey"]);
+        // "New" starts a name without being one; "York" and "U.S." are names.
+        let want = [true, true, true, false, false, true, false];
+        for (i, &h) in w.iter().enumerate() {
+            assert_eq!(g.can_start(h), want[i], "token {i}");
+            // Where no name can start, no match does.
+            if !g.can_start(h) {
+                assert!(g.longest_place(&w, i).is_none());
+            }
+        }
+        // A name's start may still fail to match: "New Jersey" is unknown.
+        assert!(g.longest_place(&w, 5).is_none());
     }
 
     #[test]

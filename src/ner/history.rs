@@ -11,8 +11,8 @@
 //! at training and at tagging time (Ratinov and Roth's prediction history).
 
 use super::features::Case;
-use super::hash::HashKeyMap;
 use super::model::tag_label;
+use super::slots::SlotMap;
 use crate::record::Label;
 
 /// Number of distinct history values (see [`History::value`]), plus one:
@@ -22,11 +22,14 @@ pub(crate) const HISTORY_VALUES: usize = 12;
 /// Whole-document history value of the first pass, before any is known.
 pub(crate) const NOT_YET: u64 = 11;
 
-/// Label counts of earlier mentions, per folded word.
+/// Label counts of earlier mentions, per folded word (by its slot: a small
+/// integer naming the folded form, see [`super::slots`]).
 #[derive(Debug, Default)]
 pub(crate) struct History {
     /// `O`, then [`Label::ALL`] order.
-    counts: HashKeyMap<[u16; 5]>,
+    counts: SlotMap<[u16; 5]>,
+    /// Whether anything was recorded since the last clear.
+    any: bool,
 }
 
 /// Whether a token's casing makes it a candidate name.
@@ -39,6 +42,7 @@ impl History {
     /// Forget the previous document.
     pub(crate) fn clear(&mut self) {
         self.counts.clear();
+        self.any = false;
     }
 
     /// The feature value of a token: 0 when it is not capitalized or has no
@@ -46,24 +50,21 @@ impl History {
     /// `majority` is 0 for `O` and `1..=4` for the labels (ties to the
     /// lower index).
     #[inline]
-    pub(crate) fn value(&self, lower: u64, case: Case) -> u64 {
-        if !capitalized(case) || self.counts.is_empty() {
+    pub(crate) fn value(&self, slot: u32, case: Case) -> u64 {
+        if !capitalized(case) || !self.any {
             return 0;
         }
-        match self.counts.get(&lower) {
-            Some(c) => summarize(c),
-            None => 0,
-        }
+        self.counts.get(slot).map_or(0, summarize)
     }
 
     /// [`History::value`] from every other mention: a history filled with
     /// the whole document, less the token's own recorded tag.
     #[inline]
-    pub(crate) fn value_without(&self, lower: u64, case: Case, own: u8) -> u64 {
+    pub(crate) fn value_without(&self, slot: u32, case: Case, own: u8) -> u64 {
         if !capitalized(case) {
             return 0;
         }
-        let Some(c) = self.counts.get(&lower) else {
+        let Some(c) = self.counts.get(slot) else {
             return 0;
         };
         let mut c = *c;
@@ -72,13 +73,14 @@ impl History {
         summarize(&c)
     }
 
-    /// Record a decoded sentence: `lower`, `case` and `tags` per token.
-    pub(crate) fn record(&mut self, lower: &[u64], case: &[Case], tags: &[u8]) {
-        for ((&l, &c), &t) in lower.iter().zip(case).zip(tags) {
+    /// Record a decoded sentence: `slot`, `case` and `tags` per token.
+    pub(crate) fn record(&mut self, slot: &[u32], case: &[Case], tags: &[u8]) {
+        for ((&l, &c), &t) in slot.iter().zip(case).zip(tags) {
             if capitalized(c) {
                 let k = slot_of_tag(t);
-                let e = self.counts.entry(l).or_insert([0; 5]);
+                let e = self.counts.get_or_insert(l, [0; 5]);
                 e[k] = e[k].saturating_add(1);
+                self.any = true;
             }
         }
     }

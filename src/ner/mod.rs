@@ -29,6 +29,7 @@ mod hash;
 mod history;
 mod lexicon;
 mod model;
+mod slots;
 mod tokenize;
 mod train;
 
@@ -120,7 +121,6 @@ pub(crate) fn decode_features(
     let mut emit: Vec<[f32; NTAGS]> = Vec::with_capacity(64);
     let mut sent_tags = Vec::with_capacity(64);
     let mut fwd = Vec::with_capacity(feats.lower.len());
-    let (start, trans) = model.transitions();
     let base = |i: usize| {
         let mut acc = [0i32; NTAGS];
         for &f in feats.of(i) {
@@ -133,7 +133,7 @@ pub(crate) fn decode_features(
         emit.clear();
         for i in r.clone() {
             let mut acc = base(i);
-            let h = history.value(feats.lower[i], feats.case[i]);
+            let h = history.value(feats.slot[i], feats.case[i]);
             fwd.push(h);
             model.add(history_fid(h, feats.case[i], shift), &mut acc);
             if model.two_pass {
@@ -143,8 +143,8 @@ pub(crate) fn decode_features(
             model.scale(&acc, &mut e);
             emit.push(e);
         }
-        viterbi.decode(&emit, start, trans, &mut sent_tags);
-        history.record(&feats.lower[r.clone()], &feats.case[r.clone()], &sent_tags);
+        viterbi.decode_folded(&emit, &model.folded, &mut sent_tags);
+        history.record(&feats.slot[r.clone()], &feats.case[r.clone()], &sent_tags);
         tags.extend_from_slice(&sent_tags);
     }
     if !model.two_pass {
@@ -157,14 +157,14 @@ pub(crate) fn decode_features(
         for i in r.clone() {
             let mut acc = base(i);
             let case = feats.case[i];
-            let d = history.value_without(feats.lower[i], case, first[i]);
+            let d = history.value_without(feats.slot[i], case, first[i]);
             model.add(history_fid(fwd[i], case, shift), &mut acc);
             model.add(doc_history_fid(d, case, shift), &mut acc);
             let mut e = [0f32; NTAGS];
             model.scale(&acc, &mut e);
             emit.push(e);
         }
-        viterbi.decode(&emit, start, trans, &mut sent_tags);
+        viterbi.decode_folded(&emit, &model.folded, &mut sent_tags);
         tags.extend_from_slice(&sent_tags);
     }
 }
@@ -214,7 +214,6 @@ impl Tagger {
         w.history.clear();
         w.fwd.clear();
         let two_pass = self.model.two_pass;
-        let (start, trans) = self.model.transitions();
         let s = &w.scratch;
         let add = |a: &mut Acc, row: Acc| {
             for (x, y) in a.iter_mut().zip(row) {
@@ -226,7 +225,7 @@ impl Tagger {
             for i in r.clone() {
                 let mut a = w.acc[i];
                 let case = s.case[i];
-                let h = w.history.value(s.lower[i], case);
+                let h = w.history.value(s.slot[i], case);
                 w.fwd.push(h);
                 add(&mut a, w.cache.history_row(false, h, case));
                 if two_pass {
@@ -236,9 +235,10 @@ impl Tagger {
                 self.model.scale(&a, &mut e);
                 w.emit.push(e);
             }
-            w.viterbi.decode(&w.emit, start, trans, &mut w.sent_tags);
+            w.viterbi
+                .decode_folded(&w.emit, &self.model.folded, &mut w.sent_tags);
             w.history
-                .record(&s.lower[r.clone()], &s.case[r.clone()], &w.sent_tags);
+                .record(&s.slot[r.clone()], &s.case[r.clone()], &w.sent_tags);
             w.tags.extend_from_slice(&w.sent_tags);
         }
         if two_pass {
@@ -250,14 +250,15 @@ impl Tagger {
                 for i in r.clone() {
                     let mut a = w.acc[i];
                     let case = s.case[i];
-                    let d = w.history.value_without(s.lower[i], case, w.first[i]);
+                    let d = w.history.value_without(s.slot[i], case, w.first[i]);
                     add(&mut a, w.cache.history_row(false, w.fwd[i], case));
                     add(&mut a, w.cache.history_row(true, d, case));
                     let mut e = [0f32; NTAGS];
                     self.model.scale(&a, &mut e);
                     w.emit.push(e);
                 }
-                w.viterbi.decode(&w.emit, start, trans, &mut w.sent_tags);
+                w.viterbi
+                    .decode_folded(&w.emit, &self.model.folded, &mut w.sent_tags);
                 w.tags.extend_from_slice(&w.sent_tags);
             }
         }

@@ -91,8 +91,8 @@ pub(crate) struct Model {
     /// Weights of the present ids, in id order.
     rows: Vec<[i16; NTAGS]>,
     scale: f32,
-    start: [f32; NTAGS],
-    trans: [[f32; NTAGS]; NTAGS],
+    /// Start and transition weights with the BIO constraints folded in, for decoding.
+    pub folded: Transitions,
     /// Word classes the cluster and rarity features read.
     pub lexicon: Lexicon,
     /// Decode each document a second time with whole-document history.
@@ -277,8 +277,7 @@ impl Model {
             blocks,
             rows,
             scale,
-            start,
-            trans,
+            folded: Transitions::new(&start, &trans),
             lexicon,
             two_pass: flags & 1 != 0,
         })
@@ -324,38 +323,24 @@ impl Model {
         }
         self.scale(&acc, out);
     }
-
-    /// Transition weights as a decoder needs them.
-    pub(crate) fn transitions(&self) -> (&[f32; NTAGS], &[[f32; NTAGS]; NTAGS]) {
-        (&self.start, &self.trans)
-    }
 }
 
-/// Reusable Viterbi buffers.
-#[derive(Debug, Default)]
-pub(crate) struct Viterbi {
-    back: Vec<[u8; NTAGS]>,
+/// Start and transition weights with the BIO constraints folded in (a
+/// forbidden step weighs minus infinity), so the decoder's inner loop has no
+/// branches. A model folds its own once; training, whose weights move,
+/// folds per sentence.
+#[derive(Debug, Clone)]
+pub(crate) struct Transitions {
+    first: [f32; NTAGS],
+    /// `tr[cur][prev]`.
+    tr: [[f32; NTAGS]; NTAGS],
+    /// `from[prev][cur]`: transitions into O and B-X, as lanes over `cur`.
+    from: [[f32; 8]; NTAGS],
 }
 
-impl Viterbi {
-    /// Best tag sequence for `emit` (one score row per token) under BIO
-    /// constraints, written to `tags`.
-    pub(crate) fn decode(
-        &mut self,
-        emit: &[[f32; NTAGS]],
-        start: &[f32; NTAGS],
-        trans: &[[f32; NTAGS]; NTAGS],
-        tags: &mut Vec<u8>,
-    ) {
-        tags.clear();
-        let n = emit.len();
-        if n == 0 {
-            return;
-        }
-        self.back.clear();
-        self.back.resize(n, [0; NTAGS]);
-        // Fold the BIO constraints into the weights once per sentence so the
-        // inner loop has no branches.
+impl Transitions {
+    /// Fold the BIO constraints into `start` and `trans` (`trans[prev][cur]`).
+    pub(crate) fn new(start: &[f32; NTAGS], trans: &[[f32; NTAGS]; NTAGS]) -> Transitions {
         let mut first = [f32::NEG_INFINITY; NTAGS];
         let mut tr = [[f32::NEG_INFINITY; NTAGS]; NTAGS];
         for cur in 0..NTAGS {
@@ -375,6 +360,44 @@ impl Viterbi {
                 *v = tr[cur][prev];
             }
         }
+        Transitions { first, tr, from }
+    }
+}
+
+/// Reusable Viterbi buffers.
+#[derive(Debug, Default)]
+pub(crate) struct Viterbi {
+    back: Vec<[u8; NTAGS]>,
+}
+
+impl Viterbi {
+    /// Best tag sequence for `emit` (one score row per token) under BIO
+    /// constraints, written to `tags`.
+    pub(crate) fn decode(
+        &mut self,
+        emit: &[[f32; NTAGS]],
+        start: &[f32; NTAGS],
+        trans: &[[f32; NTAGS]; NTAGS],
+        tags: &mut Vec<u8>,
+    ) {
+        self.decode_folded(emit, &Transitions::new(start, trans), tags);
+    }
+
+    /// [`Viterbi::decode`] with transitions folded beforehand.
+    pub(crate) fn decode_folded(
+        &mut self,
+        emit: &[[f32; NTAGS]],
+        t: &Transitions,
+        tags: &mut Vec<u8>,
+    ) {
+        tags.clear();
+        let n = emit.len();
+        if n == 0 {
+            return;
+        }
+        self.back.clear();
+        self.back.resize(n, [0; NTAGS]);
+        let (first, tr, from) = (&t.first, &t.tr, &t.from);
         let mut score = [0f32; NTAGS];
         for t in 0..NTAGS {
             score[t] = first[t] + emit[0][t];
@@ -563,7 +586,7 @@ mod tests {
         m.emit(&[3, 200, 7], &mut out);
         assert!((out[1] - 2.0).abs() < 1e-3 && (out[5] + 1.0).abs() < 1e-3);
         assert_eq!(out[0], 0.0);
-        assert!((m.transitions().0[0] - 0.5).abs() < 1e-3);
+        assert!((m.folded.first[0] - 0.5).abs() < 1e-3);
     }
 
     #[test]

@@ -311,7 +311,7 @@ pub fn train(
             for range in &prep.doc.sentences {
                 extra.iter_mut().for_each(Vec::clear);
                 for i in range.clone() {
-                    let h = history.value(f.lower[i], f.case[i]);
+                    let h = history.value(f.slot[i], f.case[i]);
                     fwd.push(h);
                     extra[0].push(history_fid(h, f.case[i], shift));
                     if opts.two_pass {
@@ -320,7 +320,7 @@ pub fn train(
                 }
                 let gold = &prep.doc.gold[range.clone()];
                 mistakes += usize::from(p.learn(f, range.clone(), gold, &extra, &mut buf));
-                history.record(&f.lower[range.clone()], &f.case[range.clone()], &buf.pred);
+                history.record(&f.slot[range.clone()], &f.case[range.clone()], &buf.pred);
                 first.extend_from_slice(&buf.pred);
                 p.c += 1.0;
             }
@@ -332,7 +332,7 @@ pub fn train(
                 extra.iter_mut().for_each(Vec::clear);
                 for i in range.clone() {
                     let case = f.case[i];
-                    let dv = history.value_without(f.lower[i], case, first[i]);
+                    let dv = history.value_without(f.slot[i], case, first[i]);
                     extra[0].push(history_fid(fwd[i], case, shift));
                     extra[1].push(doc_history_fid(dv, case, shift));
                 }
