@@ -300,6 +300,14 @@ fn assert_not_internal(reason: &RejectReason) {
     );
 }
 
+/// Load the shipped rules, the model and the stages once, so that a fuzzing
+/// process forked after this call does not spend its first runs on them.
+pub fn warm_up() {
+    rules();
+    tagger_model();
+    stages();
+}
+
 fn rules() -> &'static Rules {
     static RULES: OnceLock<Rules> = OnceLock::new();
     RULES.get_or_init(|| Rules::builtin().expect("the shipped rules load"))
