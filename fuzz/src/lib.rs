@@ -29,6 +29,19 @@ use newspipe::stage::title::TitleConfig;
 use newspipe::stage::{StageSettings, Stages};
 use serde_json::Value;
 
+/// One target's check: panics on a broken invariant.
+pub type Check = fn(&[u8]);
+
+/// Every target, by the name of its binary in `fuzz_targets/`.
+pub const TARGETS: [(&str, Check); 6] = [
+    ("decode", decode),
+    ("normalize", normalize),
+    ("boilerplate", boilerplate),
+    ("jsonl", jsonl),
+    ("tagger", tagger),
+    ("record", record),
+];
+
 /// Inputs past this many bytes are cut before tagging: the tagger costs
 /// about a microsecond a byte, and AFL++ wants thousands of runs a second.
 const TAGGER_MAX_BYTES: usize = 4096;
@@ -55,8 +68,15 @@ pub fn decode(data: &[u8]) {
         }
     }
     let name = enc.name();
-    assert!(!name.is_empty() && name == name.to_ascii_lowercase(), "{name}");
-    assert_eq!(decode_bytes(data).ok(), Some((text, enc)), "not deterministic");
+    assert!(
+        !name.is_empty() && name == name.to_ascii_lowercase(),
+        "{name}"
+    );
+    assert_eq!(
+        decode_bytes(data).ok(),
+        Some((text, enc)),
+        "not deterministic"
+    );
 }
 
 /// `stage::normalize`: idempotent; no CR, no control character but `\n`,
@@ -81,10 +101,7 @@ fn assert_normalized(text: &str) {
     for line in text.split('\n') {
         assert_eq!(line.trim(), line, "whitespace at a line's end");
     }
-    assert!(
-        unicode_normalization::is_nfc(text),
-        "not NFC: {text:?}"
-    );
+    assert!(unicode_normalization::is_nfc(text), "not NFC: {text:?}");
 }
 
 /// `Rules::clean` with the shipped rules over normalized text: every kept
@@ -105,7 +122,10 @@ pub fn boilerplate(data: &[u8]) {
         input.len(),
         "every line is kept or removed, once"
     );
-    assert!(removed.iter().all(|r| !r.rule.is_empty()), "a span without its rule");
+    assert!(
+        removed.iter().all(|r| !r.rule.is_empty()),
+        "a span without its rule"
+    );
     if removed.is_empty() {
         assert_eq!(kept, text.as_str());
     }
@@ -168,7 +188,10 @@ fn strip_bom(b: &[u8]) -> &[u8] {
 /// The fields a parsed article takes from its JSON object, compared.
 fn assert_same_fields(a: &Article, v: &Value) {
     let obj = v.as_object().expect("an accepted line is an object");
-    assert_eq!(obj.get("text").and_then(Value::as_str), Some(a.text.as_str()));
+    assert_eq!(
+        obj.get("text").and_then(Value::as_str),
+        Some(a.text.as_str())
+    );
     if let Some(Value::String(id)) = obj.get("id") {
         assert_eq!(a.source.id.as_deref(), Some(id.as_str()));
     }
@@ -239,7 +262,10 @@ fn assert_spans(entities: &[Entity], body: &str) {
     let chars: Vec<char> = body.chars().collect();
     let mut end = 0;
     for e in entities {
-        assert!(e.start < e.end && e.end <= chars.len(), "{e:?} out of range");
+        assert!(
+            e.start < e.end && e.end <= chars.len(),
+            "{e:?} out of range"
+        );
         assert!(e.start >= end, "{e:?} overlaps the one before");
         end = e.end;
         let covered: String = chars[e.start..e.end].iter().collect();
@@ -274,14 +300,24 @@ pub fn record(data: &[u8]) {
     let mut w = JsonlWriter::new(Vec::new(), Compression::None).expect("a writer to memory");
     w.write_line(&json).expect("write to memory");
     let out = w.finish().expect("finish in memory");
-    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "one line per record");
+    assert_eq!(
+        out.iter().filter(|&&b| b == b'\n').count(),
+        1,
+        "one line per record"
+    );
     assert_eq!(out.last(), Some(&b'\n'));
     let v: Value = serde_json::from_slice(&out).expect("the record line is JSON");
     assert_eq!(v["id"].as_str(), Some(article.id.as_str()));
     assert_eq!(v["text"].as_str(), Some(article.text.as_str()));
     assert_eq!(v["title"].as_str(), article.title.as_deref());
-    assert_eq!(v["source"]["encoding"].as_str(), Some(article.source.encoding.as_str()));
-    assert!(!article.text.is_empty(), "require_text let an empty text through");
+    assert_eq!(
+        v["source"]["encoding"].as_str(),
+        Some(article.source.encoding.as_str())
+    );
+    assert!(
+        !article.text.is_empty(),
+        "require_text let an empty text through"
+    );
     assert_normalized(&article.text);
     if let Some(t) = &article.title {
         assert!(!t.contains('\n') && !t.is_empty(), "title {t:?}");
@@ -290,7 +326,10 @@ pub fn record(data: &[u8]) {
         serde_json::from_value(v["entities"].clone()).expect("entities read back");
     assert_eq!(back, article.entities);
     assert_spans(&article.entities, &article.text);
-    assert_spans(&article.title_entities, article.title.as_deref().unwrap_or(""));
+    assert_spans(
+        &article.title_entities,
+        article.title.as_deref().unwrap_or(""),
+    );
 }
 
 fn assert_not_internal(reason: &RejectReason) {
@@ -350,17 +389,9 @@ mod tests {
             }
         }
         assert!(files.len() >= 8, "seed corpus found: {}", files.len());
-        let checks: [(&str, fn(&[u8])); 6] = [
-            ("decode", decode),
-            ("normalize", normalize),
-            ("boilerplate", boilerplate),
-            ("jsonl", jsonl),
-            ("tagger", tagger),
-            ("record", record),
-        ];
         for f in &files {
             let bytes = std::fs::read(f).unwrap();
-            for (name, check) in checks {
+            for (name, check) in TARGETS {
                 let r = std::panic::catch_unwind(|| check(&bytes));
                 assert!(r.is_ok(), "{name} fails on {}", f.display());
             }
@@ -376,7 +407,10 @@ mod tests {
             let p = e.path();
             if p.is_dir() {
                 out.extend(walk(&p));
-            } else if !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            } else if !p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
                 out.push(p);
             }
         }

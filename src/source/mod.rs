@@ -670,12 +670,20 @@ mod tests {
             got.push(i);
             true
         };
-        read_inputs(&[dir.path().to_path_buf()], &cfg(), &mut Emitter::new(&mut push, &stop));
+        read_inputs(
+            &[dir.path().to_path_buf()],
+            &cfg(),
+            &mut Emitter::new(&mut push, &stop),
+        );
         match &got[..] {
             [Input::Raw { source: a, .. }, Input::Rejected(b), Input::Raw { source: c, .. }] => {
                 assert_eq!((a.path.as_str(), c.path.as_str()), ("a.txt", "c.txt"));
                 assert_eq!((b.path.as_str(), b.kind), ("b.txt", "unreadable"));
-                assert!(b.reason.to_string().contains("No such file"), "{}", b.reason);
+                assert!(
+                    b.reason.to_string().contains("No such file"),
+                    "{}",
+                    b.reason
+                );
             }
             other => panic!("unexpected {other:?}"),
         }
