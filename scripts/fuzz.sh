@@ -35,7 +35,9 @@ if ! cargo afl --version >/dev/null 2>&1; then
   echo "cargo-afl is not installed: cargo install cargo-afl" >&2
   exit 2
 fi
-if ! cargo afl fuzz -h >/dev/null 2>&1; then
+# `afl-fuzz -h` exits non-zero even when it is there: look for its usage.
+afl_help=$(cargo afl fuzz -h 2>&1 || true)
+if [[ $afl_help != *"Required parameters"* ]]; then
   echo "== building AFL++ (cargo afl config --build)"
   nice -n 10 cargo afl config --build
 fi
