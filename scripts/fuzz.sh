@@ -43,7 +43,7 @@ if [[ $afl_help != *"Required parameters"* ]]; then
 fi
 
 echo "== building the targets (cargo afl build --release)"
-(cd fuzz && CARGO_TARGET_DIR=$TARGET_DIR nice -n 10 cargo afl build --release --locked --quiet)
+(cd fuzz && CARGO_TARGET_DIR=$TARGET_DIR nice -n 10 cargo afl build --release --quiet)
 
 # ---- corpora
 sample_shared() {
