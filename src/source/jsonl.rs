@@ -83,6 +83,16 @@ fn scalar_field(name: &str, raw: Option<&RawValue>) -> Result<Option<String>, Re
 /// of a `.json` array) into an article whose text is not yet normalized.
 pub fn parse_line(line: &[u8], seq: u64, source: SourceInfo) -> Result<Article, RejectReason> {
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    // JSON text is UTF-8 (RFC 8259). serde_json checks the strings it
+    // decodes, but skips the fields newspipe ignores unchecked, so a bad
+    // byte there would pass: the whole line is checked first (found by
+    // fuzzing, `fuzz/src/lib.rs`).
+    if let Err(e) = std::str::from_utf8(line) {
+        return Err(malformed(format!(
+            "not UTF-8: invalid byte at column {}",
+            e.valid_up_to() + 1
+        )));
+    }
     let kind = kind_of(line);
     if kind != "an object" {
         return Err(malformed(format!(
@@ -393,6 +403,22 @@ mod tests {
             assert!(
                 !err.contains("struct") && !err.contains("enum"),
                 "{json}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_utf8_byte_anywhere_in_a_line_rejects_it() {
+        // In an ignored field too, which serde_json skips without checking.
+        for line in [
+            &b"{\"text\":\"x\",\"other\":\"\xFF\"}"[..],
+            b"{\"text\":\"\xC3\"}",
+        ] {
+            let err = parse_line(line, 0, SourceInfo::default()).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("not UTF-8: invalid byte at column"),
+                "{err}"
             );
         }
     }

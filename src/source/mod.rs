@@ -655,6 +655,41 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_vanishes_after_the_walk_saw_it_is_one_reject_and_reading_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.txt", "b.txt", "c.txt"] {
+            std::fs::write(dir.path().join(name), name).unwrap();
+        }
+        // The sorted walk has listed the directory by the time a.txt is
+        // handed over: deleting b.txt then makes it vanish before its read.
+        let gone = dir.path().join("b.txt");
+        let stop = AtomicBool::new(false);
+        let mut got = Vec::new();
+        let mut push = |i: Input| {
+            let _ = std::fs::remove_file(&gone);
+            got.push(i);
+            true
+        };
+        read_inputs(
+            &[dir.path().to_path_buf()],
+            &cfg(),
+            &mut Emitter::new(&mut push, &stop),
+        );
+        match &got[..] {
+            [Input::Raw { source: a, .. }, Input::Rejected(b), Input::Raw { source: c, .. }] => {
+                assert_eq!((a.path.as_str(), c.path.as_str()), ("a.txt", "c.txt"));
+                assert_eq!((b.path.as_str(), b.kind), ("b.txt", "unreadable"));
+                assert!(
+                    b.reason.to_string().contains("No such file"),
+                    "{}",
+                    b.reason
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
     fn stop_flag_ends_reading() {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..5 {
