@@ -155,8 +155,14 @@ impl Learner {
     /// earlier story counts as a new story here.
     pub fn resume(params: LearnParams, earlier: &Learned) -> Self {
         let mut learner = Learner::new(params);
+        learner.absorb(earlier);
+        learner
+    }
+
+    /// Add what an earlier run learned to the counts (see [`Learner::resume`]).
+    pub fn absorb(&mut self, earlier: &Learned) {
         for (name, s) in &earlier.sources {
-            let c = learner.sources.entry(name.clone()).or_default();
+            let c = self.sources.entry(name.clone()).or_default();
             c.stories += s.stories;
             c.articles += s.articles;
             for e in &s.templates {
@@ -167,7 +173,6 @@ impl Learner {
                 count.stories += e.stories;
             }
         }
-        learner
     }
 
     /// Fold one article's observation; returns whether it was a new story.
@@ -249,6 +254,7 @@ pub struct Learned {
 #[derive(Debug, Clone, Default)]
 pub struct Chrome {
     sources: HashMap<String, HashMap<u64, u32>>,
+    need: HashMap<String, u32>,
     max_words: usize,
 }
 
@@ -257,12 +263,14 @@ impl Learned {
     /// distinct stories of their source and in `min_share` of them.
     pub fn chrome(&self) -> Chrome {
         let p = &self.params;
+        let mut needs = HashMap::new();
         let sources = self
             .sources
             .iter()
             .filter_map(|(name, s)| {
                 let floor = (p.min_share * f64::from(s.stories)).ceil().max(0.0) as u32;
                 let need = p.min_stories.max(floor);
+                needs.insert(name.clone(), need);
                 let set: HashMap<u64, u32> = s
                     .templates
                     .iter()
@@ -274,12 +282,18 @@ impl Learned {
             .collect();
         Chrome {
             sources,
+            need: needs,
             max_words: p.max_words,
         }
     }
 }
 
 impl Chrome {
+    /// Stories a template of `source` needs to be chrome, when it has any.
+    pub fn need(&self, source: &str) -> Option<u32> {
+        self.need.get(source).copied()
+    }
+
     /// Whether nothing is chrome anywhere.
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()

@@ -9,6 +9,7 @@
 //! applies what was learned are in [`crate::stage::boilerplate`].
 
 pub mod learn;
+pub mod report;
 pub mod template;
 
 pub use learn::{Chrome, LearnParams, Learned, Learner, Observation};

@@ -13,10 +13,12 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
+use crate::boilerplate::{Chrome, LearnParams};
 use crate::error::{Error, Result};
 use crate::record::{Article, Removed};
 use crate::stage::title::{ends_like_sentence_or_clause, has_sentence_break};
@@ -44,15 +46,128 @@ pub struct BoilerplateConfig {
     pub enabled: bool,
     /// Rules file; empty means the built-in copy of `config/boilerplate.toml`.
     pub rules_file: String,
+    /// Learn each source's chrome from the input (see [`crate::boilerplate`]).
+    pub learn: bool,
+    /// What a source is: the URL's host, the first folder under the input
+    /// root, or one source for everything.
+    pub source: SourceMode,
+    /// A line is chrome once seen in at least this many distinct stories.
+    pub learn_min_stories: u32,
+    /// ... and in at least this share of its source's distinct stories.
+    pub learn_min_share: f64,
+    /// Lines of more words are never learned.
+    pub learn_max_words: usize,
+    /// Templates kept per source in a saved learned state.
+    pub learn_max_templates: usize,
+}
+
+/// What a source is, for learning its chrome (`boilerplate.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceMode {
+    /// The host of the input's URL; an input without one falls back to its folder.
+    Host,
+    /// The first folder under the input root.
+    Folder,
+    /// Every input is one source.
+    None,
 }
 
 impl Default for BoilerplateConfig {
     fn default() -> Self {
+        let p = LearnParams::default();
         BoilerplateConfig {
             enabled: true,
             rules_file: String::new(),
+            learn: true,
+            source: SourceMode::Host,
+            learn_min_stories: p.min_stories,
+            learn_min_share: p.min_share,
+            learn_max_words: p.max_words,
+            learn_max_templates: p.max_templates,
         }
     }
+}
+
+/// Bounds of `boilerplate.learn_min_stories`.
+pub const MIN_STORIES_RANGE: (u32, u32) = (2, 1_000_000);
+/// Most `boilerplate.learn_max_words`.
+pub const MAX_LEARN_WORDS: usize = 200;
+/// Most `boilerplate.learn_max_templates`.
+pub const MAX_LEARN_TEMPLATES: usize = 1_000_000;
+
+impl BoilerplateConfig {
+    /// Check the values, naming the key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, range: String| {
+            Err(Error::Config(format!(
+                "invalid value for `boilerplate.{key}`: must be {range}"
+            )))
+        };
+        let (lo, hi) = MIN_STORIES_RANGE;
+        if !(lo..=hi).contains(&self.learn_min_stories) {
+            return bad("learn_min_stories", format!("{lo} to {hi}"));
+        }
+        if !(0.0..=1.0).contains(&self.learn_min_share) {
+            return bad("learn_min_share", "0 to 1".into());
+        }
+        if !(1..=MAX_LEARN_WORDS).contains(&self.learn_max_words) {
+            return bad("learn_max_words", format!("1 to {MAX_LEARN_WORDS}"));
+        }
+        if !(1..=MAX_LEARN_TEMPLATES).contains(&self.learn_max_templates) {
+            return bad("learn_max_templates", format!("1 to {MAX_LEARN_TEMPLATES}"));
+        }
+        Ok(())
+    }
+
+    /// The learner's thresholds.
+    pub fn learn_params(&self) -> LearnParams {
+        LearnParams {
+            min_stories: self.learn_min_stories,
+            min_share: self.learn_min_share,
+            max_words: self.learn_max_words,
+            max_templates: self.learn_max_templates,
+        }
+    }
+
+    /// Whether learning runs: the stage on and `learn` set.
+    pub fn learning(&self) -> bool {
+        self.enabled && self.learn
+    }
+}
+
+/// The source an article belongs to, by `mode`: the host of `url`
+/// (lowercased, without a leading `www.`), else the first folder of `path`
+/// (relative to the input root); files directly under the root, and stdin,
+/// are the source `.`.
+pub fn source_of(mode: SourceMode, url: Option<&str>, path: &str) -> String {
+    if mode == SourceMode::None {
+        return ".".into();
+    }
+    if mode == SourceMode::Host {
+        if let Some(host) = url.and_then(host_of) {
+            return host;
+        }
+    }
+    match path.split_once('/') {
+        Some((first, _)) if !first.is_empty() && first != "." && first != ".." => first.into(),
+        _ => ".".into(),
+    }
+}
+
+/// The host of an absolute URL, lowercased, without `www.`, port or user.
+fn host_of(url: &str) -> Option<String> {
+    let (_, rest) = url.trim().split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        // An IPv6 literal keeps its colons.
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    let host = host.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    (!host.is_empty()).then(|| host.to_owned())
 }
 
 /// What a rule accepts after its pattern on the same line.
@@ -261,18 +376,7 @@ impl Rules {
     /// Remove boilerplate from normalized text. Returns the text that is left
     /// (borrowed when nothing was removed) and the removed spans in text order.
     pub fn clean<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Removed>) {
-        // Each line with whether a blank line precedes it.
-        let mut lines: Vec<(&str, bool)> = Vec::new();
-        let mut gap = false;
-        for l in text.split('\n') {
-            let l = l.trim();
-            if l.is_empty() {
-                gap = true;
-            } else {
-                lines.push((l, gap));
-                gap = false;
-            }
-        }
+        let lines = split_lines(text);
         let mut removed = Vec::new();
         let mut keep = vec![true; lines.len()];
         let mut i = 0;
@@ -287,6 +391,7 @@ impl Rules {
                     removed.push(Removed {
                         rule: rule.to_owned(),
                         text,
+                        stories: None,
                     });
                     keep[i..i + len].fill(false);
                     i += len;
@@ -297,21 +402,7 @@ impl Rules {
         if removed.is_empty() {
             return (Cow::Borrowed(text), removed);
         }
-        // Rejoin what is left; a paragraph break anywhere in a removed stretch
-        // stays a paragraph break.
-        let mut out = String::with_capacity(text.len());
-        let mut gap = false;
-        for ((line, gap_before), kept) in lines.iter().zip(&keep) {
-            gap |= *gap_before;
-            if *kept {
-                if !out.is_empty() {
-                    out.push_str(if gap { "\n\n" } else { "\n" });
-                }
-                out.push_str(line);
-                gap = false;
-            }
-        }
-        (Cow::Owned(out), removed)
+        (Cow::Owned(rejoin(&lines, &keep)), removed)
     }
 
     /// The span of boilerplate starting at line `i`: its length in lines and
@@ -389,6 +480,65 @@ impl Rules {
         None
     }
 }
+
+/// Each non-blank line of `text`, trimmed, with whether a blank line precedes it.
+fn split_lines(text: &str) -> Vec<(&str, bool)> {
+    let mut lines = Vec::new();
+    let mut gap = false;
+    for l in text.split('\n') {
+        let l = l.trim();
+        if l.is_empty() {
+            gap = true;
+        } else {
+            lines.push((l, gap));
+            gap = false;
+        }
+    }
+    lines
+}
+
+/// Rejoin the kept lines; a paragraph break anywhere in a removed stretch
+/// stays a paragraph break.
+fn rejoin(lines: &[(&str, bool)], keep: &[bool]) -> String {
+    let mut out = String::new();
+    let mut gap = false;
+    for ((line, gap_before), kept) in lines.iter().zip(keep) {
+        gap |= *gap_before;
+        if *kept {
+            if !out.is_empty() {
+                out.push_str(if gap { "\n\n" } else { "\n" });
+            }
+            out.push_str(line);
+            gap = false;
+        }
+    }
+    out
+}
+
+/// Remove the lines of `text` that are learned chrome of `source`, each
+/// recorded as `learned:<source>` with the stories it was seen in.
+pub fn remove_learned(chrome: &Chrome, source: &str, text: &str) -> (Option<String>, Vec<Removed>) {
+    let lines = split_lines(text);
+    let mut keep = vec![true; lines.len()];
+    let mut removed = Vec::new();
+    for (i, (line, _)) in lines.iter().enumerate() {
+        if let Some(stories) = chrome.lookup(source, line) {
+            keep[i] = false;
+            removed.push(Removed {
+                rule: format!("{LEARNED_PREFIX}{source}"),
+                text: (*line).to_owned(),
+                stories: Some(stories),
+            });
+        }
+    }
+    if removed.is_empty() {
+        return (None, removed);
+    }
+    (Some(rejoin(&lines, &keep)), removed)
+}
+
+/// Prefix of the rule id of a learned removal; the source follows it.
+pub const LEARNED_PREFIX: &str = "learned:";
 
 /// A separator drawn in symbols ("***", "* * *", "———"): no letter or digit, at
 /// least three marks, and not just sentence punctuation (a stray "." or "..."
@@ -471,56 +621,76 @@ fn is_nav_bar(line: &str) -> bool {
         })
 }
 
-/// The boilerplate stage.
+/// The boilerplate stage: the rules, then what was learned about the
+/// article's source.
 #[derive(Debug)]
 pub struct Boilerplate {
     /// `None` when the stage is disabled.
     rules: Option<Rules>,
+    /// What a source is.
+    source: SourceMode,
+    /// The learned chrome, installed once learning is done (a batch run's
+    /// first pass); until then only the rules apply.
+    chrome: Arc<OnceLock<Chrome>>,
 }
 
 impl Boilerplate {
     /// Build the stage, loading and compiling its rules.
     pub fn new(cfg: &BoilerplateConfig) -> Result<Self> {
-        if !cfg.enabled {
-            return Ok(Boilerplate { rules: None });
-        }
-        let rules = if cfg.rules_file.is_empty() {
-            Rules::builtin()?
+        Boilerplate::with_chrome(cfg, Arc::default())
+    }
+
+    /// Build the stage with a slot the learned chrome will be put in.
+    pub fn with_chrome(cfg: &BoilerplateConfig, chrome: Arc<OnceLock<Chrome>>) -> Result<Self> {
+        let rules = if !cfg.enabled {
+            None
+        } else if cfg.rules_file.is_empty() {
+            Some(Rules::builtin()?)
         } else {
-            Rules::load(Path::new(&cfg.rules_file))?
+            Some(Rules::load(Path::new(&cfg.rules_file))?)
         };
-        Ok(Boilerplate::with_rules(rules))
+        Ok(Boilerplate {
+            rules,
+            source: cfg.source,
+            chrome,
+        })
     }
 
     /// Build the stage from already compiled rules.
     pub fn with_rules(rules: Rules) -> Self {
-        Boilerplate { rules: Some(rules) }
+        Boilerplate {
+            rules: Some(rules),
+            source: SourceMode::Host,
+            chrome: Arc::default(),
+        }
     }
 
     /// The active rules, `None` when the stage is disabled.
     pub fn rules(&self) -> Option<&Rules> {
         self.rules.as_ref()
     }
-}
 
-impl Boilerplate {
-    /// The stage when `[boilerplate]` enables it.
-    pub fn build(cfg: &BoilerplateConfig) -> Result<Option<Box<dyn Stage>>> {
+    /// The stage when `[boilerplate]` enables it, applying the chrome put
+    /// into `chrome` once it is there.
+    pub fn build(
+        cfg: &BoilerplateConfig,
+        chrome: Arc<OnceLock<Chrome>>,
+    ) -> Result<Option<Box<dyn Stage>>> {
         if !cfg.enabled {
             return Ok(None);
         }
-        Ok(Some(Box::new(Boilerplate::new(cfg)?)))
-    }
-}
-
-impl Stage for Boilerplate {
-    fn name(&self) -> &'static str {
-        "boilerplate"
+        Ok(Some(Box::new(Boilerplate::with_chrome(cfg, chrome)?)))
     }
 
-    fn process(&self, article: &mut Article) -> Verdict {
+    /// The article's source, as learning names it.
+    pub fn source_of(&self, article: &Article) -> String {
+        source_of(self.source, article.url.as_deref(), &article.source.path)
+    }
+
+    /// The rule-based pass alone: what learning observes.
+    pub fn apply_rules(&self, article: &mut Article) {
         let Some(rules) = &self.rules else {
-            return Ok(());
+            return;
         };
         // A "title" that is really boilerplate ("Also Read: ...", "Share this
         // article") goes back to the text, where the rules remove it together
@@ -539,6 +709,45 @@ impl Stage for Boilerplate {
             article.text = text;
         }
         article.boilerplate.extend(removed);
+    }
+
+    /// Remove what was learned about the article's source, title included.
+    fn apply_learned(&self, chrome: &Chrome, article: &mut Article) {
+        let source = self.source_of(article);
+        if !chrome.knows(&source) {
+            return;
+        }
+        if let Some(stories) = article
+            .title
+            .as_deref()
+            .and_then(|t| chrome.lookup(&source, t))
+        {
+            if let Some(title) = article.title.take() {
+                article.boilerplate.push(Removed {
+                    rule: format!("{LEARNED_PREFIX}{source}"),
+                    text: title,
+                    stories: Some(stories),
+                });
+            }
+        }
+        let (text, removed) = remove_learned(chrome, &source, &article.text);
+        if let Some(text) = text {
+            article.text = text;
+        }
+        article.boilerplate.extend(removed);
+    }
+}
+
+impl Stage for Boilerplate {
+    fn name(&self) -> &'static str {
+        "boilerplate"
+    }
+
+    fn process(&self, article: &mut Article) -> Verdict {
+        self.apply_rules(article);
+        if let Some(chrome) = self.chrome.get() {
+            self.apply_learned(chrome, article);
+        }
         Ok(())
     }
 }
@@ -562,6 +771,7 @@ mod tests {
         Removed {
             rule: rule.into(),
             text: text.into(),
+            stories: None,
         }
     }
 
@@ -754,6 +964,7 @@ mod tests {
         let cfg = BoilerplateConfig {
             enabled: false,
             rules_file: "/nonexistent/rules.toml".into(),
+            ..BoilerplateConfig::default()
         };
         let stage = Boilerplate::new(&cfg).unwrap();
         let mut a = Article::new(0, Default::default(), "Advertisement\n\nBody.".into());
@@ -774,6 +985,7 @@ mod tests {
         let cfg = BoilerplateConfig {
             enabled: true,
             rules_file: path.display().to_string(),
+            ..BoilerplateConfig::default()
         };
         let stage = Boilerplate::new(&cfg).unwrap();
         let (out, rm) = stage
@@ -789,6 +1001,7 @@ mod tests {
         let cfg = BoilerplateConfig {
             enabled: true,
             rules_file: "/nonexistent/rules.toml".into(),
+            ..BoilerplateConfig::default()
         };
         let err = Boilerplate::new(&cfg).unwrap_err();
         assert!(matches!(err, Error::Rules { .. }), "{err}");
