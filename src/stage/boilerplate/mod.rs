@@ -21,11 +21,15 @@ use serde::Deserialize;
 use crate::boilerplate::{Chrome, LearnParams};
 use crate::error::{Error, Result};
 use crate::record::{Article, Removed};
-use crate::stage::title::{ends_like_sentence_or_clause, has_sentence_break};
+use crate::stage::title::ends_like_sentence_or_clause;
 use crate::stage::{Stage, Verdict};
 
+mod shape;
+
+use shape::{is_label_headline, is_link_text, is_wrapped_tail, midline_cuts};
+
 /// The built-in rules: `config/boilerplate.toml` as it was at build time.
-pub const DEFAULT_RULES: &str = include_str!("../../config/boilerplate.toml");
+pub const DEFAULT_RULES: &str = include_str!("../../../config/boilerplate.toml");
 
 /// Name used for the built-in rules in error messages.
 const BUILTIN_NAME: &str = "config/boilerplate.toml (built in)";
@@ -34,6 +38,13 @@ const BUILTIN_NAME: &str = "config/boilerplate.toml (built in)";
 pub const GENERIC_SYMBOLS: &str = "generic-symbols";
 /// Rule id recorded for navigation bars ("Home | News | Sport | Weather").
 pub const GENERIC_NAV: &str = "generic-nav";
+
+/// Rule id recorded for related links told by their shape ("Don't miss:
+/// ...", a label no rule names, then a headline).
+pub const GENERIC_LINK: &str = "generic-link";
+
+/// Most words of a line taken for a related link by its shape.
+const LINK_SHAPE_MAX_WORDS: usize = 20;
 
 /// Words longer lines may have and still be checked as a navigation bar.
 const NAV_MAX_WORDS: usize = 40;
@@ -205,6 +216,12 @@ pub struct Generic {
     pub wrap_lines: usize,
     /// Most words on each wrapped headline line.
     pub wrap_words: usize,
+    /// Remove related links told by their shape: a short label, a
+    /// separator and a headline ("Don't miss: ...").
+    pub link_shape: bool,
+    /// Rules whose related link is cut from the middle of a line, after a
+    /// sentence ("... she said. Also Read: ...").
+    pub midline_rules: Vec<String>,
 }
 
 impl Default for Generic {
@@ -214,6 +231,8 @@ impl Default for Generic {
             nav_bars: true,
             wrap_lines: 2,
             wrap_words: 8,
+            link_shape: true,
+            midline_rules: Vec::new(),
         }
     }
 }
@@ -344,6 +363,21 @@ impl Rules {
         }))
         .build()
         .map_err(|e| err(format!("cannot build rule set: {e}")))?;
+        for id in &raw.generic.midline_rules {
+            match rules.iter().find(|r| &r.id == id) {
+                Some(r) if r.rest == Rest::Headline => {}
+                Some(_) => {
+                    return Err(err(format!(
+                        "generic.midline_rules: rule `{id}` is not a related-link rule (rest = \"headline\")"
+                    )))
+                }
+                None => {
+                    return Err(err(format!(
+                        "generic.midline_rules: no rule has the id `{id}`"
+                    )))
+                }
+            }
+        }
         let max_words = rules.iter().map(|r| r.max_words).max().unwrap_or(0);
         Ok(Rules {
             rules,
@@ -376,27 +410,42 @@ impl Rules {
     /// Remove boilerplate from normalized text. Returns the text that is left
     /// (borrowed when nothing was removed) and the removed spans in text order.
     pub fn clean<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Removed>) {
-        let lines = split_lines(text);
+        let mut lines = split_lines(text);
         let mut removed = Vec::new();
         let mut keep = vec![true; lines.len()];
         let mut i = 0;
         while i < lines.len() {
-            match self.span_at(&lines, i) {
-                Some((len, rule)) => {
-                    let text = lines[i..i + len]
-                        .iter()
-                        .map(|(l, _)| *l)
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    removed.push(Removed {
-                        rule: rule.to_owned(),
-                        text,
-                        stories: None,
-                    });
-                    keep[i..i + len].fill(false);
-                    i += len;
-                }
-                None => i += 1,
+            if let Some((len, rule)) = self.span_at(&lines, i) {
+                let text = lines[i..i + len]
+                    .iter()
+                    .map(|(l, _)| *l)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                removed.push(Removed {
+                    rule: rule.to_owned(),
+                    text,
+                    stories: None,
+                });
+                keep[i..i + len].fill(false);
+                i += len;
+            } else if let Some((cut, len, rule)) = self.midline_span(&lines, i) {
+                // The line keeps its text up to the link; the link and its
+                // wrapped tail go.
+                let line = lines[i].0;
+                let text = std::iter::once(&line[cut..])
+                    .chain(lines[i + 1..i + len].iter().map(|(l, _)| *l))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                removed.push(Removed {
+                    rule: rule.to_owned(),
+                    text,
+                    stories: None,
+                });
+                lines[i].0 = line[..cut].trim_end();
+                keep[i + 1..i + len].fill(false);
+                i += len;
+            } else {
+                i += 1;
             }
         }
         if removed.is_empty() {
@@ -408,28 +457,56 @@ impl Rules {
     /// The span of boilerplate starting at line `i`: its length in lines and
     /// the rule id.
     fn span_at(&self, lines: &[(&str, bool)], i: usize) -> Option<(usize, &str)> {
-        let line = lines[i].0;
+        self.span_from(lines, i, lines[i].0, false)
+    }
+
+    /// The span starting with `line` (line `i`, or the part of it from a
+    /// [`midline_cuts`] offset when `midline`: then only a related link of
+    /// a rule in `generic.midline_rules` counts).
+    fn span_from(
+        &self,
+        lines: &[(&str, bool)],
+        i: usize,
+        line: &str,
+        midline: bool,
+    ) -> Option<(usize, &str)> {
         let words = word_count(line);
-        let Some((rule, rest)) = self.rule_for(line, words) else {
-            return self.generic_for(line, words).map(|id| (1, id));
+        let (id, max_words, rest) = match self.rule_for(line, words) {
+            Some((rule, _)) if midline && !self.generic.midline_rules.contains(&rule.id) => {
+                return None
+            }
+            Some((rule, _)) if rule.rest != Rest::Headline => return Some((1, &rule.id)),
+            Some((rule, rest)) => (rule.id.as_str(), rule.max_words, rest),
+            None if midline => return None,
+            None => {
+                if let Some(id) = self.generic_for(line, words) {
+                    return Some((1, id));
+                }
+                if !(self.generic.link_shape
+                    && words <= LINK_SHAPE_MAX_WORDS
+                    && is_label_headline(line))
+                {
+                    return None;
+                }
+                (
+                    GENERIC_LINK,
+                    LINK_SHAPE_MAX_WORDS + self.generic.wrap_words,
+                    line,
+                )
+            }
         };
-        if rule.rest != Rest::Headline {
-            return Some((1, &rule.id));
-        }
         let mut len = 1;
         let mut total = words;
         let mut last = rest;
         if rest.is_empty() {
             // "Read more:" alone: the headline is the next line, if it is one.
             match lines.get(i + 1) {
-                Some((next, _))
-                    if is_link_text(next) && total + word_count(next) <= rule.max_words =>
-                {
+                Some((next, _)) if is_link_text(next) && total + word_count(next) <= max_words => {
                     len = 2;
                     total += word_count(next);
                     last = next;
                 }
-                _ => return Some((1, &rule.id)),
+                _ => return Some((1, id)),
             }
         }
         for _ in 0..self.generic.wrap_lines {
@@ -440,14 +517,27 @@ impl Rules {
                 break;
             };
             let w = word_count(next);
-            if w > self.generic.wrap_words || total + w > rule.max_words || !is_wrapped_tail(next) {
+            if w > self.generic.wrap_words || total + w > max_words || !is_wrapped_tail(next) {
                 break;
             }
             len += 1;
             total += w;
             last = next;
         }
-        Some((len, &rule.id))
+        Some((len, id))
+    }
+
+    /// A related link run on after the text of line `i` ("... she said.
+    /// Also Read: ..."): where it starts in the line, and its span.
+    fn midline_span(&self, lines: &[(&str, bool)], i: usize) -> Option<(usize, usize, &str)> {
+        if self.generic.midline_rules.is_empty() {
+            return None;
+        }
+        let line = lines[i].0;
+        midline_cuts(line).find_map(|cut| {
+            self.span_from(lines, i, &line[cut..], true)
+                .map(|(len, id)| (cut, len, id))
+        })
     }
 
     /// The first rule that accepts `line`, with the text after its match.
@@ -559,52 +649,6 @@ fn word_count(line: &str) -> usize {
         return 0;
     }
     line.bytes().filter(|&b| b == b' ').count() + 1
-}
-
-/// A linked story's title: starts like a headline, does not end like a
-/// sentence, and is not two sentences.
-fn is_link_text(s: &str) -> bool {
-    let words: Vec<&str> = s.split_ascii_whitespace().collect();
-    let Some(first) = words.first() else {
-        return false;
-    };
-    let fragment = first.starts_with(char::is_lowercase) && !first.chars().any(char::is_uppercase);
-    !fragment && !ends_like_sentence_or_clause(s) && !has_sentence_break(&words)
-}
-
-/// Small words a title-case headline leaves lowercase.
-const SMALL_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "by", "for", "from",
-    "with", "as", "into", "over", "vs", "via", "per", "is", "are", "be",
-];
-
-/// The tail of a headline that wrapped: no sentence ending, and either
-/// continuing lowercase ("as talks stall") or in title case ("Iranian Oil
-/// Tankers", small words aside, at least two in three words capitalized).
-fn is_wrapped_tail(line: &str) -> bool {
-    if ends_like_sentence_or_clause(line) {
-        return false;
-    }
-    let words: Vec<&str> = line.split_ascii_whitespace().collect();
-    if has_sentence_break(&words) {
-        return false;
-    }
-    if line.starts_with(char::is_lowercase) {
-        return true;
-    }
-    let mut big = 0;
-    let mut capped = 0;
-    for w in words.iter().filter(|w| !SMALL_WORDS.contains(w)) {
-        big += 1;
-        let c = w
-            .trim_start_matches(['\'', '"', '‘', '“', '('])
-            .chars()
-            .next();
-        if c.is_some_and(|c| c.is_uppercase() || c.is_ascii_digit()) {
-            capped += 1;
-        }
-    }
-    big > 0 && capped * 3 >= big * 2
 }
 
 /// Three or more short items separated by ` | `, ` • ` or ` · `.
@@ -894,6 +938,54 @@ mod tests {
     }
 
     #[test]
+    fn a_related_link_no_rule_names_goes_with_its_wrapped_tail() {
+        let (out, rm) = clean(
+            "Brewers cut prices.\n\nKeep exploring: Why drinkers are switching\n\nto beer alternatives\n\nSales fell 3% in May.",
+        );
+        assert_eq!(out, "Brewers cut prices.\n\nSales fell 3% in May.");
+        assert_eq!(
+            rm,
+            [removed(
+                GENERIC_LINK,
+                "Keep exploring: Why drinkers are switching\nto beer alternatives"
+            )]
+        );
+        let (_, rm) =
+            clean("Film news.\nMore on this story: Director Heads for\nBafta glory\nThe end.");
+        assert_eq!(
+            rm[0].text,
+            "More on this story: Director Heads for\nBafta glory"
+        );
+    }
+
+    #[test]
+    fn also_read_in_the_middle_of_a_line_is_cut_from_there() {
+        let (out, rm) = clean(
+            "Talks ended without a deal, the union said. Also Read: Port Strike Talks\nResume After Walkout\n\nMore talks are planned.",
+        );
+        assert_eq!(
+            out,
+            "Talks ended without a deal, the union said.\n\nMore talks are planned."
+        );
+        assert_eq!(
+            rm,
+            [removed(
+                "also-read",
+                "Also Read: Port Strike Talks\nResume After Walkout"
+            )]
+        );
+        // Not after a sentence, or not a headline: the line stays whole.
+        for line in [
+            "He said to also read the small print before signing.",
+            "Critics were blunt. Also read the report, they said, and you will see why.",
+        ] {
+            let (out, rm) = clean(line);
+            assert!(rm.is_empty(), "{line}: {rm:?}");
+            assert_eq!(out, line);
+        }
+    }
+
+    #[test]
     fn line_breaks_inside_a_block_survive_removal() {
         let (out, _) = clean("Head\n\n- one\nAdvertisement\n- two\n\nEnd.");
         assert_eq!(out, "Head\n\n- one\n- two\n\nEnd.");
@@ -1064,13 +1156,14 @@ mod tests {
     #[test]
     fn generic_signals_can_be_switched_off() {
         let r = Rules::parse(
-            "[generic]\nsymbol_lines = false\nnav_bars = false\n",
+            "[generic]\nsymbol_lines = false\nnav_bars = false\nlink_shape = false\n",
             "g.toml",
         )
         .unwrap();
-        let (out, rm) = r.clean("***\nHome | News | Sport");
+        let text = "***\nHome | News | Sport\nDon't miss: Port Strike Talks Resume";
+        let (out, rm) = r.clean(text);
         assert!(rm.is_empty());
-        assert_eq!(out, "***\nHome | News | Sport");
+        assert_eq!(out, text);
     }
 
     /// The seed after the stages that run before this one.
