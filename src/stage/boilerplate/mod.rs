@@ -482,7 +482,16 @@ impl Rules {
                 if let Some(id) = self.generic_for(line, words) {
                     return Some((1, id));
                 }
+                // A link by its shape alone follows the story's text (a
+                // sentence) or another link: the first line, or one after a
+                // masthead, is where a headline stands ("At a glance: Tory
+                // health checks").
+                let after_text = i > 0 && {
+                    let prev = lines[i - 1].0;
+                    ends_like_sentence_or_clause(prev) || is_label_headline(prev)
+                };
                 if !(self.generic.link_shape
+                    && after_text
                     && words <= LINK_SHAPE_MAX_WORDS
                     && is_label_headline(line))
                 {
@@ -788,10 +797,13 @@ impl Stage for Boilerplate {
     }
 
     fn process(&self, article: &mut Article) -> Verdict {
-        self.apply_rules(article);
+        // Learned chrome first: whole lines, learned from text the rules had
+        // cleaned, so the rules then see the story as it starts (a masthead
+        // gone, its headline is the first line again).
         if let Some(chrome) = self.chrome.get() {
             self.apply_learned(chrome, article);
         }
+        self.apply_rules(article);
         Ok(())
     }
 }
@@ -956,6 +968,20 @@ mod tests {
             rm[0].text,
             "More on this story: Director Heads for\nBafta glory"
         );
+    }
+
+    #[test]
+    fn a_headline_shaped_like_a_link_is_kept_where_a_headline_stands() {
+        for text in [
+            "At a glance: Tory health checks\n\nThe party set out its plans.",
+            "You are reading Harbor Media\n\nAt a glance: Tory health checks\n\nThe party set out its plans.",
+        ] {
+            let (out, rm) = clean(text);
+            assert!(rm.is_empty(), "{rm:?}");
+            assert_eq!(out, text);
+        }
+        let (_, rm) = clean("Body.\n\nDon't miss: Port Strike Talks Resume\n\nKeep reading: Why Night Trains Came Back\n\nEnd.");
+        assert_eq!(rm.len(), 2, "{rm:?}");
     }
 
     #[test]
