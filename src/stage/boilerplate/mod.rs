@@ -980,7 +980,7 @@ mod tests {
             assert!(rm.is_empty(), "{rm:?}");
             assert_eq!(out, text);
         }
-        let (_, rm) = clean("Body.\n\nDon't miss: Port Strike Talks Resume\n\nKeep reading: Why Night Trains Came Back\n\nEnd.");
+        let (_, rm) = clean("Body.\n\nNext up: Port Strike Talks Resume\n\nKeep exploring: Why the Night Trains of Europe Came Back Again\n\nEnd.");
         assert_eq!(rm.len(), 2, "{rm:?}");
     }
 
