@@ -183,3 +183,135 @@ fn bbc_articles_as_they_are_lose_no_line() {
         crate::support::json_file(&tmp.path().join("bbc.jsonl.signatures/boilerplate.json"));
     assert_eq!(state["sources"].as_object().map(|o| o.len()), Some(5));
 }
+
+/// A folder per outlet: `harbor/` articles carry "Support Harbor Media
+/// today" and a footer with a changing year, `lakeside/` none.
+fn outlet_dirs(parent: &Path, from: usize, n: usize) -> std::path::PathBuf {
+    let input = parent.join(format!("in-{from}"));
+    for (outlet, chrome) in [("harbor", true), ("lakeside", false)] {
+        let dir = input.join(outlet);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in from..from + n {
+            let mut text = crate::support::article(i + if chrome { 0 } else { 10_000 });
+            if chrome {
+                text = format!(
+                    "{text}\nSupport Harbor Media today\n\nHarbor Media newsroom, edition {}\n",
+                    2000 + i
+                );
+            }
+            std::fs::write(dir.join(format!("{i:04}.txt")), text).unwrap();
+        }
+    }
+    input
+}
+
+fn learned_lines(records: &[Value]) -> Vec<(String, String, u64)> {
+    records
+        .iter()
+        .flat_map(|r| r["boilerplate"].as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            (
+                b["rule"].as_str().unwrap_or_default().to_owned(),
+                b["text"].as_str().unwrap_or_default().to_owned(),
+                b["stories"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_later_run_starts_from_what_an_earlier_one_learned() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Five stories are too few to learn from (learn_min_stories = 8) ...
+    let first_in = outlet_dirs(tmp.path(), 0, 5);
+    let first = tmp.path().join("first.jsonl");
+    newspipe()
+        .args(["run", "--no-entities", "-o"])
+        .arg(&first)
+        .arg(&first_in)
+        .assert()
+        .success();
+    assert!(learned_lines(&json_lines_of(&first)).is_empty());
+    let state = tmp.path().join("first.jsonl.signatures/boilerplate.json");
+    let saved = crate::support::json_file(&state);
+    assert_eq!(saved["sources"]["harbor"]["stories"], 5);
+    // ... but with five more, against the first run's state, they are.
+    let second_in = outlet_dirs(tmp.path(), 5, 5);
+    let second = tmp.path().join("second.jsonl");
+    newspipe()
+        .args(["run", "--no-entities", "--against"])
+        .arg(&first)
+        .arg("-o")
+        .arg(&second)
+        .arg(&second_in)
+        .assert()
+        .success();
+    let learned = learned_lines(&json_lines_of(&second));
+    assert_eq!(learned.len(), 10, "{learned:?}");
+    assert!(learned.iter().all(|(rule, _, stories)| rule == "learned:harbor" && *stories == 10));
+    assert!(learned.iter().any(|(_, text, _)| text == "Harbor Media newsroom, edition 2007"));
+    // The earlier output and its state are never rewritten.
+    assert_eq!(crate::support::json_file(&state), saved);
+    // Without --against the second run alone learns nothing.
+    let alone = tmp.path().join("alone.jsonl");
+    newspipe()
+        .args(["run", "--no-entities", "-o"])
+        .arg(&alone)
+        .arg(&second_in)
+        .assert()
+        .success();
+    assert!(learned_lines(&json_lines_of(&alone)).is_empty());
+}
+
+#[test]
+fn a_run_whose_learned_state_exists_is_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = outlet_dirs(tmp.path(), 0, 3);
+    let out = tmp.path().join("out.jsonl");
+    std::fs::create_dir(tmp.path().join("out.jsonl.signatures")).unwrap();
+    std::fs::write(tmp.path().join("out.jsonl.signatures/boilerplate.json"), "{}").unwrap();
+    newspipe()
+        .args(["run", "-o"])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("boilerplate.json already exists"));
+    assert!(!out.exists());
+    newspipe()
+        .args(["run", "--against"])
+        .arg(tmp.path().join("nothing-here"))
+        .arg(&input)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--against"));
+}
+
+#[test]
+fn boilerplate_learn_prints_pinnable_rules_per_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = outlet_dirs(tmp.path(), 0, 9);
+    let out = newspipe()
+        .args(["boilerplate", "learn"])
+        .arg(&input)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains("# source harbor: 9 articles, 9 distinct stories"), "{text}");
+    assert!(text.contains("# source lakeside: 9 articles"), "{text}");
+    assert_eq!(text.matches("[[rule]]").count(), 2, "{text}");
+    assert!(text.contains("note = \"learned from harbor: in 9 of 9 stories\""), "{text}");
+    // Pinned into a rules file, the rules remove the chrome with learning off.
+    let rules = tmp.path().join("pinned.toml");
+    std::fs::write(&rules, &text).unwrap();
+    let run = newspipe()
+        .args(["run", "--no-entities", "--no-learn"])
+        .env("NEWSPIPE__BOILERPLATE__RULES_FILE", &rules)
+        .arg(&input)
+        .assert()
+        .success();
+    let records = crate::support::json_lines(&run.get_output().stdout);
+    let removed = learned_lines(&records);
+    assert_eq!(removed.len(), 18, "{removed:?}");
+    assert!(removed.iter().all(|(rule, _, _)| rule.starts_with("learned-harbor-")));
+}
