@@ -176,7 +176,11 @@ impl Learning {
     /// file that already exists (earlier output is never rewritten) and an
     /// `--against` path that holds no readable state.
     pub fn prepare(output: &str, against: &[PathBuf]) -> Result<Self> {
-        let save_to = (output != "-").then(|| signatures_dir(Path::new(output)).join(LEARNED_FILE));
+        // Beside a file only: a device or FIFO (`-o /dev/null`) is written
+        // through, and nothing is put beside it.
+        let is_special = std::fs::metadata(output).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let save_to = (output != "-" && !is_special)
+            .then(|| signatures_dir(Path::new(output)).join(LEARNED_FILE));
         if let Some(p) = &save_to {
             if p.exists() {
                 return Err(Error::Config(format!(

@@ -248,8 +248,12 @@ fn a_later_run_starts_from_what_an_earlier_one_learned() {
         .success();
     let learned = learned_lines(&json_lines_of(&second));
     assert_eq!(learned.len(), 10, "{learned:?}");
-    assert!(learned.iter().all(|(rule, _, stories)| rule == "learned:harbor" && *stories == 10));
-    assert!(learned.iter().any(|(_, text, _)| text == "Harbor Media newsroom, edition 2007"));
+    assert!(learned
+        .iter()
+        .all(|(rule, _, stories)| rule == "learned:harbor" && *stories == 10));
+    assert!(learned
+        .iter()
+        .any(|(_, text, _)| text == "Harbor Media newsroom, edition 2007"));
     // The earlier output and its state are never rewritten.
     assert_eq!(crate::support::json_file(&state), saved);
     // Without --against the second run alone learns nothing.
@@ -269,7 +273,11 @@ fn a_run_whose_learned_state_exists_is_refused_at_start() {
     let input = outlet_dirs(tmp.path(), 0, 3);
     let out = tmp.path().join("out.jsonl");
     std::fs::create_dir(tmp.path().join("out.jsonl.signatures")).unwrap();
-    std::fs::write(tmp.path().join("out.jsonl.signatures/boilerplate.json"), "{}").unwrap();
+    std::fs::write(
+        tmp.path().join("out.jsonl.signatures/boilerplate.json"),
+        "{}",
+    )
+    .unwrap();
     newspipe()
         .args(["run", "-o"])
         .arg(&out)
@@ -297,10 +305,16 @@ fn boilerplate_learn_prints_pinnable_rules_per_source() {
         .assert()
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-    assert!(text.contains("# source harbor: 9 articles, 9 distinct stories"), "{text}");
+    assert!(
+        text.contains("# source harbor: 9 articles, 9 distinct stories"),
+        "{text}"
+    );
     assert!(text.contains("# source lakeside: 9 articles"), "{text}");
     assert_eq!(text.matches("[[rule]]").count(), 2, "{text}");
-    assert!(text.contains("note = \"learned from harbor: in 9 of 9 stories\""), "{text}");
+    assert!(
+        text.contains("note = \"learned from harbor: in 9 of 9 stories\""),
+        "{text}"
+    );
     // Pinned into a rules file, the rules remove the chrome with learning off.
     let rules = tmp.path().join("pinned.toml");
     std::fs::write(&rules, &text).unwrap();
@@ -313,5 +327,7 @@ fn boilerplate_learn_prints_pinnable_rules_per_source() {
     let records = crate::support::json_lines(&run.get_output().stdout);
     let removed = learned_lines(&records);
     assert_eq!(removed.len(), 18, "{removed:?}");
-    assert!(removed.iter().all(|(rule, _, _)| rule.starts_with("learned-harbor-")));
+    assert!(removed
+        .iter()
+        .all(|(rule, _, _)| rule.starts_with("learned-harbor-")));
 }

@@ -34,6 +34,8 @@ fn an_output_device_is_written_through_not_replaced() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("/dev/full"), "{stderr}");
+    // Nothing is put beside a device.
+    assert!(!Path::new("/dev/null.signatures").exists());
     for dev in ["/dev/null", "/dev/full"] {
         let kind = std::fs::metadata(dev).unwrap().file_type();
         assert!(kind.is_char_device(), "{dev} is still a device");
@@ -78,7 +80,11 @@ fn an_output_link_writes_its_target_and_stays_a_link() {
         .is_symlink());
     let written = std::fs::read(&target).unwrap();
     assert!(records(&written).len() >= support::seed_count() - 1);
-    assert_eq!(names_in(dir.path()), ["link.jsonl", "real.jsonl"]);
+    // What the run learned goes beside the name it was given.
+    assert_eq!(
+        names_in(dir.path()),
+        ["link.jsonl", "link.jsonl.signatures", "real.jsonl"]
+    );
 }
 
 #[test]
