@@ -326,8 +326,10 @@ pub async fn run(
         match learn(core, &roots, input, &learning.earlier, &mut shutdown).await? {
             Some(l) => {
                 for (name, s) in &l.sources {
+                    let bytes = serde_json::to_vec(s).map_or(0, |v| v.len());
                     info!(
-                        "source {name}: {} articles, {} stories, {} templates kept",
+                        "learned from source {name}: {} articles, {} distinct stories, \
+                         {} templates kept ({bytes} B of state)",
                         s.articles,
                         s.stories,
                         s.templates.len()

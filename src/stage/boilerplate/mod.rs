@@ -522,10 +522,15 @@ impl Rules {
             if last.ends_with(['?', '!']) {
                 break;
             }
-            let Some((next, _)) = lines.get(i + len) else {
+            let Some((next, gap)) = lines.get(i + len) else {
                 break;
             };
             let w = word_count(next);
+            // A link known only by its shape takes a one-word paragraph
+            // after it ("Jamaican", a hard-wrapped word of the story) no more.
+            if id == GENERIC_LINK && *gap && w < 2 {
+                break;
+            }
             if w > self.generic.wrap_words || total + w > max_words || !is_wrapped_tail(next) {
                 break;
             }

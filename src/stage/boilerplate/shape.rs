@@ -22,9 +22,10 @@ const SMALL_WORDS: &[&str] = &[
     "with", "as", "into", "over", "vs", "via", "per", "is", "are", "be",
 ];
 
-/// Words up to which a wrapped tail may be cased any way ("Bafta glory",
-/// "to beer alternatives"): a fragment this short with no closing
-/// punctuation after a link is the link's, not a sentence of the story.
+/// Words up to which a wrapped tail of two words or more may be cased any
+/// way ("Bafta glory", "to beer alternatives"): a fragment this short with
+/// no closing punctuation after a link is the link's, not a sentence of the
+/// story. A parenthesis or a number first ("(seeds in brackets)") is not.
 const SHORT_FRAGMENT_WORDS: usize = 4;
 
 /// The tail of a headline that wrapped: no sentence ending, and either
@@ -39,7 +40,14 @@ pub(super) fn is_wrapped_tail(line: &str) -> bool {
     if has_sentence_break(&words) {
         return false;
     }
-    if words.len() <= SHORT_FRAGMENT_WORDS || line.starts_with(char::is_lowercase) {
+    // A headline goes on with a word, a number or a quote; ": M McCurry"
+    // is the story's own (a list, a hard-wrapped line).
+    if !line.starts_with(|c: char| c.is_alphanumeric() || "'\"‘“".contains(c)) {
+        return false;
+    }
+    let short =
+        (2..=SHORT_FRAGMENT_WORDS).contains(&words.len()) && line.starts_with(char::is_alphabetic);
+    if short || line.starts_with(char::is_lowercase) {
         return true;
     }
     let mut big = 0;
@@ -193,6 +201,8 @@ mod tests {
             assert!(is_wrapped_tail(tail), "{tail}");
         }
         for not in [
+            "(seeds in brackets)",
+            ": M McCurry",
             "The bank cut rates.",
             "Shares rose on Monday after the bank cut its main rates again",
         ] {

@@ -143,7 +143,20 @@ struct Piece {
 struct Outlet {
     host: String,
     pieces: Vec<Piece>,
+    /// A related-story link with a label no rule knows, to another story's
+    /// headline: its label, and on what share of articles (percent).
+    related: Option<(&'static str, usize)>,
 }
+
+/// Labels of related-story links that no built-in rule names.
+const RELATED_LABELS: [&str; 6] = [
+    "Keep exploring",
+    "Related Story",
+    "You may have missed",
+    "Elsewhere on the site",
+    "Before you go",
+    "Our pick",
+];
 
 /// The wordings each kind of chrome can take; `{name}`, `{host}`,
 /// `{partner}` are the outlet's, `{year}`, `{count}`, `{date}`, `{price}`,
@@ -288,8 +301,18 @@ fn outlets(rng: &mut Rng) -> Vec<(Outlet, String, String, usize, String)> {
                 percent: 15 + rng.below(86),
             })
             .collect();
+        let related = (rng.below(2) == 0).then(|| {
+            (
+                RELATED_LABELS[rng.below(RELATED_LABELS.len())],
+                20 + rng.below(61),
+            )
+        });
         out.push((
-            Outlet { host, pieces },
+            Outlet {
+                host,
+                pieces,
+                related,
+            },
             name,
             place.to_owned(),
             founded,
@@ -376,6 +399,28 @@ pub fn build(docs: &[Doc], params: EvalParams) -> Vec<Generated> {
                         Position::Bottom => len,
                     };
                     lines.insert(at, Line { text, chrome: true });
+                }
+                if let Some((label, percent)) = outlet.related {
+                    // After a paragraph of this story (not its headline):
+                    // somewhere after its second content line.
+                    let after: Vec<usize> = (0..lines.len())
+                        .filter(|&k| !lines[k].chrome)
+                        .skip(1)
+                        .map(|k| k + 1)
+                        .collect();
+                    if rng.below(100) < percent && !after.is_empty() {
+                        // Another story's headline.
+                        let other = &docs[rng.below(docs.len())].raw;
+                        let headline = other.lines().next().unwrap_or_default().trim();
+                        let at = after[rng.below(after.len())];
+                        lines.insert(
+                            at,
+                            Line {
+                                text: format!("{label}: {headline}"),
+                                chrome: true,
+                            },
+                        );
+                    }
                 }
                 out.push(Generated {
                     url: format!("https://www.{}/news/{n}-{}", outlet.host, out.len()),
