@@ -86,7 +86,9 @@ impl Observation {
 
 /// The template of `line` when a line like it may be learned at all.
 pub fn learnable(line: &str, params: &LearnParams) -> Option<Template> {
-    if line.is_empty() {
+    // Most lines are paragraphs far over the word limit: counting spaces
+    // (which vectorizes) spares them the template.
+    if line.is_empty() || line.bytes().filter(|&b| b == b' ').count() >= params.max_words {
         return None;
     }
     let t = template(line);
@@ -307,6 +309,9 @@ impl Chrome {
     /// The number of stories `line` was seen in when it is chrome of `source`.
     pub fn lookup(&self, source: &str, line: &str) -> Option<u32> {
         let set = self.sources.get(source)?;
+        if line.bytes().filter(|&b| b == b' ').count() >= self.max_words {
+            return None;
+        }
         let t = template(line);
         if t.words > self.max_words || t.letter_words < MIN_LETTER_WORDS {
             return None;
