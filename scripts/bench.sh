@@ -72,7 +72,7 @@ learning() {
   local on=999999 off=999999 t
   for _ in 1 2 3; do
     t=$(secs "$@" --no-learn "$dir"); off=$(python3 -c "print(min($off, $t))")
-    t=$(secs "$@" "$dir"); on=$(python3 -c "print(min($on, $t))")
+    t=$(secs "$@" --learn "$dir"); on=$(python3 -c "print(min($on, $t))")
   done
   python3 - "$label" "$bytes" "$on" "$off" <<'PY'
 import sys

@@ -170,6 +170,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_boilerplate: bool,
 
+    /// Learn each source's chrome in a first pass over the inputs and
+    /// remove it [config: boilerplate.learn = true].
+    #[arg(long, conflicts_with = "no_learn")]
+    pub learn: bool,
+
     /// Apply the rules only: no first pass learning each source's chrome
     /// [config: boilerplate.learn = false].
     #[arg(long)]
@@ -386,6 +391,7 @@ impl RunArgs {
             (self.follow_links, "input.follow_links", true),
             (self.no_title, "title.enabled", false),
             (self.no_boilerplate, "boilerplate.enabled", false),
+            (self.learn, "boilerplate.learn", true),
             (self.no_learn, "boilerplate.learn", false),
             (self.no_dedup, "dedup.enabled", false),
             (self.no_near_dedup, "dedup.near", false),

@@ -33,9 +33,24 @@ fn run_with(corpus: &[Generated], dir: &Path, extra: &[&str]) -> Vec<Value> {
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let out = dir.join("out.jsonl");
     newspipe()
-        .args(["run", "--no-entities"])
+        .args(["run", "--no-entities", "--learn"])
         .args(extra)
         .arg("-o")
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .code(predicates::ord::eq(0).or(predicates::ord::eq(3)));
+    json_lines_of(&out)
+}
+
+/// [`run`] without learning: the rules and the shape signals alone.
+fn newspipe_rules_only(corpus: &[Generated], dir: &Path) -> Vec<Value> {
+    let input = dir.join("corpus.jsonl");
+    let lines: Vec<String> = corpus.iter().map(Generated::json_line).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.join("out.jsonl");
+    newspipe()
+        .args(["run", "--no-entities", "--no-learn", "-o"])
         .arg(&out)
         .arg(&input)
         .assert()
@@ -101,7 +116,7 @@ fn the_rules_alone_miss_most_of_the_outlets_chrome() {
     };
     let corpus = build(&docs, params(11));
     let dir = tempfile::tempdir().unwrap();
-    let records = run_with(&corpus, dir.path(), &["--no-learn"]);
+    let records = newspipe_rules_only(&corpus, dir.path());
     let s = crate::support::boiler_eval::score(&corpus, &records, |_, _| {});
     eprintln!(
         "seed 11, rules only: precision {:.4}, recall {:.4}, content lost {}",
@@ -166,7 +181,7 @@ fn bbc_articles_as_they_are_lose_no_line() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bbc.jsonl");
     newspipe()
-        .args(["run", "--no-entities", "-o"])
+        .args(["run", "--no-entities", "--learn", "-o"])
         .arg(&out)
         .arg(&dir)
         .assert()
@@ -226,7 +241,7 @@ fn a_later_run_starts_from_what_an_earlier_one_learned() {
     let first_in = outlet_dirs(tmp.path(), 0, 5);
     let first = tmp.path().join("first.jsonl");
     newspipe()
-        .args(["run", "--no-entities", "-o"])
+        .args(["run", "--no-entities", "--learn", "-o"])
         .arg(&first)
         .arg(&first_in)
         .assert()
@@ -239,7 +254,7 @@ fn a_later_run_starts_from_what_an_earlier_one_learned() {
     let second_in = outlet_dirs(tmp.path(), 5, 5);
     let second = tmp.path().join("second.jsonl");
     newspipe()
-        .args(["run", "--no-entities", "--against"])
+        .args(["run", "--no-entities", "--learn", "--against"])
         .arg(&first)
         .arg("-o")
         .arg(&second)
@@ -259,7 +274,7 @@ fn a_later_run_starts_from_what_an_earlier_one_learned() {
     // Without --against the second run alone learns nothing.
     let alone = tmp.path().join("alone.jsonl");
     newspipe()
-        .args(["run", "--no-entities", "-o"])
+        .args(["run", "--no-entities", "--learn", "-o"])
         .arg(&alone)
         .arg(&second_in)
         .assert()
@@ -279,7 +294,7 @@ fn a_run_whose_learned_state_exists_is_refused_at_start() {
     )
     .unwrap();
     newspipe()
-        .args(["run", "-o"])
+        .args(["run", "--learn", "-o"])
         .arg(&out)
         .arg(&input)
         .assert()
@@ -287,7 +302,7 @@ fn a_run_whose_learned_state_exists_is_refused_at_start() {
         .stderr(predicates::str::contains("boilerplate.json already exists"));
     assert!(!out.exists());
     newspipe()
-        .args(["run", "--against"])
+        .args(["run", "--learn", "--against"])
         .arg(tmp.path().join("nothing-here"))
         .arg(&input)
         .assert()
@@ -330,4 +345,16 @@ fn boilerplate_learn_prints_pinnable_rules_per_source() {
     assert!(removed
         .iter()
         .all(|(rule, _, _)| rule.starts_with("learned-harbor-")));
+}
+
+#[test]
+fn nothing_is_put_beside_a_device_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = outlet_dirs(tmp.path(), 0, 3);
+    newspipe()
+        .args(["run", "-q", "--no-entities", "--learn", "-o", "/dev/null"])
+        .arg(&input)
+        .assert()
+        .success();
+    assert!(!Path::new("/dev/null.signatures").exists());
 }

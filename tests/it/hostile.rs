@@ -34,8 +34,6 @@ fn an_output_device_is_written_through_not_replaced() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("/dev/full"), "{stderr}");
-    // Nothing is put beside a device.
-    assert!(!Path::new("/dev/null.signatures").exists());
     for dev in ["/dev/null", "/dev/full"] {
         let kind = std::fs::metadata(dev).unwrap().file_type();
         assert!(kind.is_char_device(), "{dev} is still a device");
@@ -80,11 +78,7 @@ fn an_output_link_writes_its_target_and_stays_a_link() {
         .is_symlink());
     let written = std::fs::read(&target).unwrap();
     assert!(records(&written).len() >= support::seed_count() - 1);
-    // What the run learned goes beside the name it was given.
-    assert_eq!(
-        names_in(dir.path()),
-        ["link.jsonl", "link.jsonl.signatures", "real.jsonl"]
-    );
+    assert_eq!(names_in(dir.path()), ["link.jsonl", "real.jsonl"]);
 }
 
 #[test]
@@ -415,4 +409,80 @@ fn a_reader_that_stops_early_is_not_an_error() {
         status.code() == Some(0) || status.code() == Some(3),
         "{status:?}"
     );
+}
+
+/// Fill the file system holding `dir` with one file, `filler`, until it
+/// refuses more bytes.
+fn fill(dir: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
+    let chunk = vec![b'x'; 4096];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
+}
+
+#[test]
+fn a_full_disk_mid_run_fails_naming_the_path_and_leaves_the_old_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = support::article_dir(dir.path(), 300);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // 300 records are about 600 KB of JSON: the disk fills mid-run.
+    let Some(_mount) = support::small_tmpfs(&out, 128 * 1024) else {
+        return;
+    };
+    let target = out.join("records.jsonl");
+    std::fs::write(&target, "the previous run's output\n").unwrap();
+    let rejects = out.join("rejects.jsonl");
+    let run = newspipe()
+        .args(["run", "-q", "--no-entities", "-o"])
+        .arg(&target)
+        .arg("--rejects")
+        .arg(&rejects)
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(
+        stderr.contains(&*out.to_string_lossy()),
+        "the message names the path: {stderr}"
+    );
+    // Not replaced by a partial file, and no temporary file left beside it.
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "the previous run's output\n"
+    );
+    assert_eq!(names_in(&out), ["records.jsonl"]);
+}
+
+#[test]
+fn a_summary_on_a_full_tmpfs_leaves_no_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let Some(_mount) = support::small_tmpfs(&out, 64 * 1024) else {
+        return;
+    };
+    fill(&out);
+    let summary = out.join("summary.json");
+    let output = dir.path().join("records.jsonl");
+    let run = newspipe()
+        .args(["run", "-q", "--no-entities", "-o"])
+        .arg(&output)
+        .arg("--summary-json")
+        .arg(&summary)
+        .arg(seeds())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&*summary.to_string_lossy()), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    // Neither an empty summary.json nor its temporary file.
+    assert_eq!(names_in(&out), ["filler"]);
+    // The records, committed before the summary, are whole.
+    let written = records(&std::fs::read(&output).unwrap());
+    assert!(written.len() >= support::seed_count() - 1);
 }
