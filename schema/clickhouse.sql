@@ -1,4 +1,4 @@
--- newspipe record, schema_version 2, for ClickHouse.
+-- newspipe record, schema_version 3, for ClickHouse.
 -- Generated from src/sink/schema.rs; do not edit by hand.
 
 CREATE TABLE IF NOT EXISTS articles
@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS articles
     `url` Nullable(String) COMMENT 'Source URL.',
     `published` Nullable(String) COMMENT 'Publication time as the input supplied it.',
     `lang` String COMMENT 'ISO 639-1 language code.',
-    `boilerplate` Array(Tuple(`rule` String, `text` String)) COMMENT 'Spans removed as boilerplate.',
+    `boilerplate` Array(Tuple(`rule` String, `text` String, `stories` Nullable(UInt32))) COMMENT 'Spans removed as boilerplate.',
     `dedup` Tuple(`status` LowCardinality(String), `duplicate_of` Nullable(String), `similarity` Nullable(Float64), `containment` Nullable(Float64), `relation` LowCardinality(Nullable(String))) COMMENT 'Duplicate status.',
     `entities` Array(Tuple(`text` String, `label` LowCardinality(String), `start` UInt64, `end` UInt64, `canonical` Nullable(String), `geonames_id` Nullable(UInt64), `country` Nullable(String))) COMMENT 'Entities over `text`.',
     `title_entities` Array(Tuple(`text` String, `label` LowCardinality(String), `start` UInt64, `end` UInt64, `canonical` Nullable(String), `geonames_id` Nullable(UInt64), `country` Nullable(String))) COMMENT 'Entities over `title`.'

@@ -1,4 +1,4 @@
--- newspipe record, schema_version 2, for DuckDB.
+-- newspipe record, schema_version 3, for DuckDB.
 -- Generated from src/sink/schema.rs; do not edit by hand.
 
 CREATE TABLE IF NOT EXISTS articles (
@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS articles (
     "url" VARCHAR,  -- Source URL.
     "published" VARCHAR,  -- Publication time as the input supplied it.
     "lang" VARCHAR NOT NULL,  -- ISO 639-1 language code.
-    "boilerplate" STRUCT("rule" VARCHAR, "text" VARCHAR)[] NOT NULL,  -- Spans removed as boilerplate.
+    "boilerplate" STRUCT("rule" VARCHAR, "text" VARCHAR, "stories" UINTEGER)[] NOT NULL,  -- Spans removed as boilerplate.
     "dedup" STRUCT("status" VARCHAR, "duplicate_of" VARCHAR, "similarity" DOUBLE, "containment" DOUBLE, "relation" VARCHAR) NOT NULL,  -- Duplicate status.
     "entities" STRUCT("text" VARCHAR, "label" VARCHAR, "start" UBIGINT, "end" UBIGINT, "canonical" VARCHAR, "geonames_id" UBIGINT, "country" VARCHAR)[] NOT NULL,  -- Entities over `text`.
     "title_entities" STRUCT("text" VARCHAR, "label" VARCHAR, "start" UBIGINT, "end" UBIGINT, "canonical" VARCHAR, "geonames_id" UBIGINT, "country" VARCHAR)[] NOT NULL  -- Entities over `title`.
@@ -27,7 +27,7 @@ CREATE OR REPLACE MACRO newspipe_jsonl(path) AS TABLE
         'url': 'VARCHAR',
         'published': 'VARCHAR',
         'lang': 'VARCHAR',
-        'boilerplate': 'STRUCT("rule" VARCHAR, "text" VARCHAR)[]',
+        'boilerplate': 'STRUCT("rule" VARCHAR, "text" VARCHAR, "stories" UINTEGER)[]',
         'dedup': 'STRUCT("status" VARCHAR, "duplicate_of" VARCHAR, "similarity" DOUBLE, "containment" DOUBLE, "relation" VARCHAR)',
         'entities': 'STRUCT("text" VARCHAR, "label" VARCHAR, "start" UBIGINT, "end" UBIGINT, "canonical" VARCHAR, "geonames_id" UBIGINT, "country" VARCHAR)[]',
         'title_entities': 'STRUCT("text" VARCHAR, "label" VARCHAR, "start" UBIGINT, "end" UBIGINT, "canonical" VARCHAR, "geonames_id" UBIGINT, "country" VARCHAR)[]'

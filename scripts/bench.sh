@@ -8,7 +8,11 @@
 # The datasketch comparison (MinHash + MinHashLSH from PyPI, one thread, on the
 # same BBC bodies) runs in a virtualenv under /tmp that the script creates.
 #
-# usage: scripts/bench.sh [--mb 200] [--skip-large] [--skip-datasketch]
+# Boilerplate learning (a first pass over the inputs) is measured on against
+# off in pairs, interleaved, best of 3 each, with every stage on and without
+# entities; `--learning-only` runs just that comparison.
+#
+# usage: scripts/bench.sh [--mb 200] [--skip-large] [--skip-datasketch] [--learning-only]
 # needs: ../shared/data/bbc (skips with a message when absent), python3, /usr/bin/time
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +20,13 @@ cd "$(dirname "$0")/.."
 MB=200
 SKIP_LARGE=0
 SKIP_DS=0
+LEARNING_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --mb) MB="$2"; shift 2 ;;
     --skip-large) SKIP_LARGE=1; shift ;;
     --skip-datasketch) SKIP_DS=1; shift ;;
+    --learning-only) LEARNING_ONLY=1; SKIP_DS=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -32,7 +38,7 @@ if [ ! -d "$BBC" ]; then
 fi
 
 cargo build --release --quiet
-BIN=target/release/newspipe
+BIN="${CARGO_TARGET_DIR:-target}/release/newspipe"
 WORK=$(mktemp -d /tmp/newspipe-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -55,8 +61,40 @@ print(f"  {label:<34} {mbs:8.1f} MB/s  x{mbs / float(base):5.2f} of cat  peak RS
 PY
 }
 
+# secs ARGS... : wall seconds of one run
+secs() {
+  { /usr/bin/time -f '%e' "$BIN" run -q --progress never "$@" > /dev/null || true; } 2>&1 | tail -1
+}
+
+# learning LABEL DIR BYTES ARGS... : learning on against off, interleaved, best of 3
+learning() {
+  local label="$1" dir="$2" bytes="$3"; shift 3
+  local on=999999 off=999999 t
+  for _ in 1 2 3; do
+    t=$(secs "$@" --no-learn "$dir"); off=$(python3 -c "print(min($off, $t))")
+    t=$(secs "$@" --learn "$dir"); on=$(python3 -c "print(min($on, $t))")
+  done
+  python3 - "$label" "$bytes" "$on" "$off" <<'PY'
+import sys
+label, nbytes, on, off = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+mb = nbytes / 1e6
+print(f"  {label:<34} learning off {mb / max(off, 1e-3):7.1f} MB/s, on {mb / max(on, 1e-3):7.1f} MB/s  (on/off throughput x{off / max(on, 1e-3):.3f})")
+PY
+}
+
+measure_learning() {
+  local dir="$1" bytes; bytes=$(bytes_of "$dir")
+  learning "all stages, 2 threads" "$dir" "$bytes" --threads 2
+  learning "no entities, 2 threads" "$dir" "$bytes" --threads 2 --no-entities
+}
+
 measure() {
   local name="$1" dir="$2"
+  if [ "$LEARNING_ONLY" = 1 ]; then
+    printf '%s: boilerplate learning\n' "$name"
+    measure_learning "$dir"
+    return
+  fi
   local bytes; bytes=$(bytes_of "$dir")
   local t0 t1
   t0=$(date +%s.%N); find "$dir" -type f -print0 | xargs -0 cat > /dev/null; t1=$(date +%s.%N)
@@ -70,6 +108,7 @@ measure() {
   run "no dedup, 2 threads" "$dir" "$bytes" --threads 2 --no-dedup
   run "exact dedup only, 2 threads" "$dir" "$bytes" --threads 2 --no-near-dedup
   run "read+normalize only, 2 threads" "$dir" "$bytes" --threads 2 --no-entities --no-dedup --no-boilerplate --no-title
+  measure_learning "$dir"
 }
 
 measure "BBC corpus" "$BBC"

@@ -4,9 +4,14 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use crate::boilerplate::{Learned, Learner};
 use crate::error::{Error, Result};
+use crate::pipeline::learn::learn_pass;
 use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
 use crate::record::Article;
 use crate::sink::jsonl::JsonlSink;
@@ -131,10 +136,176 @@ pub fn check_outputs(
     Ok(())
 }
 
+/// The directory beside a batch output that holds what later runs can start
+/// from (`--against`): `FILE.signatures/`. It holds the learned boilerplate
+/// (`boilerplate.json`); the dedup signatures are meant to go there too.
+pub fn signatures_dir(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".signatures");
+    PathBuf::from(name)
+}
+
+/// File name of the learned boilerplate in a signatures directory.
+pub const LEARNED_FILE: &str = "boilerplate.json";
+
+/// Format name written in a learned-boilerplate file.
+const LEARNED_FORMAT: &str = "newspipe-learned-boilerplate";
+
+/// A learned-boilerplate file: the learned counts with a format and version.
+#[derive(Serialize, Deserialize)]
+struct LearnedFile {
+    format: String,
+    version: u32,
+    #[serde(flatten)]
+    learned: Learned,
+}
+
+/// How a batch run learns each source's chrome.
+#[derive(Debug, Default)]
+pub struct Learning {
+    /// What earlier runs learned (`--against`), added to this run's counts.
+    pub earlier: Vec<Learned>,
+    /// Where to write what this run learned, when it completes.
+    pub save_to: Option<PathBuf>,
+}
+
+impl Learning {
+    /// Learning for a run writing `output` (`-` for stdout: nothing saved)
+    /// that starts from the `against` paths: each a signatures directory or
+    /// the output file it sits beside. Refuses, before any work, a state
+    /// file that already exists (earlier output is never rewritten) and an
+    /// `--against` path that holds no readable state.
+    pub fn prepare(output: &str, against: &[PathBuf]) -> Result<Self> {
+        // Beside a file only: a device or FIFO (`-o /dev/null`) is written
+        // through, and nothing is put beside it.
+        let is_special = std::fs::metadata(output).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let save_to = (output != "-" && !is_special)
+            .then(|| signatures_dir(Path::new(output)).join(LEARNED_FILE));
+        if let Some(p) = &save_to {
+            if p.exists() {
+                return Err(Error::Config(format!(
+                    "{} already exists (what an earlier run with this output learned); \
+                     write to another output, or move it aside",
+                    p.display()
+                )));
+            }
+        }
+        let earlier = against
+            .iter()
+            .map(|a| load_learned(a))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Learning { earlier, save_to })
+    }
+}
+
+/// Read the learned boilerplate at `path`: a signatures directory or the
+/// output file it sits beside.
+pub fn load_learned(path: &Path) -> Result<Learned> {
+    let file = if path.is_dir() {
+        path.join(LEARNED_FILE)
+    } else {
+        signatures_dir(path).join(LEARNED_FILE)
+    };
+    let bad = |why: String| Error::Config(format!("--against {}: {why}", path.display()));
+    let bytes =
+        std::fs::read(&file).map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
+    let parsed: LearnedFile = serde_json::from_slice(&bytes).map_err(|e| {
+        bad(format!(
+            "{} is not a learned-boilerplate file: {e}",
+            file.display()
+        ))
+    })?;
+    if parsed.format != LEARNED_FORMAT
+        || parsed.version != crate::boilerplate::learn::LEARNED_VERSION
+    {
+        return Err(bad(format!(
+            "{} is format {:?} version {}; this newspipe reads {LEARNED_FORMAT:?} version {}",
+            file.display(),
+            parsed.format,
+            parsed.version,
+            crate::boilerplate::learn::LEARNED_VERSION
+        )));
+    }
+    Ok(parsed.learned)
+}
+
+/// Write `learned` to `path` (creating its directory) through a temporary
+/// file, so a reader never sees half of it.
+pub fn save_learned(path: &Path, learned: &Learned) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            op: "cannot create",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let file = LearnedFile {
+        format: LEARNED_FORMAT.into(),
+        version: crate::boilerplate::learn::LEARNED_VERSION,
+        learned: learned.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::Output(e.into()))?;
+    let mut out = crate::sink::OutputFile::create(path)?;
+    std::io::Write::write_all(&mut out, &json).map_err(|source| Error::Io {
+        op: "cannot write",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    out.commit()
+}
+
+/// The learning pass over `roots` (stdin, which cannot be read twice, is
+/// left out). Returns `None` when interrupted.
+pub async fn learn(
+    core: &Core,
+    roots: &[PathBuf],
+    input: &InputConfig,
+    earlier: &[Learned],
+    shutdown: &mut (impl Future<Output = ()> + Unpin),
+) -> Result<Option<Learned>> {
+    let mut learner = Learner::new(core.stages().learn_params());
+    for e in earlier {
+        learner.absorb(e);
+    }
+    let roots: Vec<PathBuf> = roots
+        .iter()
+        .filter(|r| r.as_os_str() != crate::source::STDIN)
+        .cloned()
+        .collect();
+    let stop = AtomicBool::new(false);
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let learned = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let stop = &stop;
+            let worker = scope.spawn(move || {
+                let r = learn_pass(core, learner, |e| read_inputs(&roots, input, e), stop);
+                let _ = done_tx.send(());
+                r
+            });
+            let interrupted = tokio::runtime::Handle::current().block_on(async {
+                tokio::select! {
+                    _ = shutdown => true,
+                    _ = done_rx => false,
+                }
+            });
+            if interrupted {
+                stop.store(true, Ordering::Relaxed);
+            }
+            let learner = worker
+                .join()
+                .map_err(|_| Error::Task("the learning pass panicked".into()))??;
+            Ok::<_, Error>((!interrupted).then(|| learner.finish()))
+        })
+    })?;
+    Ok(learned)
+}
+
 /// Run `roots` (files, directories, `-` for stdin) through the stages of
-/// `core` into `sink`. When `shutdown` resolves, reading stops, what is in
-/// flight is finished, and the summary comes back with `interrupted` set and
-/// nothing published.
+/// `core` into `sink`. When `[boilerplate]` learns, a first pass learns each
+/// source's chrome (starting from `learning.earlier`) and the second applies
+/// it; a complete run then writes what it learned to `learning.save_to`.
+/// When `shutdown` resolves, reading stops, what is in flight is finished,
+/// and the summary comes back with `interrupted` set and nothing published.
 pub async fn run(
     core: &Core,
     roots: Vec<PathBuf>,
@@ -142,13 +313,45 @@ pub async fn run(
     sink: BatchSink,
     progress: Option<indicatif::ProgressBar>,
     shutdown: impl Future<Output = ()>,
+    learning: Learning,
 ) -> Result<Summary> {
+    let mut shutdown = Box::pin(shutdown);
+    let mut learned = None;
+    let mut interrupted = false;
+    if core.stages().learning() {
+        info!(
+            "learning boilerplate: first pass over {} input(s)",
+            roots.len()
+        );
+        match learn(core, &roots, input, &learning.earlier, &mut shutdown).await? {
+            Some(l) => {
+                for (name, s) in &l.sources {
+                    let bytes = serde_json::to_vec(s).map_or(0, |v| v.len());
+                    info!(
+                        "learned from source {name}: {} articles, {} distinct stories, \
+                         {} templates kept ({bytes} B of state)",
+                        s.articles,
+                        s.stories,
+                        s.templates.len()
+                    );
+                }
+                core.stages().install_chrome(l.chrome());
+                learned = Some(l);
+            }
+            None => interrupted = true,
+        }
+    }
     info!(
         "reading {} input(s) with {} worker threads",
         roots.len(),
         core.threads()
     );
     let input = input.clone();
+    let shutdown = async move {
+        if !interrupted {
+            shutdown.await;
+        }
+    };
     let driven = drive(
         core,
         move |emitter| read_inputs(&roots, &input, emitter),
@@ -162,5 +365,9 @@ pub async fn run(
         shutdown,
     )
     .await?;
+    if let (false, Some(l), Some(path)) = (driven.summary.interrupted, &learned, &learning.save_to)
+    {
+        save_learned(path, l)?;
+    }
     Ok(driven.summary)
 }

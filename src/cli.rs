@@ -85,6 +85,37 @@ pub enum Command {
     /// Score the entity tagger on a CoNLL-format file: precision, recall and
     /// F1 per label and overall (exact span and label, as conlleval counts).
     EvalTagger(EvalArgs),
+    /// Boilerplate tools.
+    #[command(subcommand)]
+    Boilerplate(BoilerplateCommand),
+}
+
+/// Subcommands of `newspipe boilerplate`.
+#[derive(Debug, Subcommand)]
+pub enum BoilerplateCommand {
+    /// Print, per source, the lines that would be learned as chrome from
+    /// INPUTs (with the stories each was seen in, and near misses), as TOML
+    /// rules that can be reviewed and pinned into a rules file.
+    ///
+    /// Example:
+    ///   newspipe boilerplate learn ~/articles > learned.toml
+    #[command(verbatim_doc_comment)]
+    Learn(LearnArgs),
+}
+
+/// Arguments of `newspipe boilerplate learn`.
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Files, directories, or `-` for standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Start from what an earlier run learned (as `run --against`).
+    #[arg(long, value_name = "PATH")]
+    pub against: Vec<PathBuf>,
+    /// Also list templates seen in at least this many stories that are
+    /// not chrome, as comments.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub near_misses: u32,
 }
 
 /// Arguments of `newspipe run`.
@@ -138,6 +169,21 @@ pub struct RunArgs {
     /// Keep boilerplate lines [config: boilerplate.enabled = false].
     #[arg(long)]
     pub no_boilerplate: bool,
+
+    /// Learn each source's chrome in a first pass over the inputs and
+    /// remove it [config: boilerplate.learn = true].
+    #[arg(long, conflicts_with = "no_learn")]
+    pub learn: bool,
+
+    /// Apply the rules only: no first pass learning each source's chrome
+    /// [config: boilerplate.learn = false].
+    #[arg(long)]
+    pub no_learn: bool,
+
+    /// Start from what an earlier run learned: PATH is its output file or
+    /// the `FILE.signatures` directory beside it. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub against: Vec<PathBuf>,
 
     /// Skip duplicate detection [config: dedup.enabled = false].
     #[arg(long)]
@@ -311,7 +357,7 @@ impl Cli {
             Command::EvalTagger(e) => {
                 o.set_opt("entities.model", e.model.clone());
             }
-            Command::CheckConfig | Command::TrainTagger(_) => {}
+            Command::CheckConfig | Command::TrainTagger(_) | Command::Boilerplate(_) => {}
         }
         o
     }
@@ -345,6 +391,8 @@ impl RunArgs {
             (self.follow_links, "input.follow_links", true),
             (self.no_title, "title.enabled", false),
             (self.no_boilerplate, "boilerplate.enabled", false),
+            (self.learn, "boilerplate.learn", true),
+            (self.no_learn, "boilerplate.learn", false),
             (self.no_dedup, "dedup.enabled", false),
             (self.no_near_dedup, "dedup.near", false),
             (self.no_entities, "entities.enabled", false),

@@ -205,6 +205,7 @@ impl Settings {
         self.input.validate()?;
         self.pipeline.validate()?;
         self.title.validate()?;
+        self.boilerplate.validate()?;
         self.dedup.validate()?;
         self.output.validate()?;
         self.log.validate()?;

@@ -31,6 +31,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod batch;
+pub mod boilerplate;
 pub mod config;
 pub mod dedup;
 pub mod error;

@@ -12,14 +12,14 @@ use std::path::Path;
 
 use anyhow::Context;
 use clap::Parser;
-use newspipe::batch::BatchSink;
+use newspipe::batch::{BatchSink, Learning};
 use newspipe::config::{LogFormat, Progress, Settings};
 use newspipe::error::ErrorKind;
 use newspipe::pipeline::Core;
 use newspipe::sink::parquet::ParquetOptions;
 use newspipe::summary::Summary;
 
-use crate::cli::{Cli, Command, EvalArgs, RunArgs, TrainArgs};
+use crate::cli::{BoilerplateCommand, Cli, Command, EvalArgs, LearnArgs, RunArgs, TrainArgs};
 use crate::exit_codes::Exit;
 
 fn main() -> ExitCode {
@@ -75,6 +75,7 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
         Command::Kafka(args) => kafka(args.summary_json.as_deref(), settings, cli.quiet),
         Command::TrainTagger(args) => train_tagger(args),
         Command::EvalTagger(args) => eval_tagger(args, settings),
+        Command::Boilerplate(BoilerplateCommand::Learn(args)) => boilerplate_learn(args, settings),
         Command::CheckConfig => {
             // Load the rules file and the model too: a bad one is a bad configuration.
             build_core(settings)?;
@@ -152,6 +153,17 @@ fn report(summary: &Summary, json_path: Option<&Path>, quiet: bool) -> anyhow::R
 
 fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
     newspipe::batch::check_outputs(&args.inputs, &settings.output, args.summary_json.as_deref())?;
+    let learning = if settings.boilerplate.learning() {
+        Learning::prepare(&settings.output.path, &args.against)?
+    } else {
+        if !args.against.is_empty() {
+            anyhow::bail!(newspipe::error::Error::Config(
+                "--against needs boilerplate learning on (boilerplate.enabled and boilerplate.learn)"
+                    .into()
+            ));
+        }
+        Learning::default()
+    };
     if settings.output.path == "-" {
         stdout_is_open()?;
     }
@@ -174,6 +186,7 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
             sink,
             progress,
             shutdown,
+            learning,
         )
         .await
     })?;
@@ -185,6 +198,33 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
     } else {
         Exit::Success
     })
+}
+
+/// `newspipe boilerplate learn`: the learning pass alone, printed as rules.
+fn boilerplate_learn(args: &LearnArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let earlier = args
+        .against
+        .iter()
+        .map(|a| newspipe::batch::load_learned(a))
+        .collect::<newspipe::error::Result<Vec<_>>>()?;
+    let (runtime, shutdown) = runtime_with_signals()?;
+    let core = build_core(settings)?;
+    let mut shutdown = Box::pin(shutdown);
+    let learned = runtime.block_on(newspipe::batch::learn(
+        &core,
+        &args.inputs,
+        &settings.input,
+        &earlier,
+        &mut shutdown,
+    ))?;
+    let Some(learned) = learned else {
+        return Ok(Exit::Interrupted);
+    };
+    print!(
+        "{}",
+        newspipe::boilerplate::report::as_rules(&learned, args.near_misses)
+    );
+    Ok(Exit::Success)
 }
 
 fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {

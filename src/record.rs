@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the output record layout. Bump on any change a consumer can see.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Where an article came from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -78,6 +78,10 @@ pub struct Removed {
     pub rule: String,
     /// The removed line or lines, joined by `\n`.
     pub text: String,
+    /// For a learned removal (`learned:<source>`): the number of distinct
+    /// stories of the source the line was seen in. Added in `schema_version` 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stories: Option<u32>,
 }
 
 /// Duplicate status of an article relative to those before it in input order.

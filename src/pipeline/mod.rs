@@ -23,6 +23,7 @@
 //! between a mode's source and its [`driver::OutcomeSink`].
 
 pub mod driver;
+pub mod learn;
 
 pub use driver::{drive, DriveOptions, Driven, Ending, OutcomeSink};
 
@@ -103,6 +104,11 @@ impl Core {
     /// Worker threads.
     pub fn threads(&self) -> usize {
         self.config.effective_threads()
+    }
+
+    /// The built stages.
+    pub fn stages(&self) -> &Stages {
+        &self.stages
     }
 
     /// The `[dedup]` section the stages were built with.

@@ -103,6 +103,11 @@ pub const REMOVED: &[Column] = &[
         Kind::Str,
         "The removed line or lines, joined by a newline.",
     ),
+    opt(
+        "stories",
+        Kind::U32,
+        "For a learned removal (rule `learned:<source>`): distinct stories of the source the line was seen in.",
+    ),
 ];
 
 /// Fields of `dedup`.
@@ -499,6 +504,7 @@ pub(crate) mod tests {
         a.boilerplate = vec![Removed {
             rule: "also_read".into(),
             text: "Also Read: elsewhere\nwrapped".into(),
+            stories: Some(12),
         }];
         a.dedup = DedupInfo {
             status: DedupStatus::Near,

@@ -14,7 +14,11 @@ pub mod normalize;
 pub mod require_text;
 pub mod title;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
+
+use crate::boilerplate::{Chrome, LearnParams, Observation};
+use crate::dedup::Fingerprinter;
 
 use crate::error::{RejectReason, Result};
 use crate::record::Article;
@@ -58,6 +62,15 @@ pub const DECODE: &str = "decode";
 pub struct Stages {
     /// Before the dedup verdict, in order.
     prepare: Vec<Box<dyn Stage>>,
+    /// How many of `prepare` run before a learning pass observes an article:
+    /// up to and including the rule-based boilerplate pass.
+    before_learning: usize,
+    /// The chrome the boilerplate stage applies, once learned.
+    chrome: Arc<OnceLock<Chrome>>,
+    /// `[boilerplate]`, for what learning needs (source mode, thresholds).
+    boilerplate: boilerplate::BoilerplateConfig,
+    /// Signatures that tell a source's stories apart while learning.
+    story_fingerprinter: Fingerprinter,
     /// After it, in order; skipped for duplicates left out of the output.
     enrich: Vec<Box<dyn Stage>>,
 }
@@ -70,17 +83,29 @@ impl Stages {
     /// Build the stages the settings enable, loading rules files and models;
     /// fails (naming the file) on a bad one, before any work starts.
     pub fn new(cfg: StageSettings<'_>) -> Result<Self> {
-        let prepare = [
+        let chrome = Arc::new(OnceLock::new());
+        let learning = [
             boxed(normalize::Normalize),
             boxed(id::ContentId),
             boxed(title::Title::new(cfg.title)),
-            boilerplate::Boilerplate::build(cfg.boilerplate)?,
+            boilerplate::Boilerplate::build(cfg.boilerplate, Arc::clone(&chrome))?,
+        ];
+        let rest = [
             boxed(require_text::RequireText),
             dedup::Fingerprinter::build(cfg.dedup),
         ];
+        let prepare: Vec<_> = learning.into_iter().flatten().collect();
+        let before_learning = prepare.len();
         let enrich = [entities::Entities::build(cfg.entities)?];
         let stages = Stages {
-            prepare: prepare.into_iter().flatten().collect(),
+            prepare: prepare
+                .into_iter()
+                .chain(rest.into_iter().flatten())
+                .collect(),
+            before_learning,
+            chrome,
+            boilerplate: cfg.boilerplate.clone(),
+            story_fingerprinter: crate::boilerplate::learn::story_fingerprinter(),
             enrich: enrich.into_iter().flatten().collect(),
         };
         debug_assert!(stages.names().len() <= MAX_TIMED);
@@ -125,6 +150,51 @@ impl Stages {
             Ok(()) => Ok((article, stats)),
             Err(reason) => Err(Rejected::new(article.seq, &article.source, reason)),
         }
+    }
+
+    /// Whether a run learns chrome before it cleans (`boilerplate.learn`).
+    pub fn learning(&self) -> bool {
+        self.boilerplate.learning()
+    }
+
+    /// The learner's thresholds.
+    pub fn learn_params(&self) -> LearnParams {
+        self.boilerplate.learn_params()
+    }
+
+    /// What a learning pass sees of one input: decoded, normalized, titled
+    /// and cleaned by the rules (never by learned chrome), then observed.
+    /// `None` for an input that is rejected on the way.
+    pub fn observe(&self, input: Input) -> Option<Observation> {
+        let mut article = match input {
+            Input::Rejected(_) => return None,
+            Input::Parsed(a) => a,
+            Input::Raw { seq, source, bytes } => {
+                let (text, _) = decode(&bytes).ok()?;
+                Box::new(Article::new(seq, source, text))
+            }
+        };
+        for stage in &self.prepare[..self.before_learning] {
+            stage.process(&mut article).ok()?;
+        }
+        let source = boilerplate::source_of(
+            self.boilerplate.source,
+            article.url.as_deref(),
+            &article.source.path,
+        );
+        Some(Observation::new(
+            source,
+            article.title.as_deref(),
+            &article.text,
+            &self.story_fingerprinter,
+            &self.boilerplate.learn_params(),
+        ))
+    }
+
+    /// Install learned chrome; the boilerplate stage applies it to every
+    /// article processed from then on. False when chrome was installed before.
+    pub fn install_chrome(&self, chrome: Chrome) -> bool {
+        self.chrome.set(chrome).is_ok()
     }
 
     /// Everything after the dedup verdict: entity tagging.

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod boiler_eval;
 mod cli;
 mod dedup_eval;
 mod hostile;

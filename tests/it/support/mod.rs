@@ -44,6 +44,9 @@ use serde_json::Value;
 /// include it by path.
 pub mod dedup_eval;
 
+/// The generated corpus and scorer of the learned-boilerplate evaluation.
+pub mod boiler_eval;
+
 // ---------------------------------------------------------------- paths
 
 /// The repository root.

@@ -13,17 +13,23 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
+use crate::boilerplate::{Chrome, LearnParams};
 use crate::error::{Error, Result};
 use crate::record::{Article, Removed};
-use crate::stage::title::{ends_like_sentence_or_clause, has_sentence_break};
+use crate::stage::title::ends_like_sentence_or_clause;
 use crate::stage::{Stage, Verdict};
 
+mod shape;
+
+use shape::{is_label_headline, is_link_text, is_wrapped_tail, midline_cuts};
+
 /// The built-in rules: `config/boilerplate.toml` as it was at build time.
-pub const DEFAULT_RULES: &str = include_str!("../../config/boilerplate.toml");
+pub const DEFAULT_RULES: &str = include_str!("../../../config/boilerplate.toml");
 
 /// Name used for the built-in rules in error messages.
 const BUILTIN_NAME: &str = "config/boilerplate.toml (built in)";
@@ -32,6 +38,13 @@ const BUILTIN_NAME: &str = "config/boilerplate.toml (built in)";
 pub const GENERIC_SYMBOLS: &str = "generic-symbols";
 /// Rule id recorded for navigation bars ("Home | News | Sport | Weather").
 pub const GENERIC_NAV: &str = "generic-nav";
+
+/// Rule id recorded for related links told by their shape ("Don't miss:
+/// ...", a label no rule names, then a headline).
+pub const GENERIC_LINK: &str = "generic-link";
+
+/// Most words of a line taken for a related link by its shape.
+const LINK_SHAPE_MAX_WORDS: usize = 20;
 
 /// Words longer lines may have and still be checked as a navigation bar.
 const NAV_MAX_WORDS: usize = 40;
@@ -44,15 +57,130 @@ pub struct BoilerplateConfig {
     pub enabled: bool,
     /// Rules file; empty means the built-in copy of `config/boilerplate.toml`.
     pub rules_file: String,
+    /// Learn each source's chrome from the input (see [`crate::boilerplate`]).
+    pub learn: bool,
+    /// What a source is: the URL's host, the first folder under the input
+    /// root, or one source for everything.
+    pub source: SourceMode,
+    /// A line is chrome once seen in at least this many distinct stories.
+    pub learn_min_stories: u32,
+    /// ... and in at least this share of its source's distinct stories.
+    pub learn_min_share: f64,
+    /// Lines of more words are never learned.
+    pub learn_max_words: usize,
+    /// Templates kept per source in a saved learned state.
+    pub learn_max_templates: usize,
+}
+
+/// What a source is, for learning its chrome (`boilerplate.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceMode {
+    /// The host of the input's URL; an input without one falls back to its folder.
+    Host,
+    /// The first folder under the input root.
+    Folder,
+    /// Every input is one source.
+    None,
 }
 
 impl Default for BoilerplateConfig {
     fn default() -> Self {
+        let p = LearnParams::default();
         BoilerplateConfig {
             enabled: true,
             rules_file: String::new(),
+            // Off by default: the learning pass does not yet meet the
+            // throughput target (see the README's Boilerplate section).
+            learn: false,
+            source: SourceMode::Host,
+            learn_min_stories: p.min_stories,
+            learn_min_share: p.min_share,
+            learn_max_words: p.max_words,
+            learn_max_templates: p.max_templates,
         }
     }
+}
+
+/// Bounds of `boilerplate.learn_min_stories`.
+pub const MIN_STORIES_RANGE: (u32, u32) = (2, 1_000_000);
+/// Most `boilerplate.learn_max_words`.
+pub const MAX_LEARN_WORDS: usize = 200;
+/// Most `boilerplate.learn_max_templates`.
+pub const MAX_LEARN_TEMPLATES: usize = 1_000_000;
+
+impl BoilerplateConfig {
+    /// Check the values, naming the key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, range: String| {
+            Err(Error::Config(format!(
+                "invalid value for `boilerplate.{key}`: must be {range}"
+            )))
+        };
+        let (lo, hi) = MIN_STORIES_RANGE;
+        if !(lo..=hi).contains(&self.learn_min_stories) {
+            return bad("learn_min_stories", format!("{lo} to {hi}"));
+        }
+        if !(0.0..=1.0).contains(&self.learn_min_share) {
+            return bad("learn_min_share", "0 to 1".into());
+        }
+        if !(1..=MAX_LEARN_WORDS).contains(&self.learn_max_words) {
+            return bad("learn_max_words", format!("1 to {MAX_LEARN_WORDS}"));
+        }
+        if !(1..=MAX_LEARN_TEMPLATES).contains(&self.learn_max_templates) {
+            return bad("learn_max_templates", format!("1 to {MAX_LEARN_TEMPLATES}"));
+        }
+        Ok(())
+    }
+
+    /// The learner's thresholds.
+    pub fn learn_params(&self) -> LearnParams {
+        LearnParams {
+            min_stories: self.learn_min_stories,
+            min_share: self.learn_min_share,
+            max_words: self.learn_max_words,
+            max_templates: self.learn_max_templates,
+        }
+    }
+
+    /// Whether learning runs: the stage on and `learn` set.
+    pub fn learning(&self) -> bool {
+        self.enabled && self.learn
+    }
+}
+
+/// The source an article belongs to, by `mode`: the host of `url`
+/// (lowercased, without a leading `www.`), else the first folder of `path`
+/// (relative to the input root); files directly under the root, and stdin,
+/// are the source `.`.
+pub fn source_of(mode: SourceMode, url: Option<&str>, path: &str) -> String {
+    if mode == SourceMode::None {
+        return ".".into();
+    }
+    if mode == SourceMode::Host {
+        if let Some(host) = url.and_then(host_of) {
+            return host;
+        }
+    }
+    match path.split_once('/') {
+        Some((first, _)) if !first.is_empty() && first != "." && first != ".." => first.into(),
+        _ => ".".into(),
+    }
+}
+
+/// The host of an absolute URL, lowercased, without `www.`, port or user.
+fn host_of(url: &str) -> Option<String> {
+    let (_, rest) = url.trim().split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        // An IPv6 literal keeps its colons.
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    let host = host.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    (!host.is_empty()).then(|| host.to_owned())
 }
 
 /// What a rule accepts after its pattern on the same line.
@@ -90,6 +218,12 @@ pub struct Generic {
     pub wrap_lines: usize,
     /// Most words on each wrapped headline line.
     pub wrap_words: usize,
+    /// Remove related links told by their shape: a short label, a
+    /// separator and a headline ("Don't miss: ...").
+    pub link_shape: bool,
+    /// Rules whose related link is cut from the middle of a line, after a
+    /// sentence ("... she said. Also Read: ...").
+    pub midline_rules: Vec<String>,
 }
 
 impl Default for Generic {
@@ -99,6 +233,8 @@ impl Default for Generic {
             nav_bars: true,
             wrap_lines: 2,
             wrap_words: 8,
+            link_shape: true,
+            midline_rules: Vec::new(),
         }
     }
 }
@@ -229,6 +365,21 @@ impl Rules {
         }))
         .build()
         .map_err(|e| err(format!("cannot build rule set: {e}")))?;
+        for id in &raw.generic.midline_rules {
+            match rules.iter().find(|r| &r.id == id) {
+                Some(r) if r.rest == Rest::Headline => {}
+                Some(_) => {
+                    return Err(err(format!(
+                        "generic.midline_rules: rule `{id}` is not a related-link rule (rest = \"headline\")"
+                    )))
+                }
+                None => {
+                    return Err(err(format!(
+                        "generic.midline_rules: no rule has the id `{id}`"
+                    )))
+                }
+            }
+        }
         let max_words = rules.iter().map(|r| r.max_words).max().unwrap_or(0);
         Ok(Rules {
             rules,
@@ -261,102 +412,148 @@ impl Rules {
     /// Remove boilerplate from normalized text. Returns the text that is left
     /// (borrowed when nothing was removed) and the removed spans in text order.
     pub fn clean<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Removed>) {
-        // Each line with whether a blank line precedes it.
-        let mut lines: Vec<(&str, bool)> = Vec::new();
-        let mut gap = false;
-        for l in text.split('\n') {
-            let l = l.trim();
-            if l.is_empty() {
-                gap = true;
-            } else {
-                lines.push((l, gap));
-                gap = false;
-            }
-        }
+        let mut lines = split_lines(text);
         let mut removed = Vec::new();
         let mut keep = vec![true; lines.len()];
         let mut i = 0;
         while i < lines.len() {
-            match self.span_at(&lines, i) {
-                Some((len, rule)) => {
-                    let text = lines[i..i + len]
-                        .iter()
-                        .map(|(l, _)| *l)
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    removed.push(Removed {
-                        rule: rule.to_owned(),
-                        text,
-                    });
-                    keep[i..i + len].fill(false);
-                    i += len;
-                }
-                None => i += 1,
+            if let Some((len, rule)) = self.span_at(&lines, i) {
+                let text = lines[i..i + len]
+                    .iter()
+                    .map(|(l, _)| *l)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                removed.push(Removed {
+                    rule: rule.to_owned(),
+                    text,
+                    stories: None,
+                });
+                keep[i..i + len].fill(false);
+                i += len;
+            } else if let Some((cut, len, rule)) = self.midline_span(&lines, i) {
+                // The line keeps its text up to the link; the link and its
+                // wrapped tail go.
+                let line = lines[i].0;
+                let text = std::iter::once(&line[cut..])
+                    .chain(lines[i + 1..i + len].iter().map(|(l, _)| *l))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                removed.push(Removed {
+                    rule: rule.to_owned(),
+                    text,
+                    stories: None,
+                });
+                lines[i].0 = line[..cut].trim_end();
+                keep[i + 1..i + len].fill(false);
+                i += len;
+            } else {
+                i += 1;
             }
         }
         if removed.is_empty() {
             return (Cow::Borrowed(text), removed);
         }
-        // Rejoin what is left; a paragraph break anywhere in a removed stretch
-        // stays a paragraph break.
-        let mut out = String::with_capacity(text.len());
-        let mut gap = false;
-        for ((line, gap_before), kept) in lines.iter().zip(&keep) {
-            gap |= *gap_before;
-            if *kept {
-                if !out.is_empty() {
-                    out.push_str(if gap { "\n\n" } else { "\n" });
-                }
-                out.push_str(line);
-                gap = false;
-            }
-        }
-        (Cow::Owned(out), removed)
+        (Cow::Owned(rejoin(&lines, &keep)), removed)
     }
 
     /// The span of boilerplate starting at line `i`: its length in lines and
     /// the rule id.
     fn span_at(&self, lines: &[(&str, bool)], i: usize) -> Option<(usize, &str)> {
-        let line = lines[i].0;
+        self.span_from(lines, i, lines[i].0, false)
+    }
+
+    /// The span starting with `line` (line `i`, or the part of it from a
+    /// [`midline_cuts`] offset when `midline`: then only a related link of
+    /// a rule in `generic.midline_rules` counts).
+    fn span_from(
+        &self,
+        lines: &[(&str, bool)],
+        i: usize,
+        line: &str,
+        midline: bool,
+    ) -> Option<(usize, &str)> {
         let words = word_count(line);
-        let Some((rule, rest)) = self.rule_for(line, words) else {
-            return self.generic_for(line, words).map(|id| (1, id));
+        let (id, max_words, rest) = match self.rule_for(line, words) {
+            Some((rule, _)) if midline && !self.generic.midline_rules.contains(&rule.id) => {
+                return None
+            }
+            Some((rule, _)) if rule.rest != Rest::Headline => return Some((1, &rule.id)),
+            Some((rule, rest)) => (rule.id.as_str(), rule.max_words, rest),
+            None if midline => return None,
+            None => {
+                if let Some(id) = self.generic_for(line, words) {
+                    return Some((1, id));
+                }
+                // A link by its shape alone follows the story's text (a
+                // sentence) or another link: the first line, or one after a
+                // masthead, is where a headline stands ("At a glance: Tory
+                // health checks").
+                let after_text = i > 0 && {
+                    let prev = lines[i - 1].0;
+                    ends_like_sentence_or_clause(prev) || is_label_headline(prev)
+                };
+                if !(self.generic.link_shape
+                    && after_text
+                    && words <= LINK_SHAPE_MAX_WORDS
+                    && is_label_headline(line))
+                {
+                    return None;
+                }
+                (
+                    GENERIC_LINK,
+                    LINK_SHAPE_MAX_WORDS + self.generic.wrap_words,
+                    line,
+                )
+            }
         };
-        if rule.rest != Rest::Headline {
-            return Some((1, &rule.id));
-        }
         let mut len = 1;
         let mut total = words;
         let mut last = rest;
         if rest.is_empty() {
             // "Read more:" alone: the headline is the next line, if it is one.
             match lines.get(i + 1) {
-                Some((next, _))
-                    if is_link_text(next) && total + word_count(next) <= rule.max_words =>
-                {
+                Some((next, _)) if is_link_text(next) && total + word_count(next) <= max_words => {
                     len = 2;
                     total += word_count(next);
                     last = next;
                 }
-                _ => return Some((1, &rule.id)),
+                _ => return Some((1, id)),
             }
         }
         for _ in 0..self.generic.wrap_lines {
             if last.ends_with(['?', '!']) {
                 break;
             }
-            let Some((next, _)) = lines.get(i + len) else {
+            let Some((next, gap)) = lines.get(i + len) else {
                 break;
             };
             let w = word_count(next);
-            if w > self.generic.wrap_words || total + w > rule.max_words || !is_wrapped_tail(next) {
+            // A link known only by its shape takes a one-word paragraph
+            // after it ("Jamaican", a hard-wrapped word of the story) no more.
+            if id == GENERIC_LINK && *gap && w < 2 {
+                break;
+            }
+            if w > self.generic.wrap_words || total + w > max_words || !is_wrapped_tail(next) {
                 break;
             }
             len += 1;
             total += w;
             last = next;
         }
-        Some((len, &rule.id))
+        Some((len, id))
+    }
+
+    /// A related link run on after the text of line `i` ("... she said.
+    /// Also Read: ..."): where it starts in the line, and its span.
+    fn midline_span(&self, lines: &[(&str, bool)], i: usize) -> Option<(usize, usize, &str)> {
+        if self.generic.midline_rules.is_empty() {
+            return None;
+        }
+        let line = lines[i].0;
+        midline_cuts(line).find_map(|cut| {
+            self.span_from(lines, i, &line[cut..], true)
+                .map(|(len, id)| (cut, len, id))
+        })
     }
 
     /// The first rule that accepts `line`, with the text after its match.
@@ -390,6 +587,65 @@ impl Rules {
     }
 }
 
+/// Each non-blank line of `text`, trimmed, with whether a blank line precedes it.
+fn split_lines(text: &str) -> Vec<(&str, bool)> {
+    let mut lines = Vec::new();
+    let mut gap = false;
+    for l in text.split('\n') {
+        let l = l.trim();
+        if l.is_empty() {
+            gap = true;
+        } else {
+            lines.push((l, gap));
+            gap = false;
+        }
+    }
+    lines
+}
+
+/// Rejoin the kept lines; a paragraph break anywhere in a removed stretch
+/// stays a paragraph break.
+fn rejoin(lines: &[(&str, bool)], keep: &[bool]) -> String {
+    let mut out = String::new();
+    let mut gap = false;
+    for ((line, gap_before), kept) in lines.iter().zip(keep) {
+        gap |= *gap_before;
+        if *kept {
+            if !out.is_empty() {
+                out.push_str(if gap { "\n\n" } else { "\n" });
+            }
+            out.push_str(line);
+            gap = false;
+        }
+    }
+    out
+}
+
+/// Remove the lines of `text` that are learned chrome of `source`, each
+/// recorded as `learned:<source>` with the stories it was seen in.
+pub fn remove_learned(chrome: &Chrome, source: &str, text: &str) -> (Option<String>, Vec<Removed>) {
+    let lines = split_lines(text);
+    let mut keep = vec![true; lines.len()];
+    let mut removed = Vec::new();
+    for (i, (line, _)) in lines.iter().enumerate() {
+        if let Some(stories) = chrome.lookup(source, line) {
+            keep[i] = false;
+            removed.push(Removed {
+                rule: format!("{LEARNED_PREFIX}{source}"),
+                text: (*line).to_owned(),
+                stories: Some(stories),
+            });
+        }
+    }
+    if removed.is_empty() {
+        return (None, removed);
+    }
+    (Some(rejoin(&lines, &keep)), removed)
+}
+
+/// Prefix of the rule id of a learned removal; the source follows it.
+pub const LEARNED_PREFIX: &str = "learned:";
+
 /// A separator drawn in symbols ("***", "* * *", "———"): no letter or digit, at
 /// least three marks, and not just sentence punctuation (a stray "." or "..."
 /// belongs to the article).
@@ -411,52 +667,6 @@ fn word_count(line: &str) -> usize {
     line.bytes().filter(|&b| b == b' ').count() + 1
 }
 
-/// A linked story's title: starts like a headline, does not end like a
-/// sentence, and is not two sentences.
-fn is_link_text(s: &str) -> bool {
-    let words: Vec<&str> = s.split_ascii_whitespace().collect();
-    let Some(first) = words.first() else {
-        return false;
-    };
-    let fragment = first.starts_with(char::is_lowercase) && !first.chars().any(char::is_uppercase);
-    !fragment && !ends_like_sentence_or_clause(s) && !has_sentence_break(&words)
-}
-
-/// Small words a title-case headline leaves lowercase.
-const SMALL_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "by", "for", "from",
-    "with", "as", "into", "over", "vs", "via", "per", "is", "are", "be",
-];
-
-/// The tail of a headline that wrapped: no sentence ending, and either
-/// continuing lowercase ("as talks stall") or in title case ("Iranian Oil
-/// Tankers", small words aside, at least two in three words capitalized).
-fn is_wrapped_tail(line: &str) -> bool {
-    if ends_like_sentence_or_clause(line) {
-        return false;
-    }
-    let words: Vec<&str> = line.split_ascii_whitespace().collect();
-    if has_sentence_break(&words) {
-        return false;
-    }
-    if line.starts_with(char::is_lowercase) {
-        return true;
-    }
-    let mut big = 0;
-    let mut capped = 0;
-    for w in words.iter().filter(|w| !SMALL_WORDS.contains(w)) {
-        big += 1;
-        let c = w
-            .trim_start_matches(['\'', '"', '‘', '“', '('])
-            .chars()
-            .next();
-        if c.is_some_and(|c| c.is_uppercase() || c.is_ascii_digit()) {
-            capped += 1;
-        }
-    }
-    big > 0 && capped * 3 >= big * 2
-}
-
 /// Three or more short items separated by ` | `, ` • ` or ` · `.
 fn is_nav_bar(line: &str) -> bool {
     let sep = [" | ", " • ", " · "].into_iter().find(|s| line.contains(s));
@@ -471,56 +681,76 @@ fn is_nav_bar(line: &str) -> bool {
         })
 }
 
-/// The boilerplate stage.
+/// The boilerplate stage: the rules, then what was learned about the
+/// article's source.
 #[derive(Debug)]
 pub struct Boilerplate {
     /// `None` when the stage is disabled.
     rules: Option<Rules>,
+    /// What a source is.
+    source: SourceMode,
+    /// The learned chrome, installed once learning is done (a batch run's
+    /// first pass); until then only the rules apply.
+    chrome: Arc<OnceLock<Chrome>>,
 }
 
 impl Boilerplate {
     /// Build the stage, loading and compiling its rules.
     pub fn new(cfg: &BoilerplateConfig) -> Result<Self> {
-        if !cfg.enabled {
-            return Ok(Boilerplate { rules: None });
-        }
-        let rules = if cfg.rules_file.is_empty() {
-            Rules::builtin()?
+        Boilerplate::with_chrome(cfg, Arc::default())
+    }
+
+    /// Build the stage with a slot the learned chrome will be put in.
+    pub fn with_chrome(cfg: &BoilerplateConfig, chrome: Arc<OnceLock<Chrome>>) -> Result<Self> {
+        let rules = if !cfg.enabled {
+            None
+        } else if cfg.rules_file.is_empty() {
+            Some(Rules::builtin()?)
         } else {
-            Rules::load(Path::new(&cfg.rules_file))?
+            Some(Rules::load(Path::new(&cfg.rules_file))?)
         };
-        Ok(Boilerplate::with_rules(rules))
+        Ok(Boilerplate {
+            rules,
+            source: cfg.source,
+            chrome,
+        })
     }
 
     /// Build the stage from already compiled rules.
     pub fn with_rules(rules: Rules) -> Self {
-        Boilerplate { rules: Some(rules) }
+        Boilerplate {
+            rules: Some(rules),
+            source: SourceMode::Host,
+            chrome: Arc::default(),
+        }
     }
 
     /// The active rules, `None` when the stage is disabled.
     pub fn rules(&self) -> Option<&Rules> {
         self.rules.as_ref()
     }
-}
 
-impl Boilerplate {
-    /// The stage when `[boilerplate]` enables it.
-    pub fn build(cfg: &BoilerplateConfig) -> Result<Option<Box<dyn Stage>>> {
+    /// The stage when `[boilerplate]` enables it, applying the chrome put
+    /// into `chrome` once it is there.
+    pub fn build(
+        cfg: &BoilerplateConfig,
+        chrome: Arc<OnceLock<Chrome>>,
+    ) -> Result<Option<Box<dyn Stage>>> {
         if !cfg.enabled {
             return Ok(None);
         }
-        Ok(Some(Box::new(Boilerplate::new(cfg)?)))
-    }
-}
-
-impl Stage for Boilerplate {
-    fn name(&self) -> &'static str {
-        "boilerplate"
+        Ok(Some(Box::new(Boilerplate::with_chrome(cfg, chrome)?)))
     }
 
-    fn process(&self, article: &mut Article) -> Verdict {
+    /// The article's source, as learning names it.
+    pub fn source_of(&self, article: &Article) -> String {
+        source_of(self.source, article.url.as_deref(), &article.source.path)
+    }
+
+    /// The rule-based pass alone: what learning observes.
+    pub fn apply_rules(&self, article: &mut Article) {
         let Some(rules) = &self.rules else {
-            return Ok(());
+            return;
         };
         // A "title" that is really boilerplate ("Also Read: ...", "Share this
         // article") goes back to the text, where the rules remove it together
@@ -539,6 +769,48 @@ impl Stage for Boilerplate {
             article.text = text;
         }
         article.boilerplate.extend(removed);
+    }
+
+    /// Remove what was learned about the article's source, title included.
+    fn apply_learned(&self, chrome: &Chrome, article: &mut Article) {
+        let source = self.source_of(article);
+        if !chrome.knows(&source) {
+            return;
+        }
+        if let Some(stories) = article
+            .title
+            .as_deref()
+            .and_then(|t| chrome.lookup(&source, t))
+        {
+            if let Some(title) = article.title.take() {
+                article.boilerplate.push(Removed {
+                    rule: format!("{LEARNED_PREFIX}{source}"),
+                    text: title,
+                    stories: Some(stories),
+                });
+            }
+        }
+        let (text, removed) = remove_learned(chrome, &source, &article.text);
+        if let Some(text) = text {
+            article.text = text;
+        }
+        article.boilerplate.extend(removed);
+    }
+}
+
+impl Stage for Boilerplate {
+    fn name(&self) -> &'static str {
+        "boilerplate"
+    }
+
+    fn process(&self, article: &mut Article) -> Verdict {
+        // Learned chrome first: whole lines, learned from text the rules had
+        // cleaned, so the rules then see the story as it starts (a masthead
+        // gone, its headline is the first line again).
+        if let Some(chrome) = self.chrome.get() {
+            self.apply_learned(chrome, article);
+        }
+        self.apply_rules(article);
         Ok(())
     }
 }
@@ -562,6 +834,7 @@ mod tests {
         Removed {
             rule: rule.into(),
             text: text.into(),
+            stories: None,
         }
     }
 
@@ -684,6 +957,68 @@ mod tests {
     }
 
     #[test]
+    fn a_related_link_no_rule_names_goes_with_its_wrapped_tail() {
+        let (out, rm) = clean(
+            "Brewers cut prices.\n\nKeep exploring: Why drinkers are switching\n\nto beer alternatives\n\nSales fell 3% in May.",
+        );
+        assert_eq!(out, "Brewers cut prices.\n\nSales fell 3% in May.");
+        assert_eq!(
+            rm,
+            [removed(
+                GENERIC_LINK,
+                "Keep exploring: Why drinkers are switching\nto beer alternatives"
+            )]
+        );
+        let (_, rm) =
+            clean("Film news.\nMore on this story: Director Heads for\nBafta glory\nThe end.");
+        assert_eq!(
+            rm[0].text,
+            "More on this story: Director Heads for\nBafta glory"
+        );
+    }
+
+    #[test]
+    fn a_headline_shaped_like_a_link_is_kept_where_a_headline_stands() {
+        for text in [
+            "At a glance: Tory health checks\n\nThe party set out its plans.",
+            "You are reading Harbor Media\n\nAt a glance: Tory health checks\n\nThe party set out its plans.",
+        ] {
+            let (out, rm) = clean(text);
+            assert!(rm.is_empty(), "{rm:?}");
+            assert_eq!(out, text);
+        }
+        let (_, rm) = clean("Body.\n\nNext up: Port Strike Talks Resume\n\nKeep exploring: Why the Night Trains of Europe Came Back Again\n\nEnd.");
+        assert_eq!(rm.len(), 2, "{rm:?}");
+    }
+
+    #[test]
+    fn also_read_in_the_middle_of_a_line_is_cut_from_there() {
+        let (out, rm) = clean(
+            "Talks ended without a deal, the union said. Also Read: Port Strike Talks\nResume After Walkout\n\nMore talks are planned.",
+        );
+        assert_eq!(
+            out,
+            "Talks ended without a deal, the union said.\n\nMore talks are planned."
+        );
+        assert_eq!(
+            rm,
+            [removed(
+                "also-read",
+                "Also Read: Port Strike Talks\nResume After Walkout"
+            )]
+        );
+        // Not after a sentence, or not a headline: the line stays whole.
+        for line in [
+            "He said to also read the small print before signing.",
+            "Critics were blunt. Also read the report, they said, and you will see why.",
+        ] {
+            let (out, rm) = clean(line);
+            assert!(rm.is_empty(), "{line}: {rm:?}");
+            assert_eq!(out, line);
+        }
+    }
+
+    #[test]
     fn line_breaks_inside_a_block_survive_removal() {
         let (out, _) = clean("Head\n\n- one\nAdvertisement\n- two\n\nEnd.");
         assert_eq!(out, "Head\n\n- one\n- two\n\nEnd.");
@@ -754,6 +1089,7 @@ mod tests {
         let cfg = BoilerplateConfig {
             enabled: false,
             rules_file: "/nonexistent/rules.toml".into(),
+            ..BoilerplateConfig::default()
         };
         let stage = Boilerplate::new(&cfg).unwrap();
         let mut a = Article::new(0, Default::default(), "Advertisement\n\nBody.".into());
@@ -774,6 +1110,7 @@ mod tests {
         let cfg = BoilerplateConfig {
             enabled: true,
             rules_file: path.display().to_string(),
+            ..BoilerplateConfig::default()
         };
         let stage = Boilerplate::new(&cfg).unwrap();
         let (out, rm) = stage
@@ -789,6 +1126,7 @@ mod tests {
         let cfg = BoilerplateConfig {
             enabled: true,
             rules_file: "/nonexistent/rules.toml".into(),
+            ..BoilerplateConfig::default()
         };
         let err = Boilerplate::new(&cfg).unwrap_err();
         assert!(matches!(err, Error::Rules { .. }), "{err}");
@@ -851,13 +1189,14 @@ mod tests {
     #[test]
     fn generic_signals_can_be_switched_off() {
         let r = Rules::parse(
-            "[generic]\nsymbol_lines = false\nnav_bars = false\n",
+            "[generic]\nsymbol_lines = false\nnav_bars = false\nlink_shape = false\n",
             "g.toml",
         )
         .unwrap();
-        let (out, rm) = r.clean("***\nHome | News | Sport");
+        let text = "***\nHome | News | Sport\nDon't miss: Port Strike Talks Resume";
+        let (out, rm) = r.clean(text);
         assert!(rm.is_empty());
-        assert_eq!(out, "***\nHome | News | Sport");
+        assert_eq!(out, text);
     }
 
     /// The seed after the stages that run before this one.
