@@ -34,6 +34,7 @@ pub mod batch;
 pub mod config;
 pub mod dedup;
 pub mod error;
+pub mod extract;
 pub mod kafka;
 pub mod metrics;
 pub mod ner;
