@@ -35,37 +35,30 @@ const MAX_CLOSE_SEARCH: usize = 64;
 /// Paragraph-like blocks shorter than this (in characters) credit nothing.
 const MIN_PARAGRAPH_CHARS: usize = 25;
 
-/// Class or id words of regions that are not the article.
+/// Class or id words of regions that are not the article (after
+/// readability's list, with sharing, newsletters, paywalls and cookies).
 #[allow(clippy::unwrap_used)] // constant patterns
 static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?x)(^|[\s_-])(
-            comment|comments|disqus|respond|replies|reply|
-            share|sharing|social|socials|sharedaddy|addthis|
-            related|recommended|more-stories|read-more|readmore|also-read|
-            sidebar|widget|widgets|aside|
-            nav|navbar|navigation|menu|breadcrumb|breadcrumbs|pagination|pager|
-            footer|masthead|site-header|
-            newsletter|subscribe|subscription|signup|paywall|
-            cookie|cookies|consent|gdpr|
-            promo|sponsor|sponsored|advert|advertisement|ads|ad|banner|
-            popup|modal|overlay|
-            tags|tag-list|taglist|post-tags|categories|
-            author-bio|author-box|about-author|bio|
-            caption|wp-caption-text|credit|
-            skip|hidden|sr-only|visually-hidden|screen-reader-text|
-            toc|table-of-contents|jp-relatedposts|yarpp
-        )($|[\s_-])",
+        r"(?x)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|
+        share|sharing|sharedaddy|addthis|newsletter|subscribe|subscription|signup|paywall|cookie|consent|promo|advert|
+        recommended|more-stories|read-more|readmore|also-read|author-bio|author-box|about-author|
+        wp-caption-text|screen-reader-text|sr-only|visually-hidden|jp-relatedposts|yarpp|post-tags|tag-list|table-of-contents",
     )
     .unwrap()
 });
 
-/// Class or id words that mark the article itself, overriding [`UNLIKELY`]
-/// on the same element (`article-footer` stays suspect, `main-content` does not).
+/// Words that keep an element whose class or id also matches [`UNLIKELY`]
+/// (`article-header` may hold the article; readability's exceptions).
+#[allow(clippy::unwrap_used)]
+static MAYBE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"and|article|body|column|content|main|shadow").unwrap());
+
+/// Class or id words that mark the article itself: never boilerplate.
 #[allow(clippy::unwrap_used)]
 static LIKELY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(^|[\s_-])(article-body|articlebody|article-content|entry-content|post-content|post-body|story-body|story-content|main-content|content-body|td-post-content|rich-text|prose)($|[\s_-])",
+        r"article-body|articlebody|article-content|entry-content|post-content|post-body|story-body|story-content|main-content|content-body|td-post-content|rich-text",
     )
     .unwrap()
 });
@@ -96,6 +89,10 @@ pub struct Block {
     pub boiler: bool,
     /// Inside a region marked as the article body.
     pub likely: bool,
+    /// The innermost boilerplate-looking container around it, if any.
+    boiler_by: Option<usize>,
+    /// Its nearest containers, innermost first (`usize::MAX` for none).
+    near: [usize; 3],
 }
 
 impl Block {
@@ -147,6 +144,8 @@ struct State {
     containers: Vec<Container>,
     /// Indexes into `containers` of the open ones, innermost last.
     open_containers: Vec<usize>,
+    /// Those of them that look like boilerplate.
+    open_boiler: Vec<usize>,
     blocks: Vec<Block>,
     current: String,
     current_link_chars: usize,
@@ -159,6 +158,8 @@ struct State {
     item: usize,
     pre: usize,
     in_head: bool,
+    /// Characters in all blocks.
+    chars: usize,
 }
 
 const VOID: &[&str] = &[
@@ -208,19 +209,20 @@ impl State {
         } else {
             BlockKind::Text
         };
+        let mut near = [usize::MAX; 3];
+        for (slot, &c) in near.iter_mut().zip(self.open_containers.iter().rev()) {
+            *slot = c;
+        }
         let block = Block {
             link_chars: link_chars.min(text.chars().count()),
             text,
             kind,
-            boiler: self.boiler > 0,
+            boiler: false,
             likely: self.likely > 0,
+            boiler_by: self.open_boiler.last().copied(),
+            near,
         };
-        let credit = paragraph_score(&block);
-        if credit > 0.0 {
-            for (i, &c) in self.open_containers.iter().rev().take(3).enumerate() {
-                self.containers[c].score += credit / (i + 1) as f64;
-            }
-        }
+        self.chars += block.chars();
         self.blocks.push(block);
     }
 
@@ -246,7 +248,11 @@ impl State {
                     semantic = true;
                     flags.likely = true;
                 }
-                "hidden" => flags.skip = true,
+                // React's streamed parts wait in `<div hidden id="S:0">` until a
+                // script moves them in; other hidden elements stay hidden.
+                "hidden" => flags.skip = !attrs
+                    .iter()
+                    .any(|a| &*a.name.local == "id" && a.value.starts_with("S:")),
                 "aria-hidden" if &*a.value == "true" => flags.boiler = true,
                 "role" if matches!(&*a.value, "navigation" | "complementary" | "contentinfo" | "banner") => {
                     flags.boiler = true
@@ -258,7 +264,10 @@ impl State {
         if !words.is_empty() {
             if LIKELY.is_match(&words) {
                 flags.likely = true;
-            } else if UNLIKELY.is_match(&words) && !matches!(name.as_str(), "body" | "html" | "article" | "main") {
+            } else if UNLIKELY.is_match(&words)
+                && !MAYBE.is_match(&words)
+                && !matches!(name.as_str(), "body" | "html" | "article" | "main")
+            {
                 flags.boiler = true;
             }
         }
@@ -270,7 +279,7 @@ impl State {
         if !is_inline {
             self.flush();
         }
-        let container = (!is_inline && !flags.skip).then(|| {
+        let container = ((!is_inline || flags.boiler) && !flags.skip).then(|| {
             self.containers.push(Container {
                 first_block: self.blocks.len(),
                 end_block: self.blocks.len(),
@@ -282,6 +291,9 @@ impl State {
         });
         if let Some(c) = container {
             self.open_containers.push(c);
+            if flags.boiler {
+                self.open_boiler.push(c);
+            }
         }
         self.count(flags, 1);
         self.stack.push(Open {
@@ -314,6 +326,9 @@ impl State {
         if let Some(c) = open.container {
             self.containers[c].end_block = self.blocks.len();
             self.open_containers.pop();
+            if open.flags.boiler {
+                self.open_boiler.pop();
+            }
         }
         if open.name == "head" {
             self.in_head = false;
@@ -484,7 +499,35 @@ fn segment(html: &str) -> State {
         st.pop();
     }
     st.flush();
+    decide_boiler_and_score(&mut st);
     st
+}
+
+/// A boilerplate-looking region holding this share of the page's text or
+/// more is a page wrapper with an unlucky class (`flex-wrap-footer`), not
+/// boilerplate.
+const MAX_BOILER_SHARE: f64 = 0.6;
+
+/// Mark the blocks of boilerplate regions, then credit the containers.
+fn decide_boiler_and_score(st: &mut State) {
+    let mut prefix = Vec::with_capacity(st.blocks.len() + 1);
+    prefix.push(0usize);
+    for b in &st.blocks {
+        prefix.push(prefix.last().copied().unwrap_or(0) + b.chars());
+    }
+    let limit = (st.chars as f64 * MAX_BOILER_SHARE) as usize;
+    for b in st.blocks.iter_mut() {
+        b.boiler = b.boiler_by.is_some_and(|c| {
+            let k = &st.containers[c];
+            prefix[k.end_block] - prefix[k.first_block] < limit
+        });
+        let credit = paragraph_score(b);
+        if credit > 0.0 {
+            for (i, &c) in b.near.iter().enumerate().filter(|(_, &c)| c != usize::MAX) {
+                st.containers[c].score += credit / (i + 1) as f64;
+            }
+        }
+    }
 }
 
 /// The article's blocks, in order; empty when the page has no article

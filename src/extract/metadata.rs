@@ -375,7 +375,7 @@ fn plausible_author(name: &str) -> bool {
 fn split_byline(byline: &str) -> Vec<String> {
     let mut s = clean(byline);
     for prefix in ["by ", "by: ", "written by ", "posted by ", "author: ", "words by "] {
-        if s.len() > prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        if s.len() > prefix.len() && s.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix)) {
             s = s[prefix.len()..].trim().to_owned();
         }
     }

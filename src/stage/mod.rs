@@ -9,6 +9,7 @@
 pub mod boilerplate;
 pub mod dedup;
 pub mod entities;
+pub mod extract;
 pub mod id;
 pub mod normalize;
 pub mod require_text;
@@ -18,7 +19,8 @@ use std::time::Instant;
 
 use crate::error::{RejectReason, Result};
 use crate::record::Article;
-use crate::source::{decode::decode, Input, Rejected};
+use crate::record::SourceFormat;
+use crate::source::{decode::decode, decode::decode_html, Input, Rejected};
 use crate::summary::{ArticleStats, MAX_TIMED};
 
 /// What a stage decides about the article it processed: go on, or leave it
@@ -71,6 +73,7 @@ impl Stages {
     /// fails (naming the file) on a bad one, before any work starts.
     pub fn new(cfg: StageSettings<'_>) -> Result<Self> {
         let prepare = [
+            boxed(extract::Extract),
             boxed(normalize::Normalize),
             boxed(id::ContentId),
             boxed(title::Title::new(cfg.title)),
@@ -110,12 +113,27 @@ impl Stages {
                 bytes,
             } => {
                 let t = Instant::now();
-                let decoded = decode(&bytes);
+                let page = matches!(source.format, SourceFormat::Html | SourceFormat::Warc);
+                let decoded = if page {
+                    decode_html(&bytes, source.charset.as_deref())
+                } else {
+                    decode(&bytes)
+                };
+                drop(bytes);
                 stats.stage_nanos[0] += t.elapsed().as_nanos() as u64;
                 match decoded {
                     Ok((text, encoding)) => {
                         source.encoding = encoding.name();
-                        Box::new(Article::new(seq, source, text))
+                        let url = source.url.take();
+                        let mut article = if page {
+                            let mut a = Article::new(seq, source, String::new());
+                            a.html = Some(text);
+                            a
+                        } else {
+                            Article::new(seq, source, text)
+                        };
+                        article.url = url;
+                        Box::new(article)
                     }
                     Err(reason) => return Err(Rejected::new(seq, &source, reason)),
                 }
@@ -175,6 +193,7 @@ mod tests {
             all.names(),
             [
                 "decode",
+                "extract",
                 "normalize",
                 "id",
                 "title",
