@@ -112,6 +112,7 @@ impl Block {
 
 #[derive(Debug, Clone)]
 struct Container {
+    parent: Option<usize>,
     first_block: usize,
     end_block: usize,
     score: f64,
@@ -280,7 +281,9 @@ impl State {
             self.flush();
         }
         let container = ((!is_inline || flags.boiler) && !flags.skip).then(|| {
+            let parent = self.open_containers.last().copied();
             self.containers.push(Container {
+                parent,
                 first_block: self.blocks.len(),
                 end_block: self.blocks.len(),
                 score: 0.0,
@@ -546,16 +549,49 @@ pub fn article_blocks(html: &str) -> Vec<Block> {
                 // The outermost of equals (ties go to the earlier index).
                 .then(j.cmp(i))
         })
-        .map(|(_, c)| c.clone());
-    let Some(best) = best else {
+        .map(|(i, _)| i);
+    let Some(mut best) = best else {
         return Vec::new();
     };
+    // Widen to an ancestor that holds clearly more prose, at the same
+    // density: an article split over sibling containers.
+    let mut good = Vec::with_capacity(st.blocks.len() + 1);
+    let mut all = Vec::with_capacity(st.blocks.len() + 1);
+    good.push(0usize);
+    all.push(0usize);
+    for b in &st.blocks {
+        let n = b.chars();
+        let g = if paragraph_score(b) > 0.0 { n } else { 0 };
+        good.push(good.last().copied().unwrap_or(0) + g);
+        all.push(all.last().copied().unwrap_or(0) + if b.boiler { 0 } else { n });
+    }
+    let sum = |v: &[usize], c: &Container| v[c.end_block] - v[c.first_block];
+    for _ in 0..MAX_WIDEN {
+        let Some(p) = st.containers[best].parent else { break };
+        let (cur, par) = (&st.containers[best], &st.containers[p]);
+        let (g_cur, g_par) = (sum(&good, cur), sum(&good, par));
+        if g_par as f64 >= g_cur as f64 * WIDEN_GAIN
+            && g_par as f64 >= sum(&all, par) as f64 * WIDEN_DENSITY
+        {
+            best = p;
+        } else {
+            break;
+        }
+    }
+    let best = st.containers[best].clone();
     let mut st = st;
     st.blocks
         .drain(best.first_block..best.end_block)
         .filter(|b| keep(b))
         .collect()
 }
+
+/// Levels the chosen container may widen by.
+const MAX_WIDEN: usize = 4;
+/// How much more prose an ancestor must hold to be taken instead.
+const WIDEN_GAIN: f64 = 1.15;
+/// The share of an ancestor's (non-boilerplate) text that must be prose.
+const WIDEN_DENSITY: f64 = 0.5;
 
 /// Whether a block inside the chosen container is article text.
 fn keep(b: &Block) -> bool {
