@@ -365,6 +365,7 @@ fn str_of(v: Option<&Value>) -> Option<String> {
 fn plausible_author(name: &str) -> bool {
     let words = name.split_whitespace().count();
     (1..=6).contains(&words)
+        && !name.eq_ignore_ascii_case("by")
         && !name.contains("://")
         && !name.starts_with('@')
         && name.chars().any(char::is_alphabetic)
@@ -491,20 +492,15 @@ impl Metadata {
         .into_iter()
         .flatten()
         .collect();
-        let title = match &h1 {
-            // The page's own headline, when the metadata agrees it is one.
-            Some(h) if candidates.iter().any(|c| {
-                let (c, h) = (super::eval::words(c), super::eval::words(h));
-                !h.is_empty() && c.contains(&h)
-            }) =>
-            {
-                Some(h.clone())
-            }
-            _ => candidates
-                .first()
-                .map(|c| strip_site(c, site_name.as_deref()))
-                .or(h1),
-        };
+        // The page's own headline first: metadata titles are often
+        // rewritten for search engines and social cards.
+        let title = h1
+            .filter(|h| h.split_whitespace().count() >= 2)
+            .or_else(|| {
+                candidates
+                    .first()
+                    .map(|c| strip_site(c, site_name.as_deref()))
+            });
 
         let canonical_url = found
             .canonical
