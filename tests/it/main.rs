@@ -10,6 +10,7 @@ mod support;
 mod cli;
 mod dedup_eval;
 mod hostile;
+mod html;
 mod ner_eval;
 mod properties;
 mod serve;

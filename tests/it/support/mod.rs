@@ -44,6 +44,9 @@ use serde_json::Value;
 /// include it by path.
 pub mod dedup_eval;
 
+/// Shared with `examples/html_eval.rs`.
+pub mod html_eval;
+
 // ---------------------------------------------------------------- paths
 
 /// The repository root.
