@@ -22,13 +22,21 @@ fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
     let texts: Vec<String> = pages
         .iter()
-        .map(|p| decode_html(&p.html, None).map(|(t, _)| t).unwrap_or_default())
+        .map(|p| {
+            decode_html(&p.html, None)
+                .map(|(t, _)| t)
+                .unwrap_or_default()
+        })
         .collect();
     let start = Instant::now();
     let outputs: Vec<_> = pages
         .iter()
         .zip(&texts)
-        .map(|(p, html)| Streaming.extract(html, p.url.as_deref()).unwrap_or_default())
+        .map(|(p, html)| {
+            Streaming
+                .extract(html, p.url.as_deref())
+                .unwrap_or_default()
+        })
         .collect();
     let secs = start.elapsed().as_secs_f64();
     let mut scores = Scores::default();
@@ -76,21 +84,37 @@ fn main() -> anyhow::Result<()> {
         Some("meta") => {
             for (p, o) in pages.iter().zip(&outputs) {
                 let t = &p.truth;
-                let miss_t = t.title.as_deref().is_some_and(|w| !newspipe::extract::eval::title_matches(o.title.as_deref(), w));
-                let miss_d = t.publish_date.as_deref().is_some_and(|w| !newspipe::extract::eval::date_matches(o.published.as_deref(), w));
-                let miss_a = t.author.as_deref().is_some_and(|w| !newspipe::extract::eval::author_matches(&o.authors, w));
+                let miss_t = t.title.as_deref().is_some_and(|w| {
+                    !newspipe::extract::eval::title_matches(o.title.as_deref(), w)
+                });
+                let miss_d = t.publish_date.as_deref().is_some_and(|w| {
+                    !newspipe::extract::eval::date_matches(o.published.as_deref(), w)
+                });
+                let miss_a = t
+                    .author
+                    .as_deref()
+                    .is_some_and(|w| !newspipe::extract::eval::author_matches(&o.authors, w));
                 if miss_t || miss_d || miss_a {
                     println!("{}:", p.id);
-                    if miss_t { println!("  title got {:?} want {:?}", o.title, t.title); }
-                    if miss_d { println!("  date  got {:?} want {:?}", o.published, t.publish_date); }
-                    if miss_a { println!("  auth  got {:?} want {:?}", o.authors, t.author); }
+                    if miss_t {
+                        println!("  title got {:?} want {:?}", o.title, t.title);
+                    }
+                    if miss_d {
+                        println!("  date  got {:?} want {:?}", o.published, t.publish_date);
+                    }
+                    if miss_a {
+                        println!("  auth  got {:?} want {:?}", o.authors, t.author);
+                    }
                 }
             }
         }
         Some("page") => {
             let id = args.get(1).map(String::as_str).unwrap_or("");
             if let Some(i) = pages.iter().position(|p| p.id == id) {
-                println!("{:#?}\n---- want:\n{}", outputs[i], pages[i].truth.main_content);
+                println!(
+                    "{:#?}\n---- want:\n{}",
+                    outputs[i], pages[i].truth.main_content
+                );
             }
         }
         _ => {}

@@ -171,7 +171,15 @@ const SKIP: &[&str] = &[
     "script", "style", "noscript", "template", "svg", "math", "head", "iframe", "object", "select",
     "option", "button", "textarea", "canvas", "video", "audio", "title", "dialog", "map",
 ];
-const BOILER: &[&str] = &["nav", "aside", "footer", "header", "figcaption", "menu", "form"];
+const BOILER: &[&str] = &[
+    "nav",
+    "aside",
+    "footer",
+    "header",
+    "figcaption",
+    "menu",
+    "form",
+];
 const INLINE: &[&str] = &[
     "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd",
     "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "del",
@@ -182,9 +190,33 @@ const HEAD_ONLY: &[&str] = &[
 ];
 /// Start tags that close an open `<p>`.
 const CLOSES_P: &[&str] = &[
-    "p", "div", "ul", "ol", "dl", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-    "pre", "section", "article", "aside", "nav", "header", "footer", "figure", "form", "hr",
-    "main", "address", "details", "fieldset",
+    "p",
+    "div",
+    "ul",
+    "ol",
+    "dl",
+    "table",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "aside",
+    "nav",
+    "header",
+    "footer",
+    "figure",
+    "form",
+    "hr",
+    "main",
+    "address",
+    "details",
+    "fieldset",
 ];
 
 impl State {
@@ -193,7 +225,10 @@ impl State {
         let text = if pre {
             self.current.trim_matches('\n').to_owned()
         } else {
-            self.current.split_whitespace().collect::<Vec<_>>().join(" ")
+            self.current
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         let link_chars = self.current_link_chars;
         self.current.clear();
@@ -251,11 +286,18 @@ impl State {
                 }
                 // React's streamed parts wait in `<div hidden id="S:0">` until a
                 // script moves them in; other hidden elements stay hidden.
-                "hidden" => flags.skip = !attrs
-                    .iter()
-                    .any(|a| &*a.name.local == "id" && a.value.starts_with("S:")),
+                "hidden" => {
+                    flags.skip = !attrs
+                        .iter()
+                        .any(|a| &*a.name.local == "id" && a.value.starts_with("S:"))
+                }
                 "aria-hidden" if &*a.value == "true" => flags.boiler = true,
-                "role" if matches!(&*a.value, "navigation" | "complementary" | "contentinfo" | "banner") => {
+                "role"
+                    if matches!(
+                        &*a.value,
+                        "navigation" | "complementary" | "contentinfo" | "banner"
+                    ) =>
+                {
                     flags.boiler = true
                 }
                 "style" if a.value.replace(' ', "").contains("display:none") => flags.skip = true,
@@ -384,21 +426,28 @@ impl State {
             _ => {}
         }
         if CLOSES_P.contains(&n) {
-            self.close("p", &["div", "section", "article", "td", "li", "blockquote", "body"]);
+            self.close(
+                "p",
+                &[
+                    "div",
+                    "section",
+                    "article",
+                    "td",
+                    "li",
+                    "blockquote",
+                    "body",
+                ],
+            );
         }
         match n {
             "li" => {
                 self.close("li", &["ul", "ol", "menu"]);
             }
-            "dt" | "dd" => {
-                if !self.close("dd", &["dl"]) {
-                    self.close("dt", &["dl"]);
-                }
+            "dt" | "dd" if !self.close("dd", &["dl"]) => {
+                self.close("dt", &["dl"]);
             }
-            "td" | "th" => {
-                if !self.close("td", &["tr", "table"]) {
-                    self.close("th", &["tr", "table"]);
-                }
+            "td" | "th" if !self.close("td", &["tr", "table"]) => {
+                self.close("th", &["tr", "table"]);
             }
             "tr" => {
                 self.close("tr", &["table", "tbody", "thead"]);
@@ -492,7 +541,10 @@ impl TokenSink for Sink {
 
 /// Tokenize `html` into blocks and containers.
 fn segment(html: &str) -> State {
-    let tokenizer = Tokenizer::new(Sink(RefCell::new(State::default())), TokenizerOpts::default());
+    let tokenizer = Tokenizer::new(
+        Sink(RefCell::new(State::default())),
+        TokenizerOpts::default(),
+    );
     let input = BufferQueue::default();
     input.push_back(html.into());
     let _ = tokenizer.feed(&input);
@@ -567,7 +619,9 @@ pub fn article_blocks(html: &str) -> Vec<Block> {
     }
     let sum = |v: &[usize], c: &Container| v[c.end_block] - v[c.first_block];
     for _ in 0..MAX_WIDEN {
-        let Some(p) = st.containers[best].parent else { break };
+        let Some(p) = st.containers[best].parent else {
+            break;
+        };
         let (cur, par) = (&st.containers[best], &st.containers[p]);
         let (g_cur, g_par) = (sum(&good, cur), sum(&good, par));
         if g_par as f64 >= g_cur as f64 * WIDEN_GAIN
@@ -582,7 +636,7 @@ pub fn article_blocks(html: &str) -> Vec<Block> {
     let mut st = st;
     st.blocks
         .drain(best.first_block..best.end_block)
-        .filter(|b| keep(b))
+        .filter(keep)
         .collect()
 }
 
@@ -653,7 +707,10 @@ mod tests {
         );
         let text = text_of(&html);
         assert!(text.starts_with("The council voted"), "{text}");
-        assert!(text.contains("What happens next\n\nWork starts in May\nEnds in 2027\n\n"), "{text}");
+        assert!(
+            text.contains("What happens next\n\nWork starts in May\nEnds in 2027\n\n"),
+            "{text}"
+        );
         assert!(text.ends_with("Third."), "{text}");
         for chrome in ["Home", "Sidebar", "Copyright", "no</p>"] {
             assert!(!text.contains(chrome), "{chrome} in {text}");
@@ -672,7 +729,10 @@ mod tests {
         );
         let text = text_of(&html);
         assert!(text.contains("After."), "{text}");
-        assert!(!text.contains("Council approves") && !text.contains("Ten bridges"), "{text}");
+        assert!(
+            !text.contains("Council approves") && !text.contains("Ten bridges"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -692,7 +752,10 @@ mod tests {
             <article><p>{PROSE}</p><p>{PROSE} Two.</p><p>{PROSE} Three.</p></article></body>"#
         );
         let text = text_of(&html);
-        assert!(text.ends_with("Three.") && !text.contains("Short note"), "{text}");
+        assert!(
+            text.ends_with("Three.") && !text.contains("Short note"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -19,11 +19,17 @@ static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
 });
 #[allow(clippy::unwrap_used)]
 static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?([a-z]{3,9})\.?,?\s+((?:19|20)\d\d)\b").unwrap()
+    Regex::new(
+        r"(?i)\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?([a-z]{3,9})\.?,?\s+((?:19|20)\d\d)\b",
+    )
+    .unwrap()
 });
 #[allow(clippy::unwrap_used)]
 static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"/((?:19|20)\d\d)[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)").unwrap()
+    Regex::new(
+        r"/((?:19|20)\d\d)[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)",
+    )
+    .unwrap()
 });
 
 fn month(name: &str) -> Option<u32> {
@@ -32,8 +38,18 @@ fn month(name: &str) -> Option<u32> {
     ];
     let lower = name.to_ascii_lowercase();
     let full = [
-        "january", "february", "march", "april", "may", "june", "july", "august", "september",
-        "october", "november", "december",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
     ];
     let i = NAMES.iter().position(|m| lower.starts_with(m))?;
     // "Mayday" is no month: a longer name must be the full one (or "Sept").
@@ -58,7 +74,11 @@ pub fn normalize(value: &str) -> Option<String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(&with_t) {
         return Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S %z"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%dT%H:%M:%S %z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(&with_t, f) {
             return Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
         }
@@ -104,10 +124,19 @@ mod tests {
     fn times_keep_their_offset_and_lone_days_stay_days() {
         let cases = [
             ("2024-05-01T10:00:00Z", Some("2024-05-01T10:00:00Z")),
-            ("2024-05-01T10:00:00.123+02:00", Some("2024-05-01T10:00:00.123+02:00")),
-            ("2024-05-01 10:00:00+0200", Some("2024-05-01T10:00:00+02:00")),
+            (
+                "2024-05-01T10:00:00.123+02:00",
+                Some("2024-05-01T10:00:00.123+02:00"),
+            ),
+            (
+                "2024-05-01 10:00:00+0200",
+                Some("2024-05-01T10:00:00+02:00"),
+            ),
             ("2024-05-01T10:00:00", Some("2024-05-01")),
-            ("Wed, 01 May 2024 10:00:00 GMT", Some("2024-05-01T10:00:00Z")),
+            (
+                "Wed, 01 May 2024 10:00:00 GMT",
+                Some("2024-05-01T10:00:00Z"),
+            ),
             ("2024/5/1", Some("2024-05-01")),
             ("Published September 4th, 2025", Some("2025-09-04")),
             ("4 Sept. 2025", Some("2025-09-04")),
@@ -129,7 +158,10 @@ mod tests {
             from_url("https://x.org/2025/09/04/story-title/").as_deref(),
             Some("2025-09-04")
         );
-        assert_eq!(from_url("https://x.org/news/20250904-story").as_deref(), Some("2025-09-04"));
+        assert_eq!(
+            from_url("https://x.org/news/20250904-story").as_deref(),
+            Some("2025-09-04")
+        );
         assert_eq!(from_url("https://x.org/id/2025123456"), None);
     }
 }

@@ -61,9 +61,10 @@ pub fn date_matches(got: Option<&str>, want: &str) -> bool {
 pub fn author_matches(got: &[String], want: &str) -> bool {
     let want = words(want);
     !want.is_empty()
-        && got.iter().map(|g| words(g)).any(|g| {
-            !g.is_empty() && (g.contains(&want) || want.contains(&g))
-        })
+        && got
+            .iter()
+            .map(|g| words(g))
+            .any(|g| !g.is_empty() && (g.contains(&want) || want.contains(&g)))
 }
 
 /// Totals over a set of pages.
@@ -155,7 +156,10 @@ mod tests {
 
     #[test]
     fn f1_counts_repeated_words_as_a_bag() {
-        assert_eq!(word_f1("a a b", "a b"), 2.0 * 1.0 * (2.0 / 3.0) / (1.0 + 2.0 / 3.0));
+        assert_eq!(
+            word_f1("a a b", "a b"),
+            2.0 * 1.0 * (2.0 / 3.0) / (1.0 + 2.0 / 3.0)
+        );
         assert_eq!(word_f1("The Cat.", "the cat"), 1.0);
         assert_eq!(word_f1("", "cat"), 0.0);
         assert_eq!(word_f1("dog", "cat"), 0.0);
@@ -164,8 +168,14 @@ mod tests {
     #[test]
     fn titles_dates_and_authors_compare_as_the_benchmark_does() {
         assert!(title_matches(Some("Top 10: Trends!"), "top 10 trends"));
-        assert!(!title_matches(Some("Top 10 Trends | Site"), "top 10 trends"));
-        assert!(date_matches(Some("2025-09-04T10:00:00+02:00"), "2025-09-04"));
+        assert!(!title_matches(
+            Some("Top 10 Trends | Site"),
+            "top 10 trends"
+        ));
+        assert!(date_matches(
+            Some("2025-09-04T10:00:00+02:00"),
+            "2025-09-04"
+        ));
         assert!(!date_matches(None, "2025-09-04"));
         assert!(author_matches(&["By Andrew King".into()], "Andrew King"));
         assert!(author_matches(&["Andrew".into()], "Andrew King"));

@@ -329,7 +329,12 @@ fn is_article_type(v: &Value) -> bool {
         t.ends_with("Article")
             || matches!(
                 t,
-                "BlogPosting" | "NewsArticle" | "Report" | "WebPage" | "Posting" | "LiveBlogPosting"
+                "BlogPosting"
+                    | "NewsArticle"
+                    | "Report"
+                    | "WebPage"
+                    | "Posting"
+                    | "LiveBlogPosting"
             )
     };
     match v.get("@type") {
@@ -375,8 +380,18 @@ fn plausible_author(name: &str) -> bool {
 /// "By Jane Doe and John Roe, Staff Writer" -> ["Jane Doe", "John Roe"].
 fn split_byline(byline: &str) -> Vec<String> {
     let mut s = clean(byline);
-    for prefix in ["by ", "by: ", "written by ", "posted by ", "author: ", "words by "] {
-        if s.len() > prefix.len() && s.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix)) {
+    for prefix in [
+        "by ",
+        "by: ",
+        "written by ",
+        "posted by ",
+        "author: ",
+        "words by ",
+    ] {
+        if s.len() > prefix.len()
+            && s.get(..prefix.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+        {
             s = s[prefix.len()..].trim().to_owned();
         }
     }
@@ -384,7 +399,11 @@ fn split_byline(byline: &str) -> Vec<String> {
     s.split(" and ")
         .flat_map(|p| p.split(" & "))
         .flat_map(|p| p.split(", "))
-        .map(|p| p.trim().trim_matches(|c: char| !c.is_alphanumeric()).to_owned())
+        .map(|p| {
+            p.trim()
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_owned()
+        })
         .filter(|p| plausible_author(p))
         .take(4)
         .collect()
@@ -479,11 +498,7 @@ impl Metadata {
         let mut seen = std::collections::HashSet::new();
         authors.retain(|a| seen.insert(a.to_lowercase()));
 
-        let h1 = found
-            .h1
-            .iter()
-            .map(|h| clean(h))
-            .find(|h| !h.is_empty());
+        let h1 = found.h1.iter().map(|h| clean(h)).find(|h| !h.is_empty());
         let candidates: Vec<String> = [
             article.and_then(|a| str_of(a.get("headline"))),
             meta(&["og:title", "twitter:title"]),
@@ -556,7 +571,10 @@ mod tests {
         assert_eq!(m.title.as_deref(), Some("Rates rise again"));
         assert_eq!(m.published.as_deref(), Some("2024-03-05T09:30:00+01:00"));
         assert_eq!(m.authors, ["Lois Lane", "Clark Kent"]);
-        assert_eq!(m.canonical_url.as_deref(), Some("https://planet.example/rates"));
+        assert_eq!(
+            m.canonical_url.as_deref(),
+            Some("https://planet.example/rates")
+        );
         assert_eq!(m.site_name.as_deref(), Some("Daily Planet"));
         assert_eq!(m.lang.as_deref(), Some("en"));
     }
@@ -584,11 +602,20 @@ mod tests {
     #[test]
     fn suffixes_and_prefixes_naming_the_site_are_cut() {
         assert_eq!(strip_site("Big news | Site", None), "Big news");
-        assert_eq!(strip_site("The Herald - A long headline here", Some("The Herald")), "A long headline here");
         assert_eq!(
-            strip_site("Mother - daughter bond in later life explained at length", None),
+            strip_site("The Herald - A long headline here", Some("The Herald")),
+            "A long headline here"
+        );
+        assert_eq!(
+            strip_site(
+                "Mother - daughter bond in later life explained at length",
+                None
+            ),
             "Mother - daughter bond in later life explained at length"
         );
-        assert_eq!(unescape("Tom &amp; Jerry&#8217;s &#x41;"), "Tom & Jerry’s A");
+        assert_eq!(
+            unescape("Tom &amp; Jerry&#8217;s &#x41;"),
+            "Tom & Jerry’s A"
+        );
     }
 }

@@ -166,7 +166,10 @@ fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
         let tag = &lower[start..end];
         if let Some(c) = find(tag, b"charset") {
             let rest = &tag[c + b"charset".len()..];
-            let rest = rest.trim_ascii_start().strip_prefix(b"=")?.trim_ascii_start();
+            let rest = rest
+                .trim_ascii_start()
+                .strip_prefix(b"=")?
+                .trim_ascii_start();
             let rest = rest
                 .strip_prefix(b"\"")
                 .or_else(|| rest.strip_prefix(b"'"))

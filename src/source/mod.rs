@@ -328,7 +328,10 @@ pub fn format_of(path: &Path, format: InputFormat) -> InputFormat {
         return format;
     }
     let (inner, _) = compression_of(path);
-    let ext = Path::new(inner).extension().and_then(|e| e.to_str()).unwrap_or("");
+    let ext = Path::new(inner)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
     let is = |e: &str| ext.eq_ignore_ascii_case(e);
     if is("jsonl") || is("ndjson") {
         InputFormat::Jsonl
@@ -554,11 +557,21 @@ pub fn read_opened(
     };
     match format {
         InputFormat::Jsonl => {
-            return jsonl::read_lines(std::io::BufReader::new(reader), rel, cfg.max_file_bytes, out)
+            return jsonl::read_lines(
+                std::io::BufReader::new(reader),
+                rel,
+                cfg.max_file_bytes,
+                out,
+            )
         }
         InputFormat::Json => return jsonl::read_document(reader, rel, cfg.max_file_bytes, out),
         InputFormat::Warc => {
-            return warc::read_records(std::io::BufReader::new(reader), rel, cfg.max_file_bytes, out)
+            return warc::read_records(
+                std::io::BufReader::new(reader),
+                rel,
+                cfg.max_file_bytes,
+                out,
+            )
         }
         InputFormat::Text | InputFormat::Html | InputFormat::Auto => {}
     }
@@ -572,7 +585,9 @@ pub fn read_opened(
         return out.reject(&info, reason);
     }
     // The size hint lets one buffer of the right size take the whole file.
-    let hint = usize::try_from(len).unwrap_or(0).min(cfg.max_file_bytes as usize);
+    let hint = usize::try_from(len)
+        .unwrap_or(0)
+        .min(cfg.max_file_bytes as usize);
     read_whole(reader, info, cfg.max_file_bytes, hint, format, out)
 }
 

@@ -126,7 +126,9 @@ fn http_body(block: &[u8]) -> Result<(usize, Option<String>), RejectReason> {
         return Err(not_page(format!("content type {mime}")));
     }
     if header("content-encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
-        return Err(not_page("content-encoded body (not decoded by the crawler)".into()));
+        return Err(not_page(
+            "content-encoded body (not decoded by the crawler)".into(),
+        ));
     }
     let charset = content_type.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
@@ -158,11 +160,20 @@ mod tests {
             record("request", "https://a.example/", "GET / HTTP/1.1\r\n\r\n"),
             record("response", "https://a.example/", page),
             record("response", "https://a.example/logo.png", image),
-            record("response", "https://a.example/big", &page.replace("Hi", &"x".repeat(500))),
+            record(
+                "response",
+                "https://a.example/big",
+                &page.replace("Hi", &"x".repeat(500)),
+            ),
         ]
         .concat();
         let got = collect_inputs(|out| {
-            read_records(std::io::Cursor::new(warc.into_bytes()), "crawl.warc", 300, out);
+            read_records(
+                std::io::Cursor::new(warc.into_bytes()),
+                "crawl.warc",
+                300,
+                out,
+            );
         });
         let summary: Vec<String> = got
             .iter()

@@ -64,7 +64,11 @@ mod tests {
         let mut a = Article::new(0, SourceInfo::default(), String::new());
         a.html = Some(PAGE.to_owned());
         Extract.process(&mut a).unwrap();
-        assert!(a.text.starts_with("The bridge over the river"), "{}", a.text);
+        assert!(
+            a.text.starts_with("The bridge over the river"),
+            "{}",
+            a.text
+        );
         assert_eq!(a.given_title.as_deref(), Some("Bridge reopens"));
         assert_eq!(a.published.as_deref(), Some("2024-06-01T08:00:00-04:00"));
         assert_eq!(a.authors, ["Ana Lima"]);

@@ -46,9 +46,10 @@ pub fn load_wcxb(dir: &Path) -> std::io::Result<Vec<EvalPage>> {
         let mut html = Vec::new();
         flate2::read::GzDecoder::new(std::fs::File::open(dir.join("html").join(&name))?)
             .read_to_end(&mut html)?;
-        let gt: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("ground-truth").join(format!("{id}.json")))?)
-                .map_err(std::io::Error::other)?;
+        let gt: serde_json::Value = serde_json::from_slice(&std::fs::read(
+            dir.join("ground-truth").join(format!("{id}.json")),
+        )?)
+        .map_err(std::io::Error::other)?;
         let g = &gt["ground_truth"];
         pages.push(EvalPage {
             id,
