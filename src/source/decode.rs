@@ -143,7 +143,7 @@ pub fn decode_html(
             if !has_bom
                 && enc != encoding_rs::UTF_8
                 && enc.is_ascii_compatible()
-                && std::str::from_utf8(bytes).is_err() =>
+                && (bytes.is_ascii() || std::str::from_utf8(bytes).is_err()) =>
         {
             if let Some(why) = binary_reason(bytes) {
                 return Err(RejectReason::Binary(why));

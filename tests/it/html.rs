@@ -141,7 +141,7 @@ fn a_warc_written_by_warcio_is_read_back_record_by_record() {
             "https://post.example/ferry",
             page(
                 "Ferry returns",
-                "The ferry service resumed on Monday after a long winter pause.",
+                "The ferry service resumed on Monday, said the café owner by the pier.",
             ),
         ),
     ];
@@ -186,6 +186,7 @@ with open(sys.argv[1], 'wb') as f:
         assert_eq!(rec["source"]["encoding"], "windows-1252");
     }
     assert_eq!(recs[0]["title"], "Bridge reopens");
+    assert!(recs[1]["text"].as_str().unwrap().contains("café owner"), "{}", recs[1]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("content type image/png"));
 }
 
