@@ -186,7 +186,11 @@ with open(sys.argv[1], 'wb') as f:
         assert_eq!(rec["source"]["encoding"], "windows-1252");
     }
     assert_eq!(recs[0]["title"], "Bridge reopens");
-    assert!(recs[1]["text"].as_str().unwrap().contains("café owner"), "{}", recs[1]);
+    assert!(
+        recs[1]["text"].as_str().unwrap().contains("café owner"),
+        "{}",
+        recs[1]
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("content type image/png"));
 }
 
