@@ -12,7 +12,11 @@
 # off in pairs, interleaved, best of 3 each, with every stage on and without
 # entities; `--learning-only` runs just that comparison.
 #
-# usage: scripts/bench.sh [--mb 200] [--skip-large] [--skip-datasketch] [--learning-only]
+# The HTML line runs trafilatura (PyPI, in the same virtualenv) and
+# `newspipe run --threads 1` with every stage on over the WCXB dev pages
+# (../shared/data/html/wcxb-dev), and gives pages/s and the ratio.
+#
+# usage: scripts/bench.sh [--mb 200] [--skip-large] [--skip-datasketch] [--skip-html] [--learning-only]
 # needs: ../shared/data/bbc (skips with a message when absent), python3, /usr/bin/time
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,12 +25,14 @@ MB=200
 SKIP_LARGE=0
 SKIP_DS=0
 LEARNING_ONLY=0
+SKIP_HTML=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --mb) MB="$2"; shift 2 ;;
     --skip-large) SKIP_LARGE=1; shift ;;
     --skip-datasketch) SKIP_DS=1; shift ;;
-    --learning-only) LEARNING_ONLY=1; SKIP_DS=1; shift ;;
+    --learning-only) LEARNING_ONLY=1; SKIP_DS=1; SKIP_HTML=1; shift ;;
+    --skip-html) SKIP_HTML=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -125,6 +131,21 @@ if [ "$SKIP_DS" = 0 ]; then
   t=$( { /usr/bin/time -f '%e' "$BIN" run -q --progress never --threads 1 --no-entities --no-boilerplate "$BBC" > /dev/null || true; } 2>&1 | tail -1 )
   np=$(python3 -c "print($bytes / 1e6 / max($t, 1e-3))")
   printf '  datasketch MinHash+LSH %8.1f MB/s\n  newspipe run, dedup on  %8.1f MB/s  (x%.1f datasketch)\n' "$ds" "$np" "$(python3 -c "print($np / $ds)")"
+fi
+WCXB=../shared/data/html/wcxb-dev
+if [ "$SKIP_HTML" = 0 ] && [ -d "$WCXB" ]; then
+  VENV=/tmp/newspipe-bench-venv
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/python" -c 'import trafilatura' 2>/dev/null \
+    || "$VENV/bin/pip" install --quiet trafilatura lxml_html_clean
+  echo "web pages, one core, every stage on, WCXB dev pages:"
+  tf=$("$VENV/bin/python" benches/trafilatura_compare.py "$WCXB" | awk '/trafilatura pages/ {print $3}')
+  pages=$(find "$WCXB/html" -name '*.html.gz' | wc -l)
+  t=$( { /usr/bin/time -f '%U %S' "$BIN" run -q --progress never --threads 1 "$WCXB/html" > /dev/null || true; } 2>&1 | tail -1 )
+  np=$(python3 -c "u, s = map(float, '$t'.split()); print($pages / max(u + s, 1e-3))")
+  printf '  trafilatura (metadata on) %8.1f pages/s\n  newspipe run              %8.1f pages/s  (x%.1f trafilatura)\n' "$tf" "$np" "$(python3 -c "print($np / $tf)")"
+elif [ "$SKIP_HTML" = 0 ]; then
+  echo "bench: $WCXB not found; no HTML line"
 fi
 if [ "$SKIP_LARGE" = 0 ]; then
   python3 scripts/gen_corpus.py "$BBC" "$WORK/large" --mb "$MB" > /dev/null

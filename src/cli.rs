@@ -374,6 +374,8 @@ impl RunArgs {
                 InputFormat::Text => "text",
                 InputFormat::Jsonl => "jsonl",
                 InputFormat::Json => "json",
+                InputFormat::Html => "html",
+                InputFormat::Warc => "warc",
             }),
         );
         o.set_opt("pipeline.threads", self.threads.map(|n| n as u64));

@@ -149,6 +149,14 @@ pub enum RejectReason {
     /// only with `--follow-links` (`input.follow_links`).
     #[error("symbolic link to {0}, outside the input directory (read with --follow-links)")]
     LinkOutside(String),
+    /// A WARC response record that is not an HTML page (an image, a
+    /// redirect, an error status).
+    #[error("not an HTML page: {0}")]
+    NotHtml(String),
+    /// A web page holds no article: no paragraph of prose outside
+    /// navigation, sidebars, comments and the like.
+    #[error("no article content in the page")]
+    NoArticle,
     /// A stage panicked on this input; the input is kept out of the output so
     /// the run can go on, and the message says where.
     #[error("internal error: {0}")]
@@ -167,6 +175,8 @@ impl RejectReason {
             RejectReason::MalformedJson(_) => "malformed_json",
             RejectReason::NotAFile => "not_a_file",
             RejectReason::LinkOutside(_) => "link_outside",
+            RejectReason::NoArticle => "no_article",
+            RejectReason::NotHtml(_) => "not_html",
             RejectReason::Internal(_) => "internal",
         }
     }

@@ -35,6 +35,7 @@ pub mod boilerplate;
 pub mod config;
 pub mod dedup;
 pub mod error;
+pub mod extract;
 pub mod kafka;
 pub mod metrics;
 pub mod ner;

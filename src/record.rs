@@ -21,6 +21,8 @@ pub struct SourceInfo {
     pub bytes: u64,
     /// How the raw bytes were decoded: `utf-8`, `utf-8-bom` or `windows-1252`.
     pub encoding: String,
+    /// How the input was read.
+    pub format: SourceFormat,
     /// Identifier supplied by the input itself (the `id` field of a JSONL line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -31,6 +33,13 @@ pub struct SourceInfo {
     /// xxh3-64 of the raw input bytes; keys the daemon's processed-file ledger.
     #[serde(skip)]
     pub input_hash: u64,
+    /// The URL the input came with (a WARC record's `WARC-Target-URI`),
+    /// handed to the article by the source.
+    #[serde(skip)]
+    pub url: Option<String>,
+    /// The charset of an HTTP `Content-Type` header (WARC), for decoding.
+    #[serde(skip)]
+    pub charset: Option<String>,
     /// The Kafka message this input is, for the offset commit (shared, so
     /// a rejection can carry it cheaply).
     #[serde(skip)]
@@ -57,6 +66,21 @@ pub fn ingested_secs(ingested_at: Option<&str>) -> u64 {
         .and_then(|s| humantime::parse_rfc3339(s).ok())
         .and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs())
+}
+
+/// How an input was read: the value of `source.format`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    /// A plain-text article.
+    #[default]
+    Text,
+    /// A JSON article (a JSONL line or a `.json` document), by its `text` or `html` field.
+    Jsonl,
+    /// A web page file.
+    Html,
+    /// An HTTP response record of a WARC file.
+    Warc,
 }
 
 /// Where a Kafka message sits in its log: the typed origin an offset commit
@@ -215,13 +239,21 @@ pub struct Article {
     pub title: Option<String>,
     /// Clean body text: paragraphs separated by one blank line.
     pub text: String,
-    /// Source URL, when the input supplied one.
+    /// Source URL: the input's own, else an HTML page's canonical URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Publication time as the input supplied it.
+    /// Publication date, ISO 8601 when it parses (see [`crate::extract::date`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published: Option<String>,
-    /// ISO 639-1 language code.
+    /// Author names, from the page's metadata.
+    pub authors: Vec<String>,
+    /// The page's canonical link or `og:url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical_url: Option<String>,
+    /// `og:site_name` or the JSON-LD publisher.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+    /// Primary language subtag (ISO 639-1).
     pub lang: String,
     /// Spans removed as boilerplate, in text order.
     pub boilerplate: Vec<Removed>,
@@ -234,9 +266,14 @@ pub struct Article {
     /// Working state for the dedup stage.
     #[serde(skip)]
     pub fingerprint: Option<Fingerprint>,
-    /// Title supplied by the input (JSONL); wins over a detected headline.
+    /// Title supplied by the input (JSONL) or found by the extractor; wins
+    /// over a detected headline.
     #[serde(skip)]
     pub given_title: Option<String>,
+    /// The web page still to be extracted (HTML and WARC input, JSONL
+    /// `html`); taken by the extract stage, which fills `text`.
+    #[serde(skip)]
+    pub html: Option<String>,
 }
 
 impl Article {

@@ -27,6 +27,8 @@ pub struct ArticleStats {
     pub entities: [u64; 4],
     /// Dedup verdict.
     pub dedup: DedupStatus,
+    /// The article is not in English, so the tagger left it untagged.
+    pub not_english: bool,
     /// Nanoseconds spent in each timed step, indexed like
     /// [`crate::stage::Stages::names`]; a fixed array, so no allocation per article.
     pub stage_nanos: [u64; MAX_TIMED],
@@ -41,6 +43,7 @@ impl ArticleStats {
         self.bytes = article.source.bytes;
         self.boilerplate_rules = article.boilerplate.iter().map(|r| r.rule.clone()).collect();
         self.dedup = article.dedup.status;
+        self.not_english = article.lang != crate::stage::extract::DEFAULT_LANG;
         self.entities = [0; 4];
         for e in article.entities.iter().chain(&article.title_entities) {
             if let Some(i) = Label::ALL.iter().position(|l| *l == e.label) {
@@ -80,6 +83,8 @@ pub struct Summary {
     pub boilerplate: BTreeMap<String, u64>,
     /// Entities tagged, by label.
     pub entities: BTreeMap<String, u64>,
+    /// Articles written untagged because they are not in English.
+    pub not_english: u64,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
     /// Input megabytes per wall-clock second.
@@ -132,6 +137,7 @@ impl Summary {
         for rule in &stats.boilerplate_rules {
             *self.boilerplate.entry(rule.clone()).or_default() += 1;
         }
+        self.not_english += u64::from(stats.not_english);
         for (label, n) in Label::ALL.iter().zip(stats.entities) {
             if n > 0 {
                 *self.entities.entry(label.as_str().to_owned()).or_default() += n;
@@ -225,6 +231,13 @@ impl Summary {
         );
         let ents: u64 = self.entities.values().sum();
         let _ = writeln!(s, "  entities    {}{}", ents, list(&self.entities));
+        if self.not_english > 0 {
+            let _ = writeln!(
+                s,
+                "  untagged    {} articles not in English",
+                self.not_english
+            );
+        }
         if self.dedup_index_articles > 0 {
             let _ = writeln!(
                 s,

@@ -510,9 +510,12 @@ fn take(
     }
     // The content hash first: it decides whether this is new at all. A
     // file over the size limit is hashed only that far (it is rejected
-    // whatever follows); JSONL, limited per line, is hashed whole.
-    let jsonl =
-        crate::source::format_of(path, cfg.input.format) == crate::source::InputFormat::Jsonl;
+    // whatever follows); JSONL and WARC, limited per line or record, and
+    // compressed files, limited after decompression, are hashed whole.
+    let jsonl = matches!(
+        crate::source::format_of(path, cfg.input.format),
+        crate::source::InputFormat::Jsonl | crate::source::InputFormat::Warc
+    ) || crate::source::compression_of(path).1.is_some();
     let limit = if jsonl {
         u64::MAX
     } else {

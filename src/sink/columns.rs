@@ -27,7 +27,7 @@ enum Buf {
         valid: NullBufferBuilder,
     },
     List {
-        cols: &'static [Column],
+        item_kind: Kind,
         item: Box<Buf>,
         offsets: Vec<i32>,
         valid: NullBufferBuilder,
@@ -46,12 +46,17 @@ impl Buf {
                 children: cols.iter().map(|c| Buf::new(c.kind)).collect(),
                 valid: NullBufferBuilder::new(0),
             },
-            Kind::ListOf(cols) => Buf::List {
-                cols,
-                item: Box::new(Buf::new(Kind::Struct(cols))),
-                offsets: vec![0],
-                valid: NullBufferBuilder::new(0),
-            },
+            Kind::ListOf(cols) => Buf::list(Kind::Struct(cols)),
+            Kind::StrList => Buf::list(Kind::Str),
+        }
+    }
+
+    fn list(item_kind: Kind) -> Buf {
+        Buf::List {
+            item_kind,
+            item: Box::new(Buf::new(item_kind)),
+            offsets: vec![0],
+            valid: NullBufferBuilder::new(0),
         }
     }
 
@@ -114,7 +119,7 @@ impl Buf {
                 }
             }
             Buf::List {
-                cols,
+                item_kind,
                 item,
                 offsets,
                 valid,
@@ -126,7 +131,7 @@ impl Buf {
                 };
                 let item_col = Column {
                     name: "item",
-                    kind: Kind::Struct(cols),
+                    kind: *item_kind,
                     nullable: false,
                     doc: "",
                 };
@@ -186,17 +191,13 @@ impl Buf {
                 Arc::new(array)
             }
             Buf::List {
-                cols,
+                item_kind,
                 item,
                 offsets,
                 valid,
             } => {
                 let values = item.finish()?;
-                let field = Arc::new(Field::new(
-                    "item",
-                    arrow_schema::DataType::Struct(schema::arrow_fields(cols)),
-                    false,
-                ));
+                let field = Arc::new(Field::new("item", schema::arrow_type(*item_kind), false));
                 let offsets = OffsetBuffer::new(std::mem::replace(offsets, vec![0]).into());
                 let array = ListArray::try_new(field, offsets, values, valid.finish())
                     .map_err(|e| e.to_string())?;

@@ -33,6 +33,8 @@ pub enum Kind {
     Struct(&'static [Column]),
     /// A list of nested objects with the listed fields.
     ListOf(&'static [Column]),
+    /// A list of UTF-8 strings.
+    StrList,
 }
 
 /// One field of the record, or of a nested object.
@@ -70,6 +72,8 @@ const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Column {
 pub const LABELS: &[&str] = &["PER", "ORG", "LOC", "MISC"];
 /// Values of `dedup.status`.
 pub const DEDUP_STATUSES: &[&str] = &["unique", "exact", "near"];
+/// Values of `source.format`.
+pub const SOURCE_FORMATS: &[&str] = &["text", "jsonl", "html", "warc"];
 /// Values of `dedup.relation`.
 pub const DEDUP_RELATIONS: &[&str] = &["resembles", "contained_in", "contains"];
 
@@ -86,6 +90,11 @@ pub const SOURCE: &[Column] = &[
         "encoding",
         Kind::Str,
         "How the raw bytes were decoded: utf-8, utf-8-bom, utf-8-lossy (invalid bytes replaced), utf-16le, utf-16be, or a detected legacy encoding's WHATWG name in lower case (windows-1252, shift_jis, gbk, ...).",
+    ),
+    col(
+        "format",
+        Kind::Enum(SOURCE_FORMATS),
+        "How the input was read: text, jsonl (a JSON article, its text or html field), html (a web page) or warc (an HTTP response in a WARC file).",
     ),
     opt("id", Kind::Str, "Identifier supplied by the input itself."),
     opt(
@@ -181,13 +190,36 @@ pub const RECORD: &[Column] = &[
         Kind::Str,
         "Clean body text, paragraphs separated by a blank line.",
     ),
-    opt("url", Kind::Str, "Source URL."),
+    opt(
+        "url",
+        Kind::Str,
+        "The input's URL: JSONL `url`, WARC-Target-URI, else an HTML page's canonical URL.",
+    ),
     opt(
         "published",
         Kind::Str,
-        "Publication time as the input supplied it.",
+        "Publication date, ISO 8601: YYYY-MM-DD, or RFC 3339 with its offset when a time is known; as given when it does not parse.",
     ),
-    col("lang", Kind::Str, "ISO 639-1 language code."),
+    col(
+        "authors",
+        Kind::StrList,
+        "Author names found in the page; empty when none.",
+    ),
+    opt(
+        "canonical_url",
+        Kind::Str,
+        "The page's canonical link or og:url.",
+    ),
+    opt(
+        "site_name",
+        Kind::Str,
+        "og:site_name or the JSON-LD publisher's name.",
+    ),
+    col(
+        "lang",
+        Kind::Str,
+        "Primary language subtag (ISO 639-1, `en`): `<html lang>` or detected; `und` when unknown.",
+    ),
     col(
         "boilerplate",
         Kind::ListOf(REMOVED),
@@ -205,7 +237,8 @@ pub const RECORD: &[Column] = &[
 /// Name of the table the DDL creates.
 pub const TABLE: &str = "articles";
 
-fn arrow_type(kind: Kind) -> DataType {
+/// The Arrow type of a value of `kind`.
+pub fn arrow_type(kind: Kind) -> DataType {
     match kind {
         Kind::Str | Kind::Enum(_) => DataType::Utf8,
         Kind::U32 => DataType::UInt32,
@@ -217,6 +250,7 @@ fn arrow_type(kind: Kind) -> DataType {
             DataType::Struct(arrow_fields(cols)),
             false,
         ))),
+        Kind::StrList => DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
     }
 }
 
@@ -240,6 +274,7 @@ fn json_type(c: &Column) -> Value {
         Kind::F64 => json!({"type": "number"}),
         Kind::Struct(cols) => json_object(cols),
         Kind::ListOf(cols) => json!({"type": "array", "items": json_object(cols)}),
+        Kind::StrList => json!({"type": "array", "items": {"type": "string"}}),
     };
     if c.nullable {
         if let Some(t) = v.get("type").cloned() {
@@ -295,6 +330,7 @@ fn duckdb_type(kind: Kind) -> String {
         Kind::F64 => "DOUBLE".to_owned(),
         Kind::Struct(cols) => duckdb_struct(cols),
         Kind::ListOf(cols) => format!("{}[]", duckdb_struct(cols)),
+        Kind::StrList => "VARCHAR[]".to_owned(),
     }
 }
 
@@ -350,6 +386,7 @@ fn clickhouse_type(c: &Column) -> String {
         Kind::F64 => "Float64".to_owned(),
         Kind::Struct(cols) => clickhouse_tuple(cols),
         Kind::ListOf(cols) => format!("Array({})", clickhouse_tuple(cols)),
+        Kind::StrList => "Array(String)".to_owned(),
     };
     match (c.nullable, c.kind) {
         (true, Kind::Enum(_)) => "LowCardinality(Nullable(String))".to_owned(),
@@ -501,6 +538,9 @@ pub(crate) mod tests {
         a.title = Some(format!("Headline {i}"));
         a.url = Some(format!("https://example.org/{i}"));
         a.published = Some("2024-05-01T10:00:00Z".into());
+        a.authors = vec!["Ana Lima".into(), "Bo Chen".into()];
+        a.canonical_url = Some(format!("https://example.org/c/{i}"));
+        a.site_name = Some("Example News".into());
         a.boilerplate = vec![Removed {
             rule: "also_read".into(),
             text: "Also Read: elsewhere\nwrapped".into(),

@@ -118,6 +118,77 @@ pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), RejectReason> {
     }
 }
 
+/// How far into a page its `<meta charset>` is looked for. The HTML standard
+/// says 1024 bytes; real pages put long `<script>`s and comments first.
+const META_PRESCAN_BYTES: usize = 8192;
+
+/// Decode a web page: a byte-order mark first, then the charset of the HTTP
+/// header (`header_charset`, from a WARC record), then the page's own
+/// `<meta charset>` or `http-equiv` declaration, then detection as for text
+/// ([`decode`]). A declared legacy charset is not believed for bytes that are
+/// valid UTF-8 with non-ASCII in them: mislabelled UTF-8 pages are common, and
+/// legacy text that forms valid UTF-8 is not.
+pub fn decode_html(
+    bytes: &[u8],
+    header_charset: Option<&str>,
+) -> Result<(String, Encoding), RejectReason> {
+    let has_bom = bytes.starts_with(UTF8_BOM)
+        || bytes.starts_with(b"\xFF\xFE")
+        || bytes.starts_with(b"\xFE\xFF");
+    let declared = header_charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
+        .or_else(|| meta_charset(&bytes[..bytes.len().min(META_PRESCAN_BYTES)]));
+    match declared {
+        Some(enc)
+            if !has_bom
+                && enc != encoding_rs::UTF_8
+                && enc.is_ascii_compatible()
+                && (bytes.is_ascii() || std::str::from_utf8(bytes).is_err()) =>
+        {
+            if let Some(why) = binary_reason(bytes) {
+                return Err(RejectReason::Binary(why));
+            }
+            let (text, _) = enc.decode_without_bom_handling(bytes);
+            Ok((text.into_owned(), Encoding::Detected(enc)))
+        }
+        _ => decode(bytes),
+    }
+}
+
+/// The encoding a page declares in `<meta charset=...>` or
+/// `<meta http-equiv="Content-Type" content="...; charset=...">`.
+fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let lower = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = find(&lower[from..], b"<meta") {
+        let start = from + at;
+        let end = find(&lower[start..], b">").map_or(lower.len(), |e| start + e);
+        let tag = &lower[start..end];
+        if let Some(c) = find(tag, b"charset") {
+            let rest = &tag[c + b"charset".len()..];
+            let rest = rest
+                .trim_ascii_start()
+                .strip_prefix(b"=")?
+                .trim_ascii_start();
+            let rest = rest
+                .strip_prefix(b"\"")
+                .or_else(|| rest.strip_prefix(b"'"))
+                .unwrap_or(rest);
+            let label_end = rest
+                .iter()
+                .position(|b| matches!(b, b'"' | b'\'' | b';' | b'/') || b.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            return encoding_rs::Encoding::for_label(&rest[..label_end]);
+        }
+        from = end;
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 /// Fewer non-ASCII bytes than this give a detector too little to go on:
 /// one `0xA3` is `£` in Windows-1252 and `Ł` in Windows-1250, and for news
 /// in English the first is the better bet.

@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 
 use super::{io_reason, Emitter, Input, Rejected};
 use crate::error::RejectReason;
+use crate::record::SourceFormat;
 use crate::record::{Article, SourceInfo};
 
 /// The fields newspipe reads, still as raw JSON, so each can be checked
@@ -31,6 +32,8 @@ struct Fields<'a> {
     url: Option<&'a RawValue>,
     #[serde(borrow, default)]
     published: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    html: Option<&'a RawValue>,
 }
 
 /// What kind of JSON value `raw` starts with, in words.
@@ -103,15 +106,24 @@ pub fn parse_line(line: &[u8], seq: u64, source: SourceInfo) -> Result<Article, 
     // is in `source.line`.
     let fields: Fields<'_> = serde_json::from_slice(line).map_err(|e| malformed(e.to_string()))?;
     // serde reads `null` as an absent field, so one message covers both.
-    let text = string_field("text", fields.text)?
-        .ok_or_else(|| malformed("field `text` is missing or null".into()))?;
+    // A web page in `html` is extracted by the extract stage; `text`, when
+    // both are given, is ignored.
+    let html = string_field("html", fields.html)?;
+    let text = match html {
+        Some(_) => String::new(),
+        None => string_field("text", fields.text)?
+            .ok_or_else(|| malformed("field `text` is missing or null".into()))?,
+    };
     let mut source = source;
     source.encoding = "utf-8".to_owned();
+    source.format = SourceFormat::Jsonl;
     source.id = scalar_field("id", fields.id)?;
     let mut article = Article::new(seq, source, text);
+    article.html = html;
     article.given_title = string_field("title", fields.title)?.filter(|t| !t.trim().is_empty());
     article.url = string_field("url", fields.url)?;
-    article.published = scalar_field("published", fields.published)?;
+    article.published = scalar_field("published", fields.published)?
+        .map(|p| crate::extract::date::normalize(&p).unwrap_or(p));
     Ok(article)
 }
 

@@ -8,6 +8,7 @@
 
 pub mod decode;
 pub mod jsonl;
+pub mod warc;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Deserialize;
 
 use crate::error::{Error, RejectReason, Result};
-use crate::record::{Article, SourceInfo};
+use crate::record::{Article, SourceFormat, SourceInfo};
 
 /// How an input is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
@@ -31,6 +32,10 @@ pub enum InputFormat {
     Jsonl,
     /// One JSON document per file: an article object or an array of them.
     Json,
+    /// One web page per file.
+    Html,
+    /// WARC archives: each HTML response record one article.
+    Warc,
 }
 
 /// `[input]` section.
@@ -314,19 +319,68 @@ fn display_path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// How one file is read, from `input.format` and, for `auto`, its name.
+/// How one file is read, from `input.format` and, for `auto`, its name
+/// (after a `.gz` or `.zst` suffix, see [`compression_of`]): `*.jsonl` /
+/// `*.ndjson` JSONL, `*.json` a JSON document, `*.html` / `*.htm` a page,
+/// `*.warc` an archive, anything else text (or a page, when its bytes say so).
 pub fn format_of(path: &Path, format: InputFormat) -> InputFormat {
     if format != InputFormat::Auto {
         return format;
     }
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if ext.eq_ignore_ascii_case("jsonl") || ext.eq_ignore_ascii_case("ndjson") {
+    let (inner, _) = compression_of(path);
+    let ext = Path::new(inner)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    let is = |e: &str| ext.eq_ignore_ascii_case(e);
+    if is("jsonl") || is("ndjson") {
         InputFormat::Jsonl
-    } else if ext.eq_ignore_ascii_case("json") {
+    } else if is("json") {
         InputFormat::Json
+    } else if is("html") || is("htm") || is("xhtml") {
+        InputFormat::Html
+    } else if is("warc") {
+        InputFormat::Warc
     } else {
         InputFormat::Text
     }
+}
+
+/// A compression read through transparently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// `.gz` (every gzip member, as WARC files chain them).
+    Gzip,
+    /// `.zst`.
+    Zstd,
+}
+
+/// The file name without a `.gz`/`.zst` suffix, and that compression.
+pub fn compression_of(path: &Path) -> (&str, Option<Compression>) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".gz") {
+        (&name[..name.len() - 3], Some(Compression::Gzip))
+    } else if lower.ends_with(".zst") {
+        (&name[..name.len() - 4], Some(Compression::Zstd))
+    } else {
+        (name, None)
+    }
+}
+
+/// True when the bytes open like a web page (`<!doctype html`, `<html`,
+/// `<head`, `<body`, after whitespace, a byte-order mark or comments).
+pub fn looks_like_html(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1024)];
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let trimmed = head.trim_ascii_start();
+    if !trimmed.starts_with(b"<") {
+        return false;
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    [&b"<!doctype html"[..], b"<html", b"<head", b"<body"]
+        .iter()
+        .any(|m| lower.windows(m.len()).any(|w| w == *m))
 }
 
 fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
@@ -489,14 +543,41 @@ pub fn read_opened(
         bytes: len,
         ..SourceInfo::default()
     };
-    match format_of(path, cfg.format) {
+    let format = format_of(path, cfg.format);
+    let (_, compression) = compression_of(path);
+    let reader: Box<dyn Read> = match compression {
+        None => Box::new(file),
+        Some(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(
+            std::io::BufReader::new(file),
+        )),
+        Some(Compression::Zstd) => match zstd::stream::read::Decoder::new(file) {
+            Ok(d) => Box::new(d),
+            Err(e) => return out.reject(&info, RejectReason::Unreadable(io_reason(&e))),
+        },
+    };
+    match format {
         InputFormat::Jsonl => {
-            return jsonl::read_lines(std::io::BufReader::new(file), rel, cfg.max_file_bytes, out)
+            return jsonl::read_lines(
+                std::io::BufReader::new(reader),
+                rel,
+                cfg.max_file_bytes,
+                out,
+            )
         }
-        InputFormat::Json => return jsonl::read_document(file, rel, cfg.max_file_bytes, out),
-        InputFormat::Text | InputFormat::Auto => {}
+        InputFormat::Json => return jsonl::read_document(reader, rel, cfg.max_file_bytes, out),
+        InputFormat::Warc => {
+            return warc::read_records(
+                std::io::BufReader::new(reader),
+                rel,
+                cfg.max_file_bytes,
+                out,
+            )
+        }
+        InputFormat::Text | InputFormat::Html | InputFormat::Auto => {}
     }
-    if len > cfg.max_file_bytes {
+    // A compressed file's size says nothing of its content's: the limit is
+    // applied while reading.
+    if compression.is_none() && len > cfg.max_file_bytes {
         let reason = RejectReason::TooLarge {
             bytes: len,
             limit: cfg.max_file_bytes,
@@ -504,8 +585,10 @@ pub fn read_opened(
         return out.reject(&info, reason);
     }
     // The size hint lets one buffer of the right size take the whole file.
-    let hint = usize::try_from(len).unwrap_or(0);
-    read_whole(file, info, cfg.max_file_bytes, hint, out)
+    let hint = usize::try_from(len)
+        .unwrap_or(0)
+        .min(cfg.max_file_bytes as usize);
+    read_whole(reader, info, cfg.max_file_bytes, hint, format, out)
 }
 
 /// Read one whole-text article, refusing to buffer more than `limit` bytes
@@ -515,6 +598,7 @@ fn read_whole(
     mut info: SourceInfo,
     limit: u64,
     size_hint: usize,
+    format: InputFormat,
     out: &mut Emitter<'_>,
 ) -> bool {
     // One spare byte, so reaching the end of the file needs no regrowth.
@@ -529,6 +613,10 @@ fn read_whole(
             limit,
         };
         return out.reject(&info, reason);
+    }
+    // A page is a page whatever its name.
+    if format == InputFormat::Html || looks_like_html(&bytes) {
+        info.format = SourceFormat::Html;
     }
     let seq = out.next_seq();
     out.emit(Input::Raw {
@@ -549,7 +637,7 @@ fn read_stdin(cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
             path: STDIN.to_owned(),
             ..SourceInfo::default()
         };
-        read_whole(stdin, info, cfg.max_file_bytes, 0, out)
+        read_whole(stdin, info, cfg.max_file_bytes, 0, cfg.format, out)
     }
 }
 

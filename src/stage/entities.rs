@@ -70,6 +70,13 @@ impl Stage for Entities {
     }
 
     fn process(&self, article: &mut Article) -> Verdict {
+        // The model is English; other languages get no entities (counted
+        // in the summary as untagged) rather than wrong ones.
+        if article.lang != crate::stage::extract::DEFAULT_LANG {
+            article.entities.clear();
+            article.title_entities.clear();
+            return Ok(());
+        }
         let (title_entities, entities) = self
             .tagger
             .tag_article(article.title.as_deref(), &article.text);

@@ -9,6 +9,7 @@
 pub mod boilerplate;
 pub mod dedup;
 pub mod entities;
+pub mod extract;
 pub mod id;
 pub mod normalize;
 pub mod require_text;
@@ -22,7 +23,8 @@ use crate::dedup::Fingerprinter;
 
 use crate::error::{RejectReason, Result};
 use crate::record::Article;
-use crate::source::{decode::decode, Input, Rejected};
+use crate::record::SourceFormat;
+use crate::source::{decode::decode, decode::decode_html, Input, Rejected};
 use crate::summary::{ArticleStats, MAX_TIMED};
 
 /// What a stage decides about the article it processed: go on, or leave it
@@ -85,6 +87,7 @@ impl Stages {
     pub fn new(cfg: StageSettings<'_>) -> Result<Self> {
         let chrome = Arc::new(OnceLock::new());
         let learning = [
+            boxed(extract::Extract),
             boxed(normalize::Normalize),
             boxed(id::ContentId),
             boxed(title::Title::new(cfg.title)),
@@ -126,26 +129,7 @@ impl Stages {
         input: Input,
     ) -> std::result::Result<(Box<Article>, ArticleStats), Rejected> {
         let mut stats = ArticleStats::default();
-        let mut article = match input {
-            Input::Rejected(r) => return Err(r),
-            Input::Parsed(a) => a,
-            Input::Raw {
-                seq,
-                mut source,
-                bytes,
-            } => {
-                let t = Instant::now();
-                let decoded = decode(&bytes);
-                stats.stage_nanos[0] += t.elapsed().as_nanos() as u64;
-                match decoded {
-                    Ok((text, encoding)) => {
-                        source.encoding = encoding.name();
-                        Box::new(Article::new(seq, source, text))
-                    }
-                    Err(reason) => return Err(Rejected::new(seq, &source, reason)),
-                }
-            }
-        };
+        let mut article = open(input, &mut stats.stage_nanos[0])?;
         match run_all(&self.prepare, &mut article, &mut stats.stage_nanos[1..]) {
             Ok(()) => Ok((article, stats)),
             Err(reason) => Err(Rejected::new(article.seq, &article.source, reason)),
@@ -166,14 +150,7 @@ impl Stages {
     /// and cleaned by the rules (never by learned chrome), then observed.
     /// `None` for an input that is rejected on the way.
     pub fn observe(&self, input: Input) -> Option<Observation> {
-        let mut article = match input {
-            Input::Rejected(_) => return None,
-            Input::Parsed(a) => a,
-            Input::Raw { seq, source, bytes } => {
-                let (text, _) = decode(&bytes).ok()?;
-                Box::new(Article::new(seq, source, text))
-            }
-        };
+        let mut article = open(input, &mut 0).ok()?;
         for stage in &self.prepare[..self.before_learning] {
             stage.process(&mut article).ok()?;
         }
@@ -202,6 +179,39 @@ impl Stages {
         let first = 1 + self.prepare.len();
         run_all(&self.enrich, article, &mut stats.stage_nanos[first..])
     }
+}
+
+/// The article an input becomes: parsed inputs as they are, raw bytes decoded
+/// (a page by its charset rules, into `html` for the extract stage), adding
+/// the decoding time to `nanos`. Shared by the run and the learning pass, so
+/// both see the same text.
+fn open(input: Input, nanos: &mut u64) -> std::result::Result<Box<Article>, Rejected> {
+    let (seq, mut source, bytes) = match input {
+        Input::Rejected(r) => return Err(r),
+        Input::Parsed(a) => return Ok(a),
+        Input::Raw { seq, source, bytes } => (seq, source, bytes),
+    };
+    let t = Instant::now();
+    let page = matches!(source.format, SourceFormat::Html | SourceFormat::Warc);
+    let decoded = if page {
+        decode_html(&bytes, source.charset.as_deref())
+    } else {
+        decode(&bytes)
+    };
+    drop(bytes);
+    *nanos += t.elapsed().as_nanos() as u64;
+    let (text, encoding) = decoded.map_err(|reason| Rejected::new(seq, &source, reason))?;
+    source.encoding = encoding.name();
+    let url = source.url.take();
+    let mut article = if page {
+        let mut a = Article::new(seq, source, String::new());
+        a.html = Some(text);
+        a
+    } else {
+        Article::new(seq, source, text)
+    };
+    article.url = url;
+    Ok(Box::new(article))
 }
 
 /// Run `stages` in order, adding each one's time to its slot; stops at the
@@ -245,6 +255,7 @@ mod tests {
             all.names(),
             [
                 "decode",
+                "extract",
                 "normalize",
                 "id",
                 "title",

@@ -11,6 +11,7 @@ mod boiler_eval;
 mod cli;
 mod dedup_eval;
 mod hostile;
+mod html;
 mod ner_eval;
 mod properties;
 mod serve;

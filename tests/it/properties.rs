@@ -51,6 +51,30 @@ proptest! {
     }
 
     #[test]
+    fn extracting_any_markup_never_panics_and_is_a_function_of_its_input(
+        parts in prop::collection::vec(
+            prop_oneof![
+                Just("<div>".to_owned()), Just("</div>".to_owned()), Just("<p>".to_owned()),
+                Just("</p>".to_owned()), Just("<a href=x>".to_owned()), Just("</a>".to_owned()),
+                Just("<script>".to_owned()), Just("<nav class=\"menu\">".to_owned()),
+                Just("<meta charset=\"utf-8\">".to_owned()), Just("<h1>".to_owned()),
+                Just("<li>".to_owned()), Just("<br>".to_owned()), Just("&amp;".to_owned()),
+                Just("<script type=\"application/ld+json\">{\"@type\":\"NewsArticle\",\"author\":".to_owned()),
+                "[ a-zA-Z,.é]{0,60}",
+            ],
+            0..60,
+        )
+    ) {
+        use newspipe::extract::{Extractor, Streaming};
+        let html = parts.concat();
+        let first = Streaming.extract(&html, Some("https://x.example/2024/01/02/a"));
+        prop_assert_eq!(first.clone(), Streaming.extract(&html, Some("https://x.example/2024/01/02/a")));
+        if let Ok(page) = first {
+            prop_assert!(!page.text.trim().is_empty());
+        }
+    }
+
+    #[test]
     fn normalizing_is_idempotent(text in newsish()) {
         let once = normalize(&text);
         prop_assert_eq!(normalize(&once), once.clone());

@@ -46,6 +46,8 @@ pub mod dedup_eval;
 
 /// The generated corpus and scorer of the learned-boilerplate evaluation.
 pub mod boiler_eval;
+/// Shared with `examples/html_eval.rs`.
+pub mod html_eval;
 
 // ---------------------------------------------------------------- paths
 

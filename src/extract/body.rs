@@ -1,0 +1,773 @@
+//! Main-content extraction over a token stream.
+//!
+//! The page is tokenized once by html5ever's tokenizer (no tree is built).
+//! A stack of open elements, closed by end tags and by the few implied
+//! closes that matter for text (`<p>`, `<li>`, table cells, `<head>`), turns
+//! the tokens into *blocks*: runs of text between block-level tags, each
+//! knowing whether it sat in a link, a heading, a list item, or a region
+//! that is never the article (`<nav>`, `<aside>`, `<footer>`, an element
+//! whose class or id reads as comments, sharing, related stories, ...).
+//!
+//! Every element that holds blocks is a *container* and covers a contiguous
+//! range of blocks (the DOM is nested, so its descendants are contiguous in
+//! document order). A paragraph-like block credits its nearest containers,
+//! readability-style (1, 1/2, 1/3), so the best-scoring container is the one
+//! that directly holds most of the article's prose. Its range, less the
+//! boilerplate blocks in it, is the article.
+//!
+//! Work per token is bounded (an end tag looks for its element among the top
+//! [`MAX_CLOSE_SEARCH`] open ones; credits go to at most three containers),
+//! so time and memory are linear in the page, however deep its nesting.
+
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use regex::Regex;
+
+/// How far down the stack an end tag looks for the element it closes; one
+/// not found there is ignored (stray end tags are common, and an unbounded
+/// search would make a deep page quadratic).
+const MAX_CLOSE_SEARCH: usize = 64;
+/// Paragraph-like blocks shorter than this (in characters) credit nothing.
+const MIN_PARAGRAPH_CHARS: usize = 25;
+
+/// Class or id words of regions that are not the article (after
+/// readability's list, with sharing, newsletters, paywalls and cookies).
+#[allow(clippy::unwrap_used)] // constant patterns
+static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|
+        share|sharing|sharedaddy|addthis|newsletter|subscribe|subscription|signup|paywall|cookie|consent|promo|advert|
+        recommended|more-stories|read-more|readmore|also-read|author-bio|author-box|about-author|
+        wp-caption-text|screen-reader-text|sr-only|visually-hidden|jp-relatedposts|yarpp|post-tags|tag-list|table-of-contents",
+    )
+    .unwrap()
+});
+
+/// Words that keep an element whose class or id also matches [`UNLIKELY`]
+/// (`article-header` may hold the article; readability's exceptions).
+#[allow(clippy::unwrap_used)]
+static MAYBE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"and|article|body|column|content|main|shadow").unwrap());
+
+/// Class or id words that mark the article itself: never boilerplate.
+#[allow(clippy::unwrap_used)]
+static LIKELY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"article-body|articlebody|article-content|entry-content|post-content|post-body|story-body|story-content|main-content|content-body|td-post-content|rich-text",
+    )
+    .unwrap()
+});
+
+/// What kind of text a block holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// Running text (`<p>`, or text directly in a `<div>`).
+    Text,
+    /// A heading, `<h1>`..`<h6>`.
+    Heading,
+    /// A list item.
+    Item,
+    /// Preformatted text, whitespace kept.
+    Pre,
+}
+
+/// A run of text between block-level tags.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Its text, whitespace collapsed (except in `<pre>`).
+    pub text: String,
+    /// Characters of it inside links.
+    pub link_chars: usize,
+    /// What it is.
+    pub kind: BlockKind,
+    /// Inside a region that is never the article.
+    pub boiler: bool,
+    /// Inside a region marked as the article body.
+    pub likely: bool,
+    /// The innermost boilerplate-looking container around it, if any.
+    boiler_by: Option<usize>,
+    /// Its nearest containers, innermost first (`usize::MAX` for none).
+    near: [usize; 3],
+}
+
+impl Block {
+    fn chars(&self) -> usize {
+        self.text.chars().count()
+    }
+
+    fn link_density(&self) -> f64 {
+        let n = self.chars();
+        if n == 0 {
+            0.0
+        } else {
+            self.link_chars as f64 / n as f64
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Container {
+    parent: Option<usize>,
+    first_block: usize,
+    end_block: usize,
+    score: f64,
+    likely: bool,
+    /// `<article>`, `<main>` or `itemprop=articleBody`.
+    semantic: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    skip: bool,
+    boiler: bool,
+    likely: bool,
+    link: bool,
+    heading: bool,
+    item: bool,
+    pre: bool,
+}
+
+#[derive(Debug)]
+struct Open {
+    name: String,
+    flags: Flags,
+    container: Option<usize>,
+}
+
+#[derive(Default)]
+struct State {
+    stack: Vec<Open>,
+    containers: Vec<Container>,
+    /// Indexes into `containers` of the open ones, innermost last.
+    open_containers: Vec<usize>,
+    /// Those of them that look like boilerplate.
+    open_boiler: Vec<usize>,
+    blocks: Vec<Block>,
+    current: String,
+    current_link_chars: usize,
+    /// Counts of open elements with each flag.
+    skip: usize,
+    boiler: usize,
+    likely: usize,
+    link: usize,
+    heading: usize,
+    item: usize,
+    pre: usize,
+    in_head: bool,
+    /// Characters in all blocks.
+    chars: usize,
+}
+
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "keygen",
+];
+const SKIP: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "math", "head", "iframe", "object", "select",
+    "option", "button", "textarea", "canvas", "video", "audio", "title", "dialog", "map",
+];
+const BOILER: &[&str] = &[
+    "nav",
+    "aside",
+    "footer",
+    "header",
+    "figcaption",
+    "menu",
+    "form",
+];
+const INLINE: &[&str] = &[
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd",
+    "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "del",
+    "ins", "label", "nobr", "strike", "tt", "big", "picture",
+];
+const HEAD_ONLY: &[&str] = &[
+    "meta", "link", "title", "script", "style", "base", "noscript", "template",
+];
+/// Start tags that close an open `<p>`.
+const CLOSES_P: &[&str] = &[
+    "p",
+    "div",
+    "ul",
+    "ol",
+    "dl",
+    "table",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "aside",
+    "nav",
+    "header",
+    "footer",
+    "figure",
+    "form",
+    "hr",
+    "main",
+    "address",
+    "details",
+    "fieldset",
+];
+
+impl State {
+    fn flush(&mut self) {
+        let pre = self.pre > 0;
+        let text = if pre {
+            self.current.trim_matches('\n').to_owned()
+        } else {
+            self.current
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let link_chars = self.current_link_chars;
+        self.current.clear();
+        self.current_link_chars = 0;
+        if text.is_empty() {
+            return;
+        }
+        let kind = if pre {
+            BlockKind::Pre
+        } else if self.heading > 0 {
+            BlockKind::Heading
+        } else if self.item > 0 {
+            BlockKind::Item
+        } else {
+            BlockKind::Text
+        };
+        let mut near = [usize::MAX; 3];
+        for (slot, &c) in near.iter_mut().zip(self.open_containers.iter().rev()) {
+            *slot = c;
+        }
+        let block = Block {
+            link_chars: link_chars.min(text.chars().count()),
+            text,
+            kind,
+            boiler: false,
+            likely: self.likely > 0,
+            boiler_by: self.open_boiler.last().copied(),
+            near,
+        };
+        self.chars += block.chars();
+        self.blocks.push(block);
+    }
+
+    fn push(&mut self, name: String, attrs: &[html5ever::Attribute]) {
+        let mut flags = Flags {
+            skip: SKIP.contains(&name.as_str()),
+            boiler: BOILER.contains(&name.as_str()),
+            link: name == "a",
+            heading: matches!(name.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"),
+            item: matches!(name.as_str(), "li" | "dd" | "dt"),
+            pre: name == "pre",
+            likely: false,
+        };
+        let mut semantic = matches!(name.as_str(), "article" | "main");
+        let mut words = String::new();
+        for a in attrs {
+            match &*a.name.local {
+                "class" | "id" => {
+                    words.push(' ');
+                    words.push_str(&a.value.to_ascii_lowercase());
+                }
+                "itemprop" if a.value.eq_ignore_ascii_case("articleBody") => {
+                    semantic = true;
+                    flags.likely = true;
+                }
+                // React's streamed parts wait in `<div hidden id="S:0">` until a
+                // script moves them in; other hidden elements stay hidden.
+                "hidden" => {
+                    flags.skip = !attrs
+                        .iter()
+                        .any(|a| &*a.name.local == "id" && a.value.starts_with("S:"))
+                }
+                "aria-hidden" if &*a.value == "true" => flags.boiler = true,
+                "role"
+                    if matches!(
+                        &*a.value,
+                        "navigation" | "complementary" | "contentinfo" | "banner"
+                    ) =>
+                {
+                    flags.boiler = true
+                }
+                "style" if a.value.replace(' ', "").contains("display:none") => flags.skip = true,
+                _ => {}
+            }
+        }
+        if !words.is_empty() {
+            if LIKELY.is_match(&words) {
+                flags.likely = true;
+            } else if UNLIKELY.is_match(&words)
+                && !MAYBE.is_match(&words)
+                && !matches!(name.as_str(), "body" | "html" | "article" | "main")
+            {
+                flags.boiler = true;
+            }
+        }
+        if flags.likely {
+            // The article body is never boilerplate, whatever encloses it.
+            flags.boiler = false;
+        }
+        let is_inline = INLINE.contains(&name.as_str());
+        if !is_inline {
+            self.flush();
+        }
+        let container = ((!is_inline || flags.boiler) && !flags.skip).then(|| {
+            let parent = self.open_containers.last().copied();
+            self.containers.push(Container {
+                parent,
+                first_block: self.blocks.len(),
+                end_block: self.blocks.len(),
+                score: 0.0,
+                likely: flags.likely,
+                semantic,
+            });
+            self.containers.len() - 1
+        });
+        if let Some(c) = container {
+            self.open_containers.push(c);
+            if flags.boiler {
+                self.open_boiler.push(c);
+            }
+        }
+        self.count(flags, 1);
+        self.stack.push(Open {
+            name,
+            flags,
+            container,
+        });
+    }
+
+    fn count(&mut self, f: Flags, up: isize) {
+        let add = |n: &mut usize, on: bool| {
+            if on {
+                *n = n.saturating_add_signed(up);
+            }
+        };
+        add(&mut self.skip, f.skip);
+        add(&mut self.boiler, f.boiler);
+        add(&mut self.likely, f.likely);
+        add(&mut self.link, f.link);
+        add(&mut self.heading, f.heading);
+        add(&mut self.item, f.item);
+        add(&mut self.pre, f.pre);
+    }
+
+    fn pop(&mut self) {
+        let Some(open) = self.stack.pop() else { return };
+        if !INLINE.contains(&open.name.as_str()) {
+            self.flush();
+        }
+        if let Some(c) = open.container {
+            self.containers[c].end_block = self.blocks.len();
+            self.open_containers.pop();
+            if open.flags.boiler {
+                self.open_boiler.pop();
+            }
+        }
+        if open.name == "head" {
+            self.in_head = false;
+        }
+        self.count(open.flags, -1);
+    }
+
+    /// Pop down to and including the innermost open `name` among the top
+    /// [`MAX_CLOSE_SEARCH`], stopping at any of `barriers`; false when absent.
+    fn close(&mut self, name: &str, barriers: &[&str]) -> bool {
+        let found = self
+            .stack
+            .iter()
+            .rev()
+            .take(MAX_CLOSE_SEARCH)
+            .take_while(|o| o.name == name || !barriers.contains(&o.name.as_str()))
+            .position(|o| o.name == name);
+        match found {
+            Some(depth) => {
+                for _ in 0..=depth {
+                    self.pop();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn start(&mut self, tag: &Tag) -> TokenSinkResult<()> {
+        let name = tag.name.to_string();
+        let n = &*tag.name;
+        if self.in_head && !HEAD_ONLY.contains(&n) {
+            self.close("head", &[]);
+        }
+        match n {
+            "br" => {
+                if self.pre > 0 {
+                    self.current.push('\n');
+                } else {
+                    self.flush();
+                }
+                return TokenSinkResult::Continue;
+            }
+            "body" => {
+                self.close("head", &[]);
+                self.push(name, &tag.attrs);
+                return TokenSinkResult::Continue;
+            }
+            "html" if !self.stack.is_empty() => return TokenSinkResult::Continue,
+            _ => {}
+        }
+        if CLOSES_P.contains(&n) {
+            self.close(
+                "p",
+                &[
+                    "div",
+                    "section",
+                    "article",
+                    "td",
+                    "li",
+                    "blockquote",
+                    "body",
+                ],
+            );
+        }
+        match n {
+            "li" => {
+                self.close("li", &["ul", "ol", "menu"]);
+            }
+            "dt" | "dd" if !self.close("dd", &["dl"]) => {
+                self.close("dt", &["dl"]);
+            }
+            "td" | "th" if !self.close("td", &["tr", "table"]) => {
+                self.close("th", &["tr", "table"]);
+            }
+            "tr" => {
+                self.close("tr", &["table", "tbody", "thead"]);
+            }
+            "option" => {
+                self.close("option", &["select"]);
+            }
+            _ => {}
+        }
+        if VOID.contains(&n) || tag.self_closing && n != "script" {
+            if n == "hr" || n == "img" {
+                self.flush();
+            }
+            return TokenSinkResult::Continue;
+        }
+        if n == "head" {
+            self.in_head = true;
+        }
+        self.push(name, &tag.attrs);
+        match n {
+            "script" => TokenSinkResult::RawData(RawKind::ScriptData),
+            "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
+                TokenSinkResult::RawData(RawKind::Rawtext)
+            }
+            "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
+            "plaintext" => TokenSinkResult::Plaintext,
+            _ => TokenSinkResult::Continue,
+        }
+    }
+
+    fn end(&mut self, tag: &Tag) {
+        let n = &*tag.name;
+        if n == "br" {
+            self.flush();
+            return;
+        }
+        if n == "body" || n == "html" {
+            return;
+        }
+        self.close(n, &[]);
+    }
+
+    fn text(&mut self, s: &str) {
+        if self.skip > 0 || self.in_head {
+            return;
+        }
+        if self.link > 0 {
+            self.current_link_chars += s.chars().filter(|c| !c.is_whitespace()).count();
+        }
+        self.current.push_str(s);
+    }
+}
+
+/// What a block adds to its containers: prose earns, links and short bits do not.
+fn paragraph_score(b: &Block) -> f64 {
+    if b.boiler || b.kind == BlockKind::Heading {
+        return 0.0;
+    }
+    let n = b.chars();
+    if n < MIN_PARAGRAPH_CHARS || b.link_density() > 0.5 {
+        return 0.0;
+    }
+    let commas = b.text.matches([',', '，', '、']).count() as f64;
+    (1.0 + commas + (n as f64 / 100.0).min(3.0)) * (1.0 - b.link_density())
+}
+
+struct Sink(RefCell<State>);
+
+impl TokenSink for Sink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        let mut st = self.0.borrow_mut();
+        match token {
+            Token::TagToken(tag) => match tag.kind {
+                TagKind::StartTag => return st.start(&tag),
+                TagKind::EndTag => st.end(&tag),
+            },
+            Token::CharacterTokens(t) => st.text(&t),
+            Token::NullCharacterToken
+            | Token::CommentToken(_)
+            | Token::DoctypeToken(_)
+            | Token::ParseError(_)
+            | Token::EOFToken => {}
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// Tokenize `html` into blocks and containers.
+fn segment(html: &str) -> State {
+    let tokenizer = Tokenizer::new(
+        Sink(RefCell::new(State::default())),
+        TokenizerOpts::default(),
+    );
+    let input = BufferQueue::default();
+    input.push_back(html.into());
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    let mut st = tokenizer.sink.0.into_inner();
+    while !st.stack.is_empty() {
+        st.pop();
+    }
+    st.flush();
+    decide_boiler_and_score(&mut st);
+    st
+}
+
+/// A boilerplate-looking region holding this share of the page's text or
+/// more is a page wrapper with an unlucky class (`flex-wrap-footer`), not
+/// boilerplate.
+const MAX_BOILER_SHARE: f64 = 0.6;
+
+/// Mark the blocks of boilerplate regions, then credit the containers.
+fn decide_boiler_and_score(st: &mut State) {
+    let mut prefix = Vec::with_capacity(st.blocks.len() + 1);
+    prefix.push(0usize);
+    for b in &st.blocks {
+        prefix.push(prefix.last().copied().unwrap_or(0) + b.chars());
+    }
+    let limit = (st.chars as f64 * MAX_BOILER_SHARE) as usize;
+    for b in st.blocks.iter_mut() {
+        b.boiler = b.boiler_by.is_some_and(|c| {
+            let k = &st.containers[c];
+            prefix[k.end_block] - prefix[k.first_block] < limit
+        });
+        let credit = paragraph_score(b);
+        if credit > 0.0 {
+            for (i, &c) in b.near.iter().enumerate().filter(|(_, &c)| c != usize::MAX) {
+                st.containers[c].score += credit / (i + 1) as f64;
+            }
+        }
+    }
+}
+
+/// The article's blocks, in order; empty when the page has no article
+/// content (no paragraph of prose outside boilerplate).
+pub fn article_blocks(html: &str) -> Vec<Block> {
+    let st = segment(html);
+    let best = st
+        .containers
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.score > 0.0)
+        .max_by(|(i, a), (j, b)| {
+            let boost = |c: &Container| if c.likely || c.semantic { 1.25 } else { 1.0 };
+            (a.score * boost(a))
+                .total_cmp(&(b.score * boost(b)))
+                // The outermost of equals (ties go to the earlier index).
+                .then(j.cmp(i))
+        })
+        .map(|(i, _)| i);
+    let Some(mut best) = best else {
+        return Vec::new();
+    };
+    // Widen to an ancestor that holds clearly more prose, at the same
+    // density: an article split over sibling containers.
+    let mut good = Vec::with_capacity(st.blocks.len() + 1);
+    let mut all = Vec::with_capacity(st.blocks.len() + 1);
+    good.push(0usize);
+    all.push(0usize);
+    for b in &st.blocks {
+        let n = b.chars();
+        let g = if paragraph_score(b) > 0.0 { n } else { 0 };
+        good.push(good.last().copied().unwrap_or(0) + g);
+        all.push(all.last().copied().unwrap_or(0) + if b.boiler { 0 } else { n });
+    }
+    let sum = |v: &[usize], c: &Container| v[c.end_block] - v[c.first_block];
+    for _ in 0..MAX_WIDEN {
+        let Some(p) = st.containers[best].parent else {
+            break;
+        };
+        let (cur, par) = (&st.containers[best], &st.containers[p]);
+        let (g_cur, g_par) = (sum(&good, cur), sum(&good, par));
+        if g_par as f64 >= g_cur as f64 * WIDEN_GAIN
+            && g_par as f64 >= sum(&all, par) as f64 * WIDEN_DENSITY
+        {
+            best = p;
+        } else {
+            break;
+        }
+    }
+    let best = st.containers[best].clone();
+    let mut st = st;
+    st.blocks
+        .drain(best.first_block..best.end_block)
+        .filter(keep)
+        .collect()
+}
+
+/// Levels the chosen container may widen by.
+const MAX_WIDEN: usize = 4;
+/// How much more prose an ancestor must hold to be taken instead.
+const WIDEN_GAIN: f64 = 1.15;
+/// The share of an ancestor's (non-boilerplate) text that must be prose.
+const WIDEN_DENSITY: f64 = 0.5;
+
+/// Whether a block inside the chosen container is article text.
+fn keep(b: &Block) -> bool {
+    if b.boiler {
+        return false;
+    }
+    let n = b.chars();
+    match b.kind {
+        BlockKind::Heading | BlockKind::Pre => b.link_density() < 0.9,
+        BlockKind::Item => b.link_density() < 0.5 || n > 80 && b.link_density() < 0.7,
+        BlockKind::Text => b.link_density() < 0.5 || n > 200 && b.link_density() < 0.7,
+    }
+}
+
+/// Join blocks as the record's text: one blank line between paragraphs,
+/// list items one per line.
+pub fn join(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    let mut prev: Option<BlockKind> = None;
+    for b in blocks {
+        if let Some(p) = prev {
+            let sep = if p == BlockKind::Item && b.kind == BlockKind::Item {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            out.push_str(sep);
+        }
+        out.push_str(&b.text);
+        prev = Some(b.kind);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(html: &str) -> String {
+        join(&article_blocks(html))
+    }
+
+    const PROSE: &str = "The council voted on Tuesday to rebuild the old bridge, which has carried traffic across the river since 1921, at a cost of twelve million pounds.";
+
+    #[test]
+    fn nested_layouts_give_the_article_and_leave_the_chrome() {
+        let html = format!(
+            r#"<html><head><title>T</title><script>var x = "<p>no</p>";</script></head><body>
+            <header><nav><a href="/">Home</a> <a href="/news">News</a></nav></header>
+            <div class="wrap"><div class="col"><div class="inner"><article>
+              <h1>Bridge to be rebuilt</h1>
+              <div class="body"><p>{PROSE}</p><p>{PROSE} Second.</p>
+              <h2>What happens next</h2><ul><li>Work starts in May</li><li>Ends in 2027</li></ul>
+              <p>{PROSE} Third.</p></div>
+            </article></div></div>
+            <aside class="sidebar"><p>{PROSE} Sidebar.</p></aside></div>
+            <footer><p>Copyright 2024, all rights reserved, by the publisher of this site.</p></footer>
+            </body></html>"#
+        );
+        let text = text_of(&html);
+        assert!(text.starts_with("The council voted"), "{text}");
+        assert!(
+            text.contains("What happens next\n\nWork starts in May\nEnds in 2027\n\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("Third."), "{text}");
+        for chrome in ["Home", "Sidebar", "Copyright", "no</p>"] {
+            assert!(!text.contains(chrome), "{chrome} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_related_links_block_inside_the_body_is_left_out() {
+        let html = format!(
+            r#"<article><p>{PROSE}</p>
+            <div class="related-stories"><h3>Related</h3><ul>
+              <li><a href="/a">Council approves new budget after a long and heated debate</a></li>
+              <li><a href="/b">River levels rise after a week of heavy rain across the region</a></li></ul></div>
+            <p>Readers also liked: <a href="/c">Ten bridges that changed the city forever and for good</a></p>
+            <p>{PROSE} After.</p></article>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("After."), "{text}");
+        assert!(
+            !text.contains("Council approves") && !text.contains("Ten bridges"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_paywall_notice_is_left_out() {
+        let html = format!(
+            r#"<main><p>{PROSE}</p><div class="paywall"><p>Subscribe now to keep reading, only one pound a week for the first year.</p></div>
+            <div id="cookie-consent"><p>We use cookies to improve your experience of this site, accept them all.</p></div></main>"#
+        );
+        let text = text_of(&html);
+        assert_eq!(text, PROSE);
+    }
+
+    #[test]
+    fn of_two_articles_the_longer_is_taken_whole() {
+        let html = format!(
+            r#"<body><article><p>Short note, a few words only, but it is prose with commas.</p></article>
+            <article><p>{PROSE}</p><p>{PROSE} Two.</p><p>{PROSE} Three.</p></article></body>"#
+        );
+        let text = text_of(&html);
+        assert!(
+            text.ends_with("Three.") && !text.contains("Short note"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn pages_without_prose_have_no_article() {
+        assert!(article_blocks("<nav><a href=/>Home</a></nav><p>Hi.</p>").is_empty());
+        assert!(article_blocks("").is_empty());
+        assert!(article_blocks(&format!("<p>{PROSE}</p><script>unclosed <p>x</p>")).len() == 1);
+    }
+
+    #[test]
+    fn an_unclosed_head_does_not_hide_the_body() {
+        let text = text_of(&format!("<html><head><meta charset=utf-8><p>{PROSE}</p>"));
+        assert_eq!(text, PROSE);
+    }
+}

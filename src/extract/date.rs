@@ -1,0 +1,167 @@
+//! Publication dates to ISO 8601.
+//!
+//! Pages and feeds write dates every which way; the record holds one form:
+//! RFC 3339 with the offset when the value has a time and an offset, else the
+//! day alone (`YYYY-MM-DD`). A time without an offset is cut to its day: which
+//! day it is in UTC cannot be known, and the page's own day is what it says.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat};
+use regex::Regex;
+
+#[allow(clippy::unwrap_used)] // constant patterns
+static YMD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b((?:19|20)\d\d)[-/.](\d{1,2})[-/.](\d{1,2})\b").unwrap());
+#[allow(clippy::unwrap_used)]
+static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b").unwrap()
+});
+#[allow(clippy::unwrap_used)]
+static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?([a-z]{3,9})\.?,?\s+((?:19|20)\d\d)\b",
+    )
+    .unwrap()
+});
+#[allow(clippy::unwrap_used)]
+static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"/((?:19|20)\d\d)[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)",
+    )
+    .unwrap()
+});
+
+fn month(name: &str) -> Option<u32> {
+    const NAMES: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let lower = name.to_ascii_lowercase();
+    let full = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let i = NAMES.iter().position(|m| lower.starts_with(m))?;
+    // "Mayday" is no month: a longer name must be the full one (or "Sept").
+    (lower.len() == 3 || full[i] == lower || lower == "sept").then_some(i as u32 + 1)
+}
+
+fn day(y: &str, m: u32, d: &str) -> Option<String> {
+    let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m, d.parse().ok()?)?;
+    Some(date.format("%Y-%m-%d").to_string())
+}
+
+/// The value as ISO 8601, or `None` when no date can be read from it.
+pub fn normalize(value: &str) -> Option<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    let with_t = match v.as_bytes().get(10) {
+        Some(b' ') if v.len() > 13 => format!("{}T{}", &v[..10], &v[11..]),
+        _ => v.to_owned(),
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&with_t) {
+        return Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%dT%H:%M:%S %z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(&with_t, f) {
+            return Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        }
+    }
+    if let Ok(t) = DateTime::parse_from_rfc2822(v) {
+        return Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(&with_t, f) {
+            return Some(t.format("%Y-%m-%d").to_string());
+        }
+    }
+    if let Some(c) = YMD.captures(v) {
+        return day(&c[1], c[2].parse().ok()?, &c[3]);
+    }
+    if let Some(c) = MONTH_FIRST.captures(v) {
+        if let Some(d) = month(&c[1]).and_then(|m| day(&c[3], m, &c[2])) {
+            return Some(d);
+        }
+    }
+    if let Some(c) = DAY_FIRST.captures(v) {
+        if let Some(d) = month(&c[2]).and_then(|m| day(&c[3], m, &c[1])) {
+            return Some(d);
+        }
+    }
+    if v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit()) {
+        return day(&v[..4], v[4..6].parse().ok()?, &v[6..]);
+    }
+    None
+}
+
+/// A date written in a URL's path (`/2024/05/01/`, `/20240501/`), as `YYYY-MM-DD`.
+pub fn from_url(url: &str) -> Option<String> {
+    let c = URL_DATE.captures(url)?;
+    day(&c[1], c[2].parse().ok()?, &c[3])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_keep_their_offset_and_lone_days_stay_days() {
+        let cases = [
+            ("2024-05-01T10:00:00Z", Some("2024-05-01T10:00:00Z")),
+            (
+                "2024-05-01T10:00:00.123+02:00",
+                Some("2024-05-01T10:00:00.123+02:00"),
+            ),
+            (
+                "2024-05-01 10:00:00+0200",
+                Some("2024-05-01T10:00:00+02:00"),
+            ),
+            ("2024-05-01T10:00:00", Some("2024-05-01")),
+            (
+                "Wed, 01 May 2024 10:00:00 GMT",
+                Some("2024-05-01T10:00:00Z"),
+            ),
+            ("2024/5/1", Some("2024-05-01")),
+            ("Published September 4th, 2025", Some("2025-09-04")),
+            ("4 Sept. 2025", Some("2025-09-04")),
+            ("Sep 4, 2025 at 10:00", Some("2025-09-04")),
+            ("20250904", Some("2025-09-04")),
+            ("2025-02-30", None),
+            ("Mayday 4, 2025", None),
+            ("yesterday", None),
+            ("", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input).as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn dates_are_read_from_url_paths() {
+        assert_eq!(
+            from_url("https://x.org/2025/09/04/story-title/").as_deref(),
+            Some("2025-09-04")
+        );
+        assert_eq!(
+            from_url("https://x.org/news/20250904-story").as_deref(),
+            Some("2025-09-04")
+        );
+        assert_eq!(from_url("https://x.org/id/2025123456"), None);
+    }
+}

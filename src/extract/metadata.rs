@@ -1,0 +1,621 @@
+//! Page metadata: headline, date, authors, canonical URL, site name and
+//! language, from JSON-LD, `<meta>` tags, `<time>`, the byline and the URL.
+//!
+//! One streaming pass of `lol_html` collects every candidate (no tree is
+//! built, so time and memory stay linear in the page, however deep its
+//! nesting); [`Metadata::choose`] then picks among them in a fixed order of
+//! trust. Text collected from elements is capped per field, so a page cannot
+//! make a candidate large.
+
+use std::cell::RefCell;
+
+use lol_html::html_content::{Element, TextChunk};
+use lol_html::{element, text, HtmlRewriter, Settings};
+use serde_json::Value;
+
+use super::date;
+
+/// Most characters kept of any one text candidate (a `<title>`, an `<h1>`, a byline).
+const MAX_TEXT: usize = 512;
+/// Most bytes of JSON-LD kept per page.
+const MAX_JSON_LD: usize = 1 << 20;
+
+/// What the page says about itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata {
+    /// Headline, without a " | Site" suffix.
+    pub title: Option<String>,
+    /// Publication date, ISO 8601.
+    pub published: Option<String>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// `<link rel=canonical>` or `og:url`.
+    pub canonical_url: Option<String>,
+    /// `og:site_name` or the JSON-LD publisher.
+    pub site_name: Option<String>,
+    /// Primary subtag of `<html lang>` (or `og:locale`), lowercased.
+    pub lang: Option<String>,
+}
+
+/// Candidates as the pass finds them, before choosing.
+#[derive(Debug, Default)]
+struct Found {
+    lang: Option<String>,
+    title_tag: String,
+    titles: usize,
+    h1: Vec<String>,
+    /// `(key, content)` of every `<meta>` with a name, property or itemprop.
+    meta: Vec<(String, String)>,
+    canonical: Option<String>,
+    json_ld: Vec<String>,
+    json_ld_bytes: usize,
+    /// `datetime` of `<time>` elements, the ones marked as publication first.
+    times: Vec<(bool, String)>,
+    /// Text of elements marked as the author (`rel=author`, `itemprop=author`, `.byline`).
+    bylines: Vec<String>,
+    /// `datePublished` given as element text or `datetime`/`content` attributes.
+    itemprop_dates: Vec<String>,
+}
+
+fn push_capped(buf: &mut String, chunk: &str) {
+    let room = MAX_TEXT.saturating_sub(buf.len());
+    if room > 0 {
+        let mut end = chunk.len().min(room);
+        while !chunk.is_char_boundary(end) {
+            end -= 1;
+        }
+        buf.push_str(&chunk[..end]);
+    }
+}
+
+fn clean(s: &str) -> String {
+    let unescaped = unescape(s);
+    unescaped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The few character references that survive in attribute values and text
+/// chunks (lol_html hands both over raw).
+pub(crate) fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest[1..].find(';').map(|e| e + 1).filter(|&e| e <= 10);
+        let decoded = end.and_then(|e| {
+            let name = &rest[1..e];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some(' '),
+                "ndash" => Some('–'),
+                "mdash" => Some('—'),
+                "rsquo" => Some('’'),
+                "lsquo" => Some('‘'),
+                "rdquo" => Some('”'),
+                "ldquo" => Some('“'),
+                "hellip" => Some('…'),
+                _ => name
+                    .strip_prefix("#x")
+                    .or_else(|| name.strip_prefix("#X"))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            }?;
+            Some((c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Collect the candidates in one pass. A page lol_html cannot parse (it gives
+/// up only on memory limits, which are not set) yields what was found so far.
+fn scan(html: &str) -> Found {
+    let found = RefCell::new(Found::default());
+    let settings = Settings::new()
+        .with_strict(false)
+        .append_element_content_handler(element!("html[lang]", |el| {
+            found.borrow_mut().lang = el.get_attribute("lang");
+            Ok(())
+        }))
+        .append_element_content_handler(element!("title", |_el| {
+            found.borrow_mut().titles += 1;
+            Ok(())
+        }))
+        .append_element_content_handler(text!("title", |t: &mut TextChunk| {
+            // Only the first: an inline SVG has titles of its own.
+            let mut f = found.borrow_mut();
+            if f.titles == 1 {
+                push_capped(&mut f.title_tag, t.as_str());
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("h1", |_el| {
+            let mut f = found.borrow_mut();
+            if f.h1.len() < 8 {
+                f.h1.push(String::new());
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(text!("h1", |t: &mut TextChunk| {
+            let mut f = found.borrow_mut();
+            if f.h1.len() <= 8 {
+                if let Some(last) = f.h1.last_mut() {
+                    push_capped(last, t.as_str());
+                    last.push(' ');
+                }
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("meta", |el: &mut Element| {
+            let key = el
+                .get_attribute("property")
+                .or_else(|| el.get_attribute("name"))
+                .or_else(|| el.get_attribute("itemprop"));
+            let value = el
+                .get_attribute("content")
+                .or_else(|| el.get_attribute("datetime"));
+            if let (Some(k), Some(v)) = (key, value) {
+                let mut f = found.borrow_mut();
+                if f.meta.len() < 512 {
+                    f.meta.push((k.to_ascii_lowercase(), v));
+                }
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("link[rel~=canonical][href]", |el| {
+            let mut f = found.borrow_mut();
+            if f.canonical.is_none() {
+                f.canonical = el.get_attribute("href");
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!(
+            r#"script[type="application/ld+json" i]"#,
+            |_el| {
+                found.borrow_mut().json_ld.push(String::new());
+                Ok(())
+            }
+        ))
+        .append_element_content_handler(text!(
+            r#"script[type="application/ld+json" i]"#,
+            |t: &mut TextChunk| {
+                let mut f = found.borrow_mut();
+                let chunk = t.as_str();
+                if f.json_ld_bytes + chunk.len() <= MAX_JSON_LD {
+                    f.json_ld_bytes += chunk.len();
+                    if let Some(last) = f.json_ld.last_mut() {
+                        last.push_str(chunk);
+                    }
+                }
+                Ok(())
+            }
+        ))
+        .append_element_content_handler(element!("time[datetime]", |el| {
+            let marked = el.has_attribute("pubdate")
+                || el
+                    .get_attribute("itemprop")
+                    .is_some_and(|p| p.eq_ignore_ascii_case("datepublished"))
+                || el
+                    .get_attribute("class")
+                    .is_some_and(|c| c.contains("publish") || c.contains("entry-date"));
+            if let Some(v) = el.get_attribute("datetime") {
+                let mut f = found.borrow_mut();
+                if f.times.len() < 64 {
+                    f.times.push((marked, v));
+                }
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!(
+            r#"[itemprop="datePublished"]:not(meta):not(time)"#,
+            |el| {
+                if let Some(v) = el
+                    .get_attribute("content")
+                    .or_else(|| el.get_attribute("datetime"))
+                {
+                    found.borrow_mut().itemprop_dates.push(v);
+                }
+                Ok(())
+            }
+        ))
+        .append_element_content_handler(element!(
+            r#"a[rel~="author"], [itemprop~="author"], [class*="byline"], [class*="author-name"], [class~="author"], [rel~="author"]"#,
+            |_el| {
+                let mut f = found.borrow_mut();
+                if f.bylines.len() < 16 {
+                    f.bylines.push(String::new());
+                }
+                Ok(())
+            }
+        ))
+        .append_element_content_handler(text!(
+            r#"a[rel~="author"], [itemprop~="author"], [class*="byline"], [class*="author-name"], [class~="author"], [rel~="author"]"#,
+            |t: &mut TextChunk| {
+                let mut f = found.borrow_mut();
+                if let Some(last) = f.bylines.last_mut() {
+                    push_capped(last, t.as_str());
+                    if t.last_in_text_node() {
+                        last.push(' ');
+                    }
+                }
+                Ok(())
+            }
+        ));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    // Errors only end the pass early; what was found stays usable.
+    if rewriter.write(html.as_bytes()).is_ok() {
+        let _ = rewriter.end();
+    } else {
+        drop(rewriter);
+    }
+    found.into_inner()
+}
+
+/// Separators between a headline and the site name in `<title>` and `og:title`.
+const TITLE_SEPARATORS: [&str; 7] = [" | ", " - ", " – ", " — ", " :: ", " · ", " » "];
+
+/// Cut a " | Site" suffix (or "Site | " prefix): the side that names the
+/// site, or else the shorter side when it is short.
+fn strip_site(title: &str, site: Option<&str>) -> String {
+    let title = title.trim();
+    for sep in TITLE_SEPARATORS {
+        if let Some(at) = title.rfind(sep) {
+            let (head, tail) = (title[..at].trim(), title[at + sep.len()..].trim());
+            let names_site = |part: &str| {
+                site.is_some_and(|s| {
+                    let (p, s) = (super::eval::words(part), super::eval::words(s));
+                    !p.is_empty() && (p == s || s.contains(&p) || p.contains(&s))
+                })
+            };
+            if names_site(tail) || (tail.split_whitespace().count() <= 4 && head.len() > tail.len())
+            {
+                return strip_site(head, site);
+            }
+            if names_site(head) {
+                return tail.to_owned();
+            }
+        }
+    }
+    title.to_owned()
+}
+
+/// JSON-LD objects, `@graph` members flattened, in page order.
+fn json_ld_objects(found: &Found) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut stack: Vec<Value> = found
+        .json_ld
+        .iter()
+        .rev()
+        .filter_map(|s| serde_json::from_str::<Value>(s.trim()).ok())
+        .collect();
+    while let Some(v) = stack.pop() {
+        if out.len() > 64 {
+            break;
+        }
+        match v {
+            Value::Array(items) => stack.extend(items.into_iter().rev()),
+            Value::Object(mut o) => {
+                if let Some(graph) = o.remove("@graph") {
+                    stack.push(graph);
+                }
+                out.push(Value::Object(o));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn is_article_type(v: &Value) -> bool {
+    let is = |t: &str| {
+        t.ends_with("Article")
+            || matches!(
+                t,
+                "BlogPosting"
+                    | "NewsArticle"
+                    | "Report"
+                    | "WebPage"
+                    | "Posting"
+                    | "LiveBlogPosting"
+            )
+    };
+    match v.get("@type") {
+        Some(Value::String(t)) => is(t),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(is),
+        _ => false,
+    }
+}
+
+fn names(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(clean(s)),
+        Value::Array(items) => items.iter().for_each(|i| names(i, out)),
+        Value::Object(o) => {
+            if let Some(n) = o.get("name") {
+                names(n, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn str_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(clean(s)).filter(|s| !s.is_empty()),
+        Value::Object(o) => str_of(o.get("name")),
+        Value::Array(a) => str_of(a.first()),
+        _ => None,
+    }
+}
+
+/// A plausible person or desk name: not a URL, not a sentence, not a date.
+fn plausible_author(name: &str) -> bool {
+    let words = name.split_whitespace().count();
+    (1..=6).contains(&words)
+        && !name.eq_ignore_ascii_case("by")
+        && !name.contains("://")
+        && !name.starts_with('@')
+        && name.chars().any(char::is_alphabetic)
+        && date::normalize(name).is_none()
+}
+
+/// "By Jane Doe and John Roe, Staff Writer" -> ["Jane Doe", "John Roe"].
+fn split_byline(byline: &str) -> Vec<String> {
+    let mut s = clean(byline);
+    for prefix in [
+        "by ",
+        "by: ",
+        "written by ",
+        "posted by ",
+        "author: ",
+        "words by ",
+    ] {
+        if s.len() > prefix.len()
+            && s.get(..prefix.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+        {
+            s = s[prefix.len()..].trim().to_owned();
+        }
+    }
+    let s = s.split(['|', '•', '\u{b7}']).next().unwrap_or("").trim();
+    s.split(" and ")
+        .flat_map(|p| p.split(" & "))
+        .flat_map(|p| p.split(", "))
+        .map(|p| {
+            p.trim()
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_owned()
+        })
+        .filter(|p| plausible_author(p))
+        .take(4)
+        .collect()
+}
+
+impl Metadata {
+    /// Read the metadata of `html`, whose own URL is `url` when known.
+    pub fn read(html: &str, url: Option<&str>) -> Metadata {
+        Metadata::choose(&scan(html), url)
+    }
+
+    fn choose(found: &Found, url: Option<&str>) -> Metadata {
+        let meta = |keys: &[&str]| -> Option<String> {
+            keys.iter().find_map(|k| {
+                found
+                    .meta
+                    .iter()
+                    .find(|(key, v)| key == k && !v.trim().is_empty())
+                    .map(|(_, v)| clean(v))
+            })
+        };
+        let objects = json_ld_objects(found);
+        let article = objects.iter().find(|o| is_article_type(o));
+
+        let site_name = meta(&["og:site_name", "application-name"])
+            .or_else(|| article.and_then(|a| str_of(a.get("publisher"))))
+            .or_else(|| {
+                objects
+                    .iter()
+                    .find(|o| o.get("@type").and_then(Value::as_str) == Some("WebSite"))
+                    .and_then(|o| str_of(o.get("name")))
+            });
+
+        let published = article
+            .and_then(|a| a.get("datePublished").and_then(Value::as_str))
+            .and_then(date::normalize)
+            .or_else(|| {
+                meta(&[
+                    "article:published_time",
+                    "og:article:published_time",
+                    "datepublished",
+                    "publish-date",
+                    "publish_date",
+                    "pubdate",
+                    "parsely-pub-date",
+                    "sailthru.date",
+                    "dc.date.issued",
+                    "dc.date",
+                    "dcterms.created",
+                    "dcterms.date",
+                    "date",
+                    "article.published",
+                    "og:published_time",
+                    "article:modified_time",
+                ])
+                .and_then(|v| date::normalize(&v))
+            })
+            .or_else(|| found.itemprop_dates.iter().find_map(|v| date::normalize(v)))
+            .or_else(|| {
+                let marked = found.times.iter().filter(|(m, _)| *m);
+                let rest = found.times.iter().filter(|(m, _)| !*m);
+                marked.chain(rest).find_map(|(_, v)| date::normalize(v))
+            })
+            .or_else(|| url.and_then(date::from_url));
+
+        let mut authors = Vec::new();
+        if let Some(a) = article.and_then(|a| a.get("author")) {
+            names(a, &mut authors);
+        }
+        if authors.is_empty() {
+            if let Some(a) = meta(&[
+                "author",
+                "article:author",
+                "parsely-author",
+                "sailthru.author",
+                "dc.creator",
+                "byl",
+                "twitter:creator",
+            ]) {
+                authors = split_byline(&a);
+            }
+        }
+        if authors.is_empty() {
+            authors = found
+                .bylines
+                .iter()
+                .map(|b| split_byline(b))
+                .find(|a| !a.is_empty())
+                .unwrap_or_default();
+        }
+        authors.retain(|a| plausible_author(a));
+        let mut seen = std::collections::HashSet::new();
+        authors.retain(|a| seen.insert(a.to_lowercase()));
+
+        let h1 = found.h1.iter().map(|h| clean(h)).find(|h| !h.is_empty());
+        let candidates: Vec<String> = [
+            article.and_then(|a| str_of(a.get("headline"))),
+            meta(&["og:title", "twitter:title"]),
+            Some(clean(&found.title_tag)).filter(|t| !t.is_empty()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        // The page's own headline first: metadata titles are often
+        // rewritten for search engines and social cards.
+        let title = h1
+            .filter(|h| h.split_whitespace().count() >= 2)
+            .or_else(|| {
+                candidates
+                    .first()
+                    .map(|c| strip_site(c, site_name.as_deref()))
+            });
+
+        let canonical_url = found
+            .canonical
+            .as_deref()
+            .map(clean)
+            .or_else(|| meta(&["og:url"]))
+            .filter(|u| u.starts_with("http"));
+        let lang = found
+            .lang
+            .as_deref()
+            .or_else(|| {
+                found
+                    .meta
+                    .iter()
+                    .find(|(k, _)| k == "og:locale" || k == "content-language")
+                    .map(|(_, v)| v.as_str())
+            })
+            .and_then(primary_subtag);
+
+        Metadata {
+            title,
+            published,
+            authors,
+            canonical_url,
+            site_name,
+            lang,
+        }
+    }
+}
+
+/// `en-US` -> `en`; `None` for anything that is not a 2-3 letter subtag.
+pub fn primary_subtag(tag: &str) -> Option<String> {
+    let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    ((2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase()))
+        .then_some(primary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_ld_wins_and_the_site_suffix_goes() {
+        let html = r#"<html lang="en-GB"><head><title>Rates rise again | Daily Planet</title>
+            <meta property="og:site_name" content="Daily Planet">
+            <link rel="canonical" href="https://planet.example/rates">
+            <script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+              {"@type":"NewsArticle","headline":"Rates rise again","datePublished":"2024-03-05T09:30:00+01:00",
+               "author":[{"@type":"Person","name":"Lois Lane"},{"@type":"Person","name":"Clark Kent"}],
+               "publisher":{"@type":"Organization","name":"Planet Media"}}]}</script>
+            </head><body><p>Body.</p></body></html>"#;
+        let m = Metadata::read(html, None);
+        assert_eq!(m.title.as_deref(), Some("Rates rise again"));
+        assert_eq!(m.published.as_deref(), Some("2024-03-05T09:30:00+01:00"));
+        assert_eq!(m.authors, ["Lois Lane", "Clark Kent"]);
+        assert_eq!(
+            m.canonical_url.as_deref(),
+            Some("https://planet.example/rates")
+        );
+        assert_eq!(m.site_name.as_deref(), Some("Daily Planet"));
+        assert_eq!(m.lang.as_deref(), Some("en"));
+    }
+
+    #[test]
+    fn meta_tags_time_and_byline_fill_in_without_json_ld() {
+        let html = r#"<html><head><title>Port strike ends - Harbour Times</title></head><body>
+            <h1>Port strike ends</h1><p class="byline">By Ana Lima and Bo Chen</p>
+            <time datetime="2023-11-02">2 Nov</time><p>Text.</p></body></html>"#;
+        let m = Metadata::read(html, Some("https://h.example/x"));
+        assert_eq!(m.title.as_deref(), Some("Port strike ends"));
+        assert_eq!(m.published.as_deref(), Some("2023-11-02"));
+        assert_eq!(m.authors, ["Ana Lima", "Bo Chen"]);
+        assert_eq!(m.canonical_url, None);
+        assert_eq!(m.lang, None);
+    }
+
+    #[test]
+    fn the_url_dates_a_page_that_says_nothing() {
+        let m = Metadata::read("<p>x</p>", Some("https://n.example/2022/01/31/story"));
+        assert_eq!(m.published.as_deref(), Some("2022-01-31"));
+        assert_eq!(m.title, None);
+    }
+
+    #[test]
+    fn suffixes_and_prefixes_naming_the_site_are_cut() {
+        assert_eq!(strip_site("Big news | Site", None), "Big news");
+        assert_eq!(
+            strip_site("The Herald - A long headline here", Some("The Herald")),
+            "A long headline here"
+        );
+        assert_eq!(
+            strip_site(
+                "Mother - daughter bond in later life explained at length",
+                None
+            ),
+            "Mother - daughter bond in later life explained at length"
+        );
+        assert_eq!(
+            unescape("Tom &amp; Jerry&#8217;s &#x41;"),
+            "Tom & Jerry’s A"
+        );
+    }
+}
