@@ -73,7 +73,10 @@ mod tests {
         assert_eq!(a.published.as_deref(), Some("2024-06-01T08:00:00-04:00"));
         assert_eq!(a.authors, ["Ana Lima"]);
         assert_eq!(a.url, None);
-        assert_eq!(a.canonical_url.as_deref(), Some("https://post.example/bridge"));
+        assert_eq!(
+            a.canonical_url.as_deref(),
+            Some("https://post.example/bridge")
+        );
         assert_eq!(a.lang, "en");
         assert!(a.html.is_none());
     }
