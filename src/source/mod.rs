@@ -588,7 +588,8 @@ pub fn read_opened(
     let hint = usize::try_from(len)
         .unwrap_or(0)
         .min(cfg.max_file_bytes as usize);
-    read_whole(reader, info, cfg.max_file_bytes, hint, format, out)
+    let sniff = cfg.format == InputFormat::Auto;
+    read_whole(reader, info, cfg.max_file_bytes, hint, format, sniff, out)
 }
 
 /// Read one whole-text article, refusing to buffer more than `limit` bytes
@@ -599,6 +600,7 @@ fn read_whole(
     limit: u64,
     size_hint: usize,
     format: InputFormat,
+    sniff: bool,
     out: &mut Emitter<'_>,
 ) -> bool {
     // One spare byte, so reaching the end of the file needs no regrowth.
@@ -614,8 +616,9 @@ fn read_whole(
         };
         return out.reject(&info, reason);
     }
-    // A page is a page whatever its name.
-    if format == InputFormat::Html || looks_like_html(&bytes) {
+    // Under `auto` a page is a page whatever its name; a format the user
+    // chose is taken as given.
+    if format == InputFormat::Html || sniff && looks_like_html(&bytes) {
         info.format = SourceFormat::Html;
     }
     let seq = out.next_seq();
@@ -637,7 +640,15 @@ fn read_stdin(cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
             path: STDIN.to_owned(),
             ..SourceInfo::default()
         };
-        read_whole(stdin, info, cfg.max_file_bytes, 0, cfg.format, out)
+        read_whole(
+            stdin,
+            info,
+            cfg.max_file_bytes,
+            0,
+            cfg.format,
+            cfg.format == InputFormat::Auto,
+            out,
+        )
     }
 }
 
@@ -719,6 +730,22 @@ mod tests {
         assert_eq!(paths, ["a.txt", "b/2.txt", "c.txt"]);
         let seqs: Vec<u64> = got.iter().map(Input::seq).collect();
         assert_eq!(seqs, [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_page_is_sniffed_under_auto_but_a_chosen_text_format_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("page.txt"), "<!DOCTYPE html><p>x</p>").unwrap();
+        let format_with = |format| {
+            let mut c = cfg();
+            c.format = format;
+            match &collect(&[dir.path().to_path_buf()], &c)[..] {
+                [Input::Raw { source, .. }] => source.format,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert_eq!(format_with(InputFormat::Auto), SourceFormat::Html);
+        assert_eq!(format_with(InputFormat::Text), SourceFormat::Text);
     }
 
     #[test]
