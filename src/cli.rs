@@ -106,7 +106,8 @@ pub enum BoilerplateCommand {
 /// Arguments of `newspipe boilerplate learn`.
 #[derive(Debug, Args)]
 pub struct LearnArgs {
-    /// Files, directories, or `-` for standard input.
+    /// Files or directories (not standard input: learning reads them in a
+    /// pass of its own).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Start from what an earlier run learned (as `run --against`).

@@ -5,12 +5,15 @@
 //!
 //! # Layout
 //!
-//! - [`source`]: where articles come from (directory walk, stdin, JSONL) and how
-//!   raw bytes become text.
+//! - [`source`]: where articles come from (directory walk, stdin, JSONL, web
+//!   pages, WARC records, `.gz`/`.zst` read through) and how raw bytes become
+//!   text.
 //! - [`stage`]: the per-article transforms. Each is a config struct that builds a
 //!   value with one synchronous `process` method; none of them knows about tokio.
-//! - [`dedup`] and [`ner`]: the algorithms behind the dedup and entity stages
-//!   (MinHash-LSH, the tagger), free of I/O so they are easy to test and bench.
+//! - [`extract`], [`boilerplate`], [`dedup`] and [`ner`]: the algorithms behind
+//!   the extract, learned-boilerplate, dedup and entity stages (the page
+//!   extractor, line templates and story counts, MinHash-LSH, the tagger),
+//!   free of I/O so they are easy to test and bench.
 //! - [`sink`]: where records go: JSONL (plain, zstd, gzip) or Parquet, to stdout
 //!   or to files that appear only when complete; the record schema.
 //! - [`pipeline`]: the wiring (bounded channels, worker pool, input order) and

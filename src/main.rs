@@ -202,6 +202,19 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
 
 /// `newspipe boilerplate learn`: the learning pass alone, printed as rules.
 fn boilerplate_learn(args: &LearnArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    if args
+        .inputs
+        .iter()
+        .any(|i| i.as_os_str() == newspipe::source::STDIN)
+    {
+        // Learning reads its inputs in a pass of its own; a stream read once
+        // would teach nothing, and an empty report would look like a verdict.
+        return Err(newspipe::error::Error::Config(
+            "boilerplate learn: standard input (`-`) cannot be learned from; give files or directories"
+                .to_owned(),
+        )
+        .into());
+    }
     let earlier = args
         .against
         .iter()

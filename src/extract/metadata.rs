@@ -273,26 +273,34 @@ fn scan(html: &str) -> Found {
 const TITLE_SEPARATORS: [&str; 7] = [" | ", " - ", " – ", " — ", " :: ", " · ", " » "];
 
 /// Cut a " | Site" suffix (or "Site | " prefix): the side that names the
-/// site, or else the shorter side when it is short.
+/// site, or else the shorter side when it is short. At most
+/// `MAX_TITLE_CUTS` suffixes go, so a hostile title of a thousand
+/// separators costs a few linear scans, not a thousand.
 fn strip_site(title: &str, site: Option<&str>) -> String {
-    let title = title.trim();
-    for sep in TITLE_SEPARATORS {
-        if let Some(at) = title.rfind(sep) {
-            let (head, tail) = (title[..at].trim(), title[at + sep.len()..].trim());
-            let names_site = |part: &str| {
-                site.is_some_and(|s| {
-                    let (p, s) = (super::eval::words(part), super::eval::words(s));
-                    !p.is_empty() && (p == s || s.contains(&p) || p.contains(&s))
-                })
-            };
-            if names_site(tail) || (tail.split_whitespace().count() <= 4 && head.len() > tail.len())
-            {
-                return strip_site(head, site);
-            }
-            if names_site(head) {
-                return tail.to_owned();
+    const MAX_TITLE_CUTS: usize = 8;
+    let names_site = |part: &str| {
+        site.is_some_and(|s| {
+            let (p, s) = (super::eval::words(part), super::eval::words(s));
+            !p.is_empty() && (p == s || s.contains(&p) || p.contains(&s))
+        })
+    };
+    let mut title = title.trim();
+    'cut: for _ in 0..MAX_TITLE_CUTS {
+        for sep in TITLE_SEPARATORS {
+            if let Some(at) = title.rfind(sep) {
+                let (head, tail) = (title[..at].trim(), title[at + sep.len()..].trim());
+                if names_site(tail)
+                    || (tail.split_whitespace().count() <= 4 && head.len() > tail.len())
+                {
+                    title = head;
+                    continue 'cut;
+                }
+                if names_site(head) {
+                    return tail.to_owned();
+                }
             }
         }
+        break;
     }
     title.to_owned()
 }
@@ -616,6 +624,18 @@ mod tests {
         assert_eq!(
             unescape("Tom &amp; Jerry&#8217;s &#x41;"),
             "Tom & Jerry’s A"
+        );
+    }
+
+    #[test]
+    fn a_title_of_many_separators_is_cut_a_bounded_number_of_times() {
+        // Recursing once per separator overflowed the stack on this.
+        let hostile = "a | ".repeat(100_000);
+        let cut = strip_site(&hostile, None);
+        assert!(cut.len() < hostile.len());
+        assert_eq!(
+            strip_site("Bridge reopens | City Post", Some("City Post")),
+            "Bridge reopens"
         );
     }
 }

@@ -164,25 +164,32 @@ fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
         let start = from + at;
         let end = find(&lower[start..], b">").map_or(lower.len(), |e| start + e);
         let tag = &lower[start..end];
-        if let Some(c) = find(tag, b"charset") {
-            let rest = &tag[c + b"charset".len()..];
-            let rest = rest
-                .trim_ascii_start()
-                .strip_prefix(b"=")?
-                .trim_ascii_start();
-            let rest = rest
-                .strip_prefix(b"\"")
-                .or_else(|| rest.strip_prefix(b"'"))
-                .unwrap_or(rest);
-            let label_end = rest
-                .iter()
-                .position(|b| matches!(b, b'"' | b'\'' | b';' | b'/') || b.is_ascii_whitespace())
-                .unwrap_or(rest.len());
-            return encoding_rs::Encoding::for_label(&rest[..label_end]);
+        // A tag that only mentions "charset" (`name="charset-test"`) or
+        // names an unknown one is passed over: a later tag may still say.
+        if let Some(encoding) = find(tag, b"charset").and_then(|c| charset_value(&tag[c..])) {
+            return Some(encoding);
         }
         from = end;
     }
     None
+}
+
+/// The encoding named by `charset = "label"` at the start of `attr`.
+fn charset_value(attr: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let rest = attr
+        .strip_prefix(b"charset")?
+        .trim_ascii_start()
+        .strip_prefix(b"=")?
+        .trim_ascii_start();
+    let rest = rest
+        .strip_prefix(b"\"")
+        .or_else(|| rest.strip_prefix(b"'"))
+        .unwrap_or(rest);
+    let label_end = rest
+        .iter()
+        .position(|b| matches!(b, b'"' | b'\'' | b';' | b'/') || b.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    encoding_rs::Encoding::for_label(&rest[..label_end])
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -434,5 +441,15 @@ mod tests {
         assert!(text.starts_with("Caf\u{E9} owners"));
         assert!(text.contains("\u{201C}We are not against"));
         assert!(text.contains("Ren\u{E9} Dubois"));
+    }
+
+    #[test]
+    fn a_meta_tag_that_only_mentions_charset_does_not_hide_a_later_one() {
+        let page = b"<html><head><meta name=\"charset-test\" content=\"x\"><meta charset=\"koi8-r\"></head>";
+        assert_eq!(meta_charset(page), Some(encoding_rs::KOI8_R));
+        assert_eq!(
+            meta_charset(b"<meta charset=\"nonsense\"><meta charset=utf-8>"),
+            Some(encoding_rs::UTF_8)
+        );
     }
 }

@@ -43,7 +43,9 @@ pub fn read_records(reader: impl BufRead, path: &str, limit: u64, out: &mut Emit
             Ok(r) => r,
             Err(e) => {
                 // The stream cannot be resynchronised after a bad record head.
-                let reason = RejectReason::Unreadable(format!("WARC record {number}: {e}"));
+                let reason = RejectReason::Unreadable(format!(
+                    "WARC record {number}: {e}; the rest of the file was not read"
+                ));
                 out.reject(&info, reason);
                 return true;
             }
@@ -71,10 +73,24 @@ pub fn read_records(reader: impl BufRead, path: &str, limit: u64, out: &mut Emit
             out.reject(&info, reason);
             return true;
         }
+        // The crate's body reader ends quietly at the end of the file: a cut
+        // record is short, not an error, and must not pass as a page.
+        if (block.len() as u64) < info.bytes {
+            let reason = RejectReason::Unreadable(format!(
+                "WARC record {number}: truncated, {} of {} bytes",
+                block.len(),
+                info.bytes
+            ));
+            out.reject(&info, reason);
+            return true;
+        }
         let keep_going = match http_body(&block) {
-            Ok((body_at, charset)) => {
+            Ok((body_at, charset, chunked)) => {
                 info.charset = charset;
                 block.drain(..body_at);
+                if chunked {
+                    block = dechunk(&block);
+                }
                 let seq = out.next_seq();
                 out.emit(Input::Raw {
                     seq,
@@ -91,9 +107,10 @@ pub fn read_records(reader: impl BufRead, path: &str, limit: u64, out: &mut Emit
     true
 }
 
-/// Where the HTML body of an HTTP response starts, and its declared
-/// charset; a rejection for anything that is not a 200 HTML page.
-fn http_body(block: &[u8]) -> Result<(usize, Option<String>), RejectReason> {
+/// Where the HTML body of an HTTP response starts, its declared charset and
+/// whether it is sent chunked; a rejection for anything that is not a 200
+/// HTML page.
+fn http_body(block: &[u8]) -> Result<(usize, Option<String>, bool), RejectReason> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HTTP_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     let not_page = |why: String| RejectReason::NotHtml(why);
@@ -136,7 +153,43 @@ fn http_body(block: &[u8]) -> Result<(usize, Option<String>), RejectReason> {
             .eq_ignore_ascii_case("charset")
             .then(|| v.trim().trim_matches('"').to_owned())
     });
-    Ok((body_at, charset))
+    let chunked =
+        header("transfer-encoding").is_some_and(|e| e.to_ascii_lowercase().contains("chunked"));
+    Ok((body_at, charset, chunked))
+}
+
+/// The payload of a body in HTTP/1.1 chunked transfer coding, which a WARC
+/// keeps as it came off the wire: hex sizes, `;extensions`, CRLFs and
+/// trailers dropped. A malformed or short chunk ends the payload with what
+/// came before it.
+fn dechunk(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    loop {
+        let Some(eol) = rest.iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let size_line = String::from_utf8_lossy(&rest[..eol]);
+        let hex = size_line.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(hex, 16) else {
+            break;
+        };
+        rest = &rest[eol + 1..];
+        if size == 0 {
+            break;
+        }
+        let take = size.min(rest.len());
+        out.extend_from_slice(&rest[..take]);
+        rest = &rest[take..];
+        rest = rest
+            .strip_prefix(b"\r\n")
+            .or_else(|| rest.strip_prefix(b"\n"))
+            .unwrap_or(rest);
+        if take < size {
+            break;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -197,5 +250,44 @@ mod tests {
                 "4 too_large"
             ]
         );
+    }
+
+    fn read(warc: String) -> Vec<Input> {
+        collect_inputs(|out| {
+            read_records(
+                std::io::Cursor::new(warc.into_bytes()),
+                "crawl.warc",
+                1 << 20,
+                out,
+            );
+        })
+    }
+
+    #[test]
+    fn a_chunked_body_is_decoded() {
+        let page =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    6\r\n<html>\r\nb;ext=1\r\n<p>Hi</p></\r\n5\r\nhtml>\r\n0\r\n\r\n";
+        match &read(record("response", "https://a.example/", page))[..] {
+            [Input::Raw { bytes, .. }] => {
+                assert_eq!(String::from_utf8_lossy(bytes), "<html><p>Hi</p></html>")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_record_cut_short_by_the_end_of_the_file_is_rejected_not_emitted() {
+        let page =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><p>Hello there</p></html>";
+        let mut warc = record("response", "https://a.example/", page);
+        warc.truncate(warc.len() - 20);
+        match &read(warc)[..] {
+            [Input::Rejected(r)] => {
+                assert_eq!(r.kind, "unreadable");
+                assert!(r.reason.to_string().contains("truncated"), "{}", r.reason);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

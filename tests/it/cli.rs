@@ -798,3 +798,14 @@ fn the_record_stream_and_the_summary_name_every_stage() {
         "a disabled stage is not timed"
     );
 }
+
+#[test]
+fn boilerplate_learn_refuses_standard_input_instead_of_reporting_nothing() {
+    newspipe()
+        .args(["boilerplate", "learn", "-"])
+        .write_stdin("Masthead\n\nA story.\n")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains("standard input"));
+}
