@@ -165,10 +165,7 @@ fn http_body(block: &[u8]) -> Result<(usize, Option<String>, bool), RejectReason
 fn dechunk(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let mut rest = body;
-    loop {
-        let Some(eol) = rest.iter().position(|&b| b == b'\n') else {
-            break;
-        };
+    while let Some(eol) = rest.iter().position(|&b| b == b'\n') {
         let size_line = String::from_utf8_lossy(&rest[..eol]);
         let hex = size_line.split(';').next().unwrap_or("").trim();
         let Ok(size) = usize::from_str_radix(hex, 16) else {
