@@ -381,6 +381,15 @@ impl State {
         self.count(open.flags, -1);
     }
 
+    /// Leave `<head>` however many unclosed elements it holds (a page with
+    /// seventy open `<template>`s lost its body to an unended head); every
+    /// element is popped once, so this stays linear.
+    fn leave_head(&mut self) {
+        while self.in_head && !self.stack.is_empty() {
+            self.pop();
+        }
+    }
+
     /// Pop down to and including the innermost open `name` among the top
     /// [`MAX_CLOSE_SEARCH`], stopping at any of `barriers`; false when absent.
     fn close(&mut self, name: &str, barriers: &[&str]) -> bool {
@@ -406,7 +415,7 @@ impl State {
         let name = tag.name.to_string();
         let n = &*tag.name;
         if self.in_head && !HEAD_ONLY.contains(&n) {
-            self.close("head", &[]);
+            self.leave_head();
         }
         match n {
             "br" => {
@@ -418,7 +427,7 @@ impl State {
                 return TokenSinkResult::Continue;
             }
             "body" => {
-                self.close("head", &[]);
+                self.leave_head();
                 self.push(name, &tag.attrs);
                 return TokenSinkResult::Continue;
             }
@@ -733,6 +742,15 @@ mod tests {
             !text.contains("Council approves") && !text.contains("Ten bridges"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_head_with_many_unclosed_elements_still_gives_its_body() {
+        let html = format!(
+            "<html><head>{}</head><body><article><p>{PROSE}</p></article></body></html>",
+            "<template>".repeat(70)
+        );
+        assert!(text_of(&html).contains(PROSE), "{}", text_of(&html));
     }
 
     #[test]
