@@ -85,25 +85,28 @@ fn main() -> anyhow::Result<()> {
             for (p, o) in pages.iter().zip(&outputs) {
                 let t = &p.truth;
                 let miss_t = t.title.as_deref().is_some_and(|w| {
-                    !newspipe::extract::eval::title_matches(o.title.as_deref(), w)
+                    !newspipe::extract::eval::title_matches(o.meta.title.as_deref(), w)
                 });
                 let miss_d = t.publish_date.as_deref().is_some_and(|w| {
-                    !newspipe::extract::eval::date_matches(o.published.as_deref(), w)
+                    !newspipe::extract::eval::date_matches(o.meta.published.as_deref(), w)
                 });
                 let miss_a = t
                     .author
                     .as_deref()
-                    .is_some_and(|w| !newspipe::extract::eval::author_matches(&o.authors, w));
+                    .is_some_and(|w| !newspipe::extract::eval::author_matches(&o.meta.authors, w));
                 if miss_t || miss_d || miss_a {
                     println!("{}:", p.id);
                     if miss_t {
-                        println!("  title got {:?} want {:?}", o.title, t.title);
+                        println!("  title got {:?} want {:?}", o.meta.title, t.title);
                     }
                     if miss_d {
-                        println!("  date  got {:?} want {:?}", o.published, t.publish_date);
+                        println!(
+                            "  date  got {:?} want {:?}",
+                            o.meta.published, t.publish_date
+                        );
                     }
                     if miss_a {
-                        println!("  auth  got {:?} want {:?}", o.authors, t.author);
+                        println!("  auth  got {:?} want {:?}", o.meta.authors, t.author);
                     }
                 }
             }

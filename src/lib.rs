@@ -35,6 +35,7 @@
 
 pub mod batch;
 pub mod boilerplate;
+pub mod calendar;
 pub mod config;
 pub mod dedup;
 pub mod error;

@@ -4,50 +4,12 @@
 
 use xxhash_rust::xxh3::Xxh3;
 
-/// Month and weekday names (and their common abbreviations), folded to one
-/// placeholder: a dateline or "Updated Monday 3 March" varies in them.
-const CALENDAR_WORDS: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "mon",
-    "tue",
-    "tues",
-    "wed",
-    "thu",
-    "thur",
-    "thurs",
-    "fri",
-    "sat",
-    "sun",
+/// Abbreviated month and weekday names, folded with the full names of
+/// [`crate::calendar`] to one placeholder: a dateline or "Updated Monday 3
+/// March" varies in them.
+const CALENDAR_ABBREVIATIONS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon",
+    "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
 ];
 
 /// A line's template: its hash and what it is made of.
@@ -96,7 +58,10 @@ fn fold_word(w: &str, out: &mut String) -> bool {
     let core = w.trim_end_matches(|c: char| c.is_ascii_punctuation());
     if core.len() >= 3
         && core.len() <= 9
-        && CALENDAR_WORDS.iter().any(|c| c.eq_ignore_ascii_case(core))
+        && (crate::calendar::is_full_name(core)
+            || CALENDAR_ABBREVIATIONS
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(core)))
     {
         out.push('@');
         out.push_str(&w[core.len()..]);

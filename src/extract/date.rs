@@ -37,23 +37,10 @@ fn month(name: &str) -> Option<u32> {
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ];
     let lower = name.to_ascii_lowercase();
-    let full = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     let i = NAMES.iter().position(|m| lower.starts_with(m))?;
     // "Mayday" is no month: a longer name must be the full one (or "Sept").
-    (lower.len() == 3 || full[i] == lower || lower == "sept").then_some(i as u32 + 1)
+    (lower.len() == 3 || crate::calendar::MONTHS[i] == lower || lower == "sept")
+        .then_some(i as u32 + 1)
 }
 
 fn day(y: &str, m: u32, d: &str) -> Option<String> {

@@ -115,13 +115,13 @@ impl Scores {
             }
         };
         tally(&mut self.titles, truth.title.as_deref(), &|w| {
-            title_matches(page.title.as_deref(), w)
+            title_matches(page.meta.title.as_deref(), w)
         });
         tally(&mut self.dates, truth.publish_date.as_deref(), &|w| {
-            date_matches(page.published.as_deref(), w)
+            date_matches(page.meta.published.as_deref(), w)
         });
         tally(&mut self.authors, truth.author.as_deref(), &|w| {
-            author_matches(&page.authors, w)
+            author_matches(&page.meta.authors, w)
         });
     }
 

@@ -16,25 +16,17 @@ pub mod date;
 pub mod eval;
 pub mod metadata;
 
+pub use metadata::Metadata;
+
 /// What a page gave.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
     /// The article's paragraphs, headings and list items, in order: one
     /// blank line between paragraphs, list items one per line.
     pub text: String,
-    /// The headline.
-    pub title: Option<String>,
-    /// Publication date, ISO 8601.
-    pub published: Option<String>,
-    /// Author names.
-    pub authors: Vec<String>,
-    /// Canonical link or `og:url`.
-    pub canonical_url: Option<String>,
-    /// `og:site_name` or the JSON-LD publisher.
-    pub site_name: Option<String>,
-    /// Primary language subtag: the page's declaration, else detected from
-    /// the text; `None` when neither says.
-    pub lang: Option<String>,
+    /// Headline, date, authors, links, site name; `lang` is the page's
+    /// declaration, else detected from the text, `None` when neither says.
+    pub meta: Metadata,
 }
 
 /// Why a page gave no article.
@@ -62,7 +54,7 @@ impl Extractor for Streaming {
             return Err(ExtractError::NoArticle);
         }
         let mut text = body::join(&blocks);
-        let meta = metadata::Metadata::read(html, url);
+        let mut meta = Metadata::read(html, url);
         // The headline is the record's title, not the first line of its text.
         if let (Some(title), Some(first)) = (&meta.title, blocks.first()) {
             if first.kind == body::BlockKind::Heading
@@ -74,16 +66,10 @@ impl Extractor for Streaming {
         if text.trim().is_empty() {
             return Err(ExtractError::NoArticle);
         }
-        let lang = meta.lang.clone().or_else(|| detect_lang(&text));
-        Ok(Page {
-            text,
-            title: meta.title,
-            published: meta.published,
-            authors: meta.authors,
-            canonical_url: meta.canonical_url,
-            site_name: meta.site_name,
-            lang,
-        })
+        if meta.lang.is_none() {
+            meta.lang = detect_lang(&text);
+        }
+        Ok(Page { text, meta })
     }
 }
 
@@ -188,9 +174,9 @@ mod tests {
             <h1>Le pont</h1><p>Le conseil a voté mardi la reconstruction du vieux pont, qui porte \
             la circulation depuis 1921.</p></article></body></html>";
         let page = Streaming.extract(html, None).unwrap();
-        assert_eq!(page.title.as_deref(), Some("Le pont"));
+        assert_eq!(page.meta.title.as_deref(), Some("Le pont"));
         assert!(page.text.starts_with("Le conseil"), "{}", page.text);
-        assert_eq!(page.lang.as_deref(), Some("fr"));
+        assert_eq!(page.meta.lang.as_deref(), Some("fr"));
     }
 
     #[test]

@@ -32,17 +32,17 @@ impl Stage for Extract {
         drop(html);
         article.text = page.text;
         if article.given_title.is_none() {
-            article.given_title = page.title;
+            article.given_title = page.meta.title;
         }
         // A date the JSONL line gives (normalized when read) wins.
-        article.published = article.published.take().or(page.published);
-        article.authors = page.authors;
-        article.site_name = page.site_name;
+        article.published = article.published.take().or(page.meta.published);
+        article.authors = page.meta.authors;
+        article.site_name = page.meta.site_name;
         // `url` stays the input's own (crawl URL, WARC-Target-URI, JSONL
         // `url`): a page's canonical link can name another site, and the
         // learned-chrome source is the host the input came from.
-        article.canonical_url = page.canonical_url;
-        article.lang = page.lang.unwrap_or_else(|| DEFAULT_LANG.to_owned());
+        article.canonical_url = page.meta.canonical_url;
+        article.lang = page.meta.lang.unwrap_or_else(|| DEFAULT_LANG.to_owned());
         Ok(())
     }
 }

@@ -144,30 +144,9 @@ pub(crate) fn has_sentence_break(words: &[&str]) -> bool {
 
 /// A dateline such as "Saturday 20 November" or "March 3, 2025".
 fn is_date(words: &[&str]) -> bool {
-    const NAMES: &[&str] = &[
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     words.iter().all(|w| {
         let w = w.trim_end_matches(',');
-        w.chars().all(|c| c.is_ascii_digit()) || NAMES.contains(&w.to_lowercase().as_str())
+        w.chars().all(|c| c.is_ascii_digit()) || crate::calendar::is_full_name(w)
     })
 }
 
