@@ -9,14 +9,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use std::collections::HashMap;
+
 use crate::boilerplate::{Learned, Learner};
+use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::pipeline::learn::learn_pass;
 use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
 use crate::record::Article;
+use crate::record::DedupInfo;
+use crate::signatures::SignatureWriter;
 use crate::sink::jsonl::JsonlSink;
 use crate::sink::{identity, OutputConfig, PartitionBy, Record, RecordSink, SinkOptions};
-use crate::source::{read_inputs, InputConfig, Rejected};
+use crate::source::{read_inputs, read_listed, InputConfig, Rejected};
 use crate::summary::Summary;
 
 /// Where a batch run's outcomes go: the record sink and, optionally, a
@@ -24,6 +29,7 @@ use crate::summary::Summary;
 pub struct BatchSink {
     records: Box<dyn RecordSink>,
     rejects: Option<JsonlSink>,
+    signatures: Option<SignatureWriter>,
 }
 
 impl BatchSink {
@@ -35,22 +41,47 @@ impl BatchSink {
             Some(p) => Some(JsonlSink::create(&p)?),
             None => None,
         };
-        Ok(BatchSink { records, rejects })
+        Ok(BatchSink {
+            records,
+            rejects,
+            signatures: None,
+        })
     }
 
     /// Wrap already open outputs.
     pub fn new(records: Box<dyn RecordSink>, rejects: Option<JsonlSink>) -> Self {
-        BatchSink { records, rejects }
+        BatchSink {
+            records,
+            rejects,
+            signatures: None,
+        }
+    }
+
+    /// Also write every article's dedup signature (see [`crate::signatures`]),
+    /// published with the output.
+    pub fn with_signatures(mut self, writer: SignatureWriter) -> Self {
+        self.signatures = Some(writer);
+        self
+    }
+
+    fn keep_signature(&mut self, article: &Article) -> Result<()> {
+        if let (Some(w), Some(fp)) = (self.signatures.as_mut(), &article.fingerprint) {
+            if let Some(s) = Signature::of(&article.id, fp, &article.dedup) {
+                w.write(&s)?;
+            }
+        }
+        Ok(())
     }
 }
 
 impl OutcomeSink for BatchSink {
     fn record(&mut self, article: &Article, json: &[u8]) -> Result<()> {
+        self.keep_signature(article)?;
         self.records.write(Record { article, json })
     }
 
-    fn dropped(&mut self, _: &Article) -> Result<()> {
-        Ok(())
+    fn dropped(&mut self, article: &Article) -> Result<()> {
+        self.keep_signature(article)
     }
 
     fn rejected(&mut self, r: &Rejected) -> Result<()> {
@@ -70,6 +101,9 @@ impl OutcomeSink for BatchSink {
         self.records.commit()?;
         if let Some(r) = self.rejects {
             Box::new(r).commit()?;
+        }
+        if let Some(s) = self.signatures {
+            s.commit()?;
         }
         Ok(())
     }
@@ -136,14 +170,7 @@ pub fn check_outputs(
     Ok(())
 }
 
-/// The directory beside a batch output that holds what later runs can start
-/// from (`--against`): `FILE.signatures/`. It holds the learned boilerplate
-/// (`boilerplate.json`); the dedup signatures are meant to go there too.
-pub fn signatures_dir(output: &Path) -> PathBuf {
-    let mut name = output.as_os_str().to_owned();
-    name.push(".signatures");
-    PathBuf::from(name)
-}
+pub use crate::signatures::signatures_dir;
 
 /// File name of the learned boilerplate in a signatures directory.
 pub const LEARNED_FILE: &str = "boilerplate.json";
@@ -158,6 +185,22 @@ struct LearnedFile {
     version: u32,
     #[serde(flatten)]
     learned: Learned,
+}
+
+/// What a batch run starts from, beyond its inputs.
+#[derive(Debug, Default)]
+pub struct Start {
+    /// Learned boilerplate: earlier runs' and where to save this run's.
+    pub learning: Learning,
+    /// Dedup signatures of earlier runs (`--against`), oldest first: this
+    /// run's articles are duplicates of those as of one run over them all.
+    pub against: Vec<Signature>,
+    /// Dedup verdicts already taken, by `seq` (a cluster task: see
+    /// `deploy/spark/`); the index is then not consulted.
+    pub verdicts: Option<HashMap<u64, DedupInfo>>,
+    /// Read only these paths under the one root, in this order (a cluster
+    /// task's share of the walk, see [`read_listed`]).
+    pub listed: Option<Vec<String>>,
 }
 
 /// How a batch run learns each source's chrome.
@@ -201,11 +244,7 @@ impl Learning {
 /// Read the learned boilerplate at `path`: a signatures directory or the
 /// output file it sits beside.
 pub fn load_learned(path: &Path) -> Result<Learned> {
-    let file = if path.is_dir() {
-        path.join(LEARNED_FILE)
-    } else {
-        signatures_dir(path).join(LEARNED_FILE)
-    };
+    let file = crate::signatures::resolve_against(path).join(LEARNED_FILE);
     let bad = |why: String| Error::Config(format!("--against {}: {why}", path.display()));
     let bytes =
         std::fs::read(&file).map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
@@ -313,8 +352,14 @@ pub async fn run(
     sink: BatchSink,
     progress: Option<indicatif::ProgressBar>,
     shutdown: impl Future<Output = ()>,
-    learning: Learning,
+    start: Start,
 ) -> Result<Summary> {
+    let Start {
+        learning,
+        against,
+        verdicts,
+        listed,
+    } = start;
     let mut shutdown = Box::pin(shutdown);
     let mut learned = None;
     let mut interrupted = false;
@@ -346,6 +391,20 @@ pub async fn run(
         roots.len(),
         core.threads()
     );
+    let mut dedup = match verdicts {
+        Some(v) => core
+            .dedup_config()
+            .enabled
+            .then(|| crate::stage::dedup::Deduplicator::with_verdicts(core.dedup_config(), v)),
+        None => core.deduplicator(false),
+    };
+    if let Some(d) = dedup.as_mut().filter(|_| !against.is_empty()) {
+        d.restore(&against)?;
+        info!(
+            "deduplicating against {} signatures of earlier runs",
+            against.len()
+        );
+    }
     let input = input.clone();
     let shutdown = async move {
         if !interrupted {
@@ -354,10 +413,13 @@ pub async fn run(
     };
     let driven = drive(
         core,
-        move |emitter| read_inputs(&roots, &input, emitter),
+        move |emitter| match (&listed, roots.as_slice()) {
+            (Some(rels), [root]) => read_listed(root, rels, &input, emitter),
+            _ => read_inputs(&roots, &input, emitter),
+        },
         sink,
         DriveOptions {
-            dedup: core.deduplicator(false),
+            dedup,
             deadline: None,
             progress,
             metrics: None,

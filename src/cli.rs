@@ -88,6 +88,33 @@ pub enum Command {
     /// Boilerplate tools.
     #[command(subcommand)]
     Boilerplate(BoilerplateCommand),
+    /// The steps a Spark job (deploy/spark/run.sh) runs in the newspipe
+    /// binary on its workers; see deploy/spark/README.md.
+    #[command(subcommand)]
+    Spark(SparkCommand),
+}
+
+/// Subcommands of `newspipe spark`: the per-article work of a cluster run.
+#[derive(Debug, Subcommand)]
+pub enum SparkCommand {
+    /// Print the files of INPUT in the order `run` reads them, one JSON
+    /// string per line (paths relative to INPUT).
+    List {
+        /// The input directory.
+        input: PathBuf,
+    },
+    /// Read the files listed on stdin (as `list` prints them) under INPUT and
+    /// print one JSON line per article that reaches the dedup verdict: its
+    /// `seq`, `id`, exact key, MinHash and LSH bucket keys.
+    Fingerprint {
+        /// The input directory.
+        input: PathBuf,
+    },
+    /// Decide the articles on stdin (JSON lines of fingerprints grouped by
+    /// connected component, each group in input order, earlier runs'
+    /// signatures first) as one run would, and print the verdict of each
+    /// duplicate: `{"part", "seq", "dedup"}`.
+    Resolve,
 }
 
 /// Subcommands of `newspipe boilerplate`.
@@ -181,10 +208,28 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_learn: bool,
 
-    /// Start from what an earlier run learned: PATH is its output file or
-    /// the `FILE.signatures` directory beside it. Repeatable.
+    /// Continue from an earlier run: its articles count as read before these
+    /// (duplicates of them are marked, and learned chrome is kept). PATH is
+    /// the earlier output file, the `FILE.signatures` directory beside it,
+    /// or a Spark run's output directory. Repeatable, oldest first.
     #[arg(long, value_name = "PATH")]
     pub against: Vec<PathBuf>,
+
+    /// Write no dedup signatures beside the output
+    /// [config: output.signatures = false].
+    #[arg(long)]
+    pub no_signatures: bool,
+
+    /// Read only the paths listed in FILE (one per line, relative to the one
+    /// INPUT directory, in that order), as a walk of it would: a cluster
+    /// task's share of the input (see deploy/spark/).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub files_from: Option<PathBuf>,
+
+    /// Take the dedup verdicts from FILE (JSONL `{"seq": N, "dedup": {...}}`,
+    /// as `newspipe spark resolve` writes them) instead of deciding.
+    #[arg(long, value_name = "FILE", hide = true, requires = "files_from")]
+    pub verdicts: Option<PathBuf>,
 
     /// Skip duplicate detection [config: dedup.enabled = false].
     #[arg(long)]
@@ -358,7 +403,10 @@ impl Cli {
             Command::EvalTagger(e) => {
                 o.set_opt("entities.model", e.model.clone());
             }
-            Command::CheckConfig | Command::TrainTagger(_) | Command::Boilerplate(_) => {}
+            Command::CheckConfig
+            | Command::TrainTagger(_)
+            | Command::Boilerplate(_)
+            | Command::Spark(_) => {}
         }
         o
     }
@@ -399,6 +447,7 @@ impl RunArgs {
             (self.no_dedup, "dedup.enabled", false),
             (self.no_near_dedup, "dedup.near", false),
             (self.no_entities, "entities.enabled", false),
+            (self.no_signatures, "output.signatures", false),
         ];
         for (given, key, value) in flags {
             if given {

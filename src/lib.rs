@@ -36,6 +36,7 @@
 pub mod batch;
 pub mod boilerplate;
 pub mod calendar;
+pub mod cluster;
 pub mod config;
 pub mod dedup;
 pub mod error;
@@ -46,6 +47,7 @@ pub mod ner;
 pub mod pipeline;
 pub mod record;
 pub mod serve;
+pub mod signatures;
 pub mod sink;
 pub mod source;
 pub mod stage;

@@ -19,7 +19,9 @@ use newspipe::pipeline::Core;
 use newspipe::sink::parquet::ParquetOptions;
 use newspipe::summary::Summary;
 
-use crate::cli::{BoilerplateCommand, Cli, Command, EvalArgs, LearnArgs, RunArgs, TrainArgs};
+use crate::cli::{
+    BoilerplateCommand, Cli, Command, EvalArgs, LearnArgs, RunArgs, SparkCommand, TrainArgs,
+};
 use crate::exit_codes::Exit;
 
 fn main() -> ExitCode {
@@ -76,6 +78,7 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
         Command::TrainTagger(args) => train_tagger(args),
         Command::EvalTagger(args) => eval_tagger(args, settings),
         Command::Boilerplate(BoilerplateCommand::Learn(args)) => boilerplate_learn(args, settings),
+        Command::Spark(command) => spark(command, settings),
         Command::CheckConfig => {
             // Load the rules file and the model too: a bad one is a bad configuration.
             build_core(settings)?;
@@ -153,16 +156,55 @@ fn report(summary: &Summary, json_path: Option<&Path>, quiet: bool) -> anyhow::R
 
 fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
     newspipe::batch::check_outputs(&args.inputs, &settings.output, args.summary_json.as_deref())?;
+    let config_error = |msg: String| anyhow::anyhow!(newspipe::error::Error::Config(msg));
     let learning = if settings.boilerplate.learning() {
         Learning::prepare(&settings.output.path, &args.against)?
     } else {
-        if !args.against.is_empty() {
-            anyhow::bail!(newspipe::error::Error::Config(
-                "--against needs boilerplate learning on (boilerplate.enabled and boilerplate.learn)"
-                    .into()
+        Learning::default()
+    };
+    let dedup_key = newspipe::stage::dedup::Deduplicator::config_key(&settings.dedup);
+    let against = if settings.dedup.enabled {
+        let mut all = Vec::new();
+        for a in &args.against {
+            all.extend(newspipe::signatures::read_against(a, &dedup_key)?);
+        }
+        all
+    } else {
+        if !args.against.is_empty() && !settings.boilerplate.learning() {
+            return Err(config_error(
+                "--against needs dedup or boilerplate learning on: with both off there is \
+                 nothing to continue from"
+                    .into(),
             ));
         }
-        Learning::default()
+        Vec::new()
+    };
+    let listed = match &args.files_from {
+        None => None,
+        Some(list) => {
+            if args.inputs.len() != 1 || !args.inputs[0].is_dir() {
+                return Err(config_error(
+                    "--files-from needs exactly one INPUT, the directory the paths are in".into(),
+                ));
+            }
+            Some(read_listing(list)?)
+        }
+    };
+    let verdicts = match &args.verdicts {
+        None => None,
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open --verdicts {}", path.display()))?;
+            Some(newspipe::cluster::read_verdicts(
+                &mut std::io::BufReader::new(file),
+            )?)
+        }
+    };
+    let start = newspipe::batch::Start {
+        learning,
+        against,
+        verdicts,
+        listed,
     };
     if settings.output.path == "-" {
         stdout_is_open()?;
@@ -170,8 +212,17 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
     // Signal handlers first: from here on a SIGINT stops the run cleanly.
     let (runtime, shutdown) = runtime_with_signals()?;
     let core = build_core(settings)?;
-    let sink = BatchSink::open(&settings.output)
+    let mut sink = BatchSink::open(&settings.output)
         .with_context(|| format!("cannot open output {}", settings.output.path))?;
+    if let Some(dest) = signatures_path(settings) {
+        let writer = newspipe::signatures::SignatureWriter::create(
+            &dest,
+            &dedup_key,
+            settings.dedup.near_params().cloned(),
+        )
+        .with_context(|| format!("cannot write dedup signatures to {}", dest.display()))?;
+        sink = sink.with_signatures(writer);
+    }
     let show_progress = match settings.log.progress {
         Progress::Always => true,
         Progress::Never => false,
@@ -186,7 +237,7 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
             sink,
             progress,
             shutdown,
-            learning,
+            start,
         )
         .await
     })?;
@@ -198,6 +249,100 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
     } else {
         Exit::Success
     })
+}
+
+/// Where a run writes its dedup signatures: beside a regular output file,
+/// when dedup is on and `output.signatures` is not off.
+fn signatures_path(settings: &Settings) -> Option<std::path::PathBuf> {
+    let out = &settings.output;
+    let special = std::fs::metadata(&out.path).is_ok_and(|m| !m.is_file());
+    let plain_file =
+        out.path != "-" && !special && out.partition_by == newspipe::sink::PartitionBy::None;
+    (out.signatures && settings.dedup.enabled && plain_file).then(|| {
+        newspipe::signatures::signatures_dir(Path::new(&out.path))
+            .join(newspipe::signatures::DEDUP_FILE)
+    })
+}
+
+/// The paths of a `--files-from` file (or `-n`ewline-separated JSON strings,
+/// as `newspipe spark list` prints them).
+fn read_listing(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --files-from {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            if l.starts_with('"') {
+                serde_json::from_str::<String>(l)
+                    .with_context(|| format!("--files-from {}: bad line {l}", path.display()))
+            } else {
+                Ok(l.to_owned())
+            }
+        })
+        .collect()
+}
+
+/// `newspipe spark ...`: the per-article steps of a cluster run.
+fn spark(command: &SparkCommand, settings: &Settings) -> anyhow::Result<Exit> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match command {
+        SparkCommand::List { input } => {
+            if !input.is_dir() {
+                anyhow::bail!(newspipe::error::Error::Config(format!(
+                    "spark list: {} is not a directory",
+                    input.display()
+                )));
+            }
+            for rel in newspipe::cluster::list(input, &settings.input) {
+                serde_json::to_writer(&mut out, &rel)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+        }
+        SparkCommand::Fingerprint { input } => {
+            if settings.boilerplate.learning() {
+                anyhow::bail!(newspipe::error::Error::Config(
+                    "spark: boilerplate learning is not available on a cluster yet; \
+                     set boilerplate.learn = false"
+                        .into()
+                ));
+            }
+            let mut stages = settings.clone();
+            // Entities come after the verdict: the writing run tags them.
+            stages.entities.enabled = false;
+            let core = build_core(&stages)?;
+            let mut listing = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut listing)
+                .context("cannot read the file list on standard input")?;
+            let rels = listing
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(serde_json::from_str::<String>)
+                .collect::<Result<Vec<_>, _>>()
+                .context("the file list must be JSON strings, one per line")?;
+            newspipe::cluster::fingerprint(&core, input, &rels, &settings.input, &mut out)?;
+        }
+        SparkCommand::Resolve => {
+            let stdin = std::io::stdin();
+            let stats = newspipe::cluster::resolve(
+                settings
+                    .dedup
+                    .near_params()
+                    .filter(|_| settings.dedup.enabled),
+                &mut stdin.lock(),
+                &mut out,
+            )?;
+            tracing::info!(
+                "resolved {} components of {} members, the largest {}",
+                stats.components,
+                stats.members,
+                stats.largest
+            );
+        }
+    }
+    Ok(Exit::Success)
 }
 
 /// `newspipe boilerplate learn`: the learning pass alone, printed as rules.

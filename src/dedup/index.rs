@@ -94,6 +94,36 @@ impl DedupIndex {
             .map(|m| self.near_info(&m))
     }
 
+    /// Remember what an earlier run decided, in its input order, without
+    /// deciding again: a canonical article is stored as it was, a near
+    /// duplicate's exact key points at its canonical again. Fails, naming
+    /// it, on an alias whose canonical is not among the ones restored.
+    pub fn restore<'a>(
+        &mut self,
+        signatures: impl IntoIterator<Item = &'a Signature>,
+    ) -> Result<(), String> {
+        let mut slots: HashMap<&'a str, u32> = HashMap::new();
+        for s in signatures {
+            match s {
+                Signature::Canonical { id, fp } => {
+                    let slot = self.id_ends.len() as u32;
+                    let keys = self.band_keys(&fp.minhash);
+                    self.insert(id, fp, &keys);
+                    if self.id_ends.len() as u32 > slot {
+                        slots.entry(id).or_insert(slot);
+                    }
+                }
+                Signature::Alias { exact, canonical } => {
+                    let &slot = slots.get(canonical.as_str()).ok_or_else(|| {
+                        format!("near duplicate of {canonical}, which is not before it")
+                    })?;
+                    self.exact.entry(*exact).or_insert(slot);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn near_info(&self, m: &Match) -> DedupInfo {
         DedupInfo {
             status: DedupStatus::Near,
@@ -222,8 +252,11 @@ impl DedupIndex {
         self.near.as_ref().map_or(0, |p| p.bands * p.rows)
     }
 
-    /// One key per band; empty when this article takes no part in near matching.
-    fn band_keys(&self, minhash: &[u32]) -> Vec<u32> {
+    /// The LSH bucket keys of a fingerprint's MinHash, one per band (the
+    /// band number is mixed in, so equal keys mean the same band); empty when
+    /// the article takes no part in near matching. Two articles can only be
+    /// compared when they share a key or their exact keys.
+    pub fn band_keys(&self, minhash: &[u32]) -> Vec<u32> {
         let Some(p) = &self.near else {
             return Vec::new();
         };
@@ -308,6 +341,43 @@ impl DedupIndex {
         for key in keys {
             let previous = self.buckets.insert(*key, slot).unwrap_or(NO_SLOT);
             self.chain.push(previous);
+        }
+    }
+}
+
+/// What one article leaves in the index for later runs
+/// ([`DedupIndex::restore`]): exact duplicates leave nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    /// A unique article, stored under its id.
+    Canonical {
+        /// The article's id.
+        id: String,
+        /// Its fingerprint.
+        fp: Fingerprint,
+    },
+    /// A near duplicate: its exact key, which names its canonical from then on.
+    Alias {
+        /// The near duplicate's exact key.
+        exact: u64,
+        /// The id of the canonical it duplicates.
+        canonical: String,
+    },
+}
+
+impl Signature {
+    /// What an article decided as `info` leaves behind, if anything.
+    pub fn of(id: &str, fp: &Fingerprint, info: &DedupInfo) -> Option<Signature> {
+        match info.status {
+            DedupStatus::Unique => Some(Signature::Canonical {
+                id: id.to_owned(),
+                fp: fp.clone(),
+            }),
+            DedupStatus::Near => Some(Signature::Alias {
+                exact: fp.exact,
+                canonical: info.duplicate_of.clone()?,
+            }),
+            DedupStatus::Exact => None,
         }
     }
 }

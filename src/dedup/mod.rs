@@ -75,7 +75,7 @@ mod minhash;
 mod retain;
 
 pub use fold::{fold_into, Folding};
-pub use index::{DedupIndex, IndexStats, MAX_BUCKET_WALK};
+pub use index::{DedupIndex, IndexStats, Signature, MAX_BUCKET_WALK};
 pub use minhash::{estimate_similarity, MinHasher, Scheme, MAX_SHINGLE_WORDS};
 pub use retain::RetainingIndex;
 

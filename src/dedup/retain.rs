@@ -53,6 +53,25 @@ impl RetainingIndex {
         }
     }
 
+    /// Remember an earlier run's decisions as seen at unix second `now`
+    /// (see [`DedupIndex::restore`]).
+    pub fn restore<'a>(
+        &mut self,
+        signatures: impl IntoIterator<Item = &'a super::Signature>,
+        now: u64,
+    ) -> Result<(), String> {
+        self.advance(now);
+        match self.generations.back_mut() {
+            Some((_, gen)) => gen.restore(signatures),
+            None => Ok(()),
+        }
+    }
+
+    /// The LSH bucket keys of `minhash` (see [`DedupIndex::band_keys`]).
+    pub fn band_keys(&self, minhash: &[u32]) -> Vec<u32> {
+        DedupIndex::new(self.near.clone()).band_keys(minhash)
+    }
+
     /// Drop generations wholly older than the window and open one for `now`.
     fn advance(&mut self, now: u64) {
         let horizon = now.saturating_sub(self.retention);

@@ -65,6 +65,9 @@ pub struct OutputConfig {
     pub partition_by: PartitionBy,
     /// Rows per Parquet row group.
     pub parquet_row_group_rows: usize,
+    /// Write the run's dedup signatures beside a batch output file
+    /// (`FILE.signatures/dedup.parquet`, see [`crate::signatures`]).
+    pub signatures: bool,
 }
 
 /// Most rows per Parquet row group.

@@ -384,6 +384,56 @@ pub fn looks_like_html(bytes: &[u8]) -> bool {
 }
 
 fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
+    walk(root, cfg, &mut |entry| {
+        if out.stopped() {
+            return false;
+        }
+        match entry {
+            Entry::File { path, rel } => read_file(&path, &rel, cfg, out),
+            Entry::Refused { rel, reason } => {
+                let info = SourceInfo {
+                    path: rel,
+                    ..SourceInfo::default()
+                };
+                out.reject(&info, reason)
+            }
+        }
+    })
+}
+
+/// One entry of a directory walk, in the order [`read_inputs`] reads them.
+#[derive(Debug)]
+pub enum Entry {
+    /// A file to read: its path, and the path relative to the root that its
+    /// articles carry.
+    File {
+        /// Where the file is.
+        path: PathBuf,
+        /// Relative to the walked root.
+        rel: String,
+    },
+    /// An entry refused unread (a link leading out of the tree, a walk error).
+    Refused {
+        /// Relative to the walked root (the root itself when the walk failed there).
+        rel: String,
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+impl Entry {
+    /// The path relative to the walked root.
+    pub fn rel(&self) -> &str {
+        match self {
+            Entry::File { rel, .. } | Entry::Refused { rel, .. } => rel,
+        }
+    }
+}
+
+/// Walk `root` recursively in sorted path order, applying the hidden-file
+/// and link policies of `cfg`, and hand each entry to `visit` until it
+/// returns false. Returns false when `visit` stopped the walk.
+pub fn walk(root: &Path, cfg: &InputConfig, visit: &mut dyn FnMut(Entry) -> bool) -> bool {
     // Links are resolved by hand unless the user asked to follow them, so
     // one inside the tree does not leak what lies outside it.
     let canonical_root = if cfg.follow_links {
@@ -392,11 +442,10 @@ fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
         match std::fs::canonicalize(root) {
             Ok(r) => Some(r),
             Err(e) => {
-                let info = SourceInfo {
-                    path: display_path(root),
-                    ..SourceInfo::default()
-                };
-                return out.reject(&info, RejectReason::Unreadable(io_reason(&e)));
+                return visit(Entry::Refused {
+                    rel: display_path(root),
+                    reason: RejectReason::Unreadable(io_reason(&e)),
+                })
             }
         }
     };
@@ -409,11 +458,8 @@ fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
             e.depth() == 0 || !cfg.skip_hidden || !e.file_name().to_string_lossy().starts_with('.')
         });
     for entry in walker {
-        if out.stopped() {
-            return false;
-        }
-        match entry {
-            Ok(entry) if entry.file_type().is_dir() => {}
+        let next = match entry {
+            Ok(entry) if entry.file_type().is_dir() => continue,
             Ok(entry) => {
                 let rel = entry
                     .path()
@@ -421,29 +467,24 @@ fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
                     .unwrap_or(entry.path())
                     .to_string_lossy()
                     .into_owned();
-                if let (true, Some(croot)) = (entry.path_is_symlink(), &canonical_root) {
-                    match link_target(entry.path(), croot) {
-                        LinkTarget::File => {}
+                match (entry.path_is_symlink(), &canonical_root) {
+                    (true, Some(croot)) => match link_target(entry.path(), croot) {
+                        LinkTarget::File => Entry::File {
+                            path: entry.into_path(),
+                            rel,
+                        },
                         // Its files are read where they really are.
                         LinkTarget::DirInside => continue,
-                        LinkTarget::Refused(reason) => {
-                            let info = SourceInfo {
-                                path: rel,
-                                ..SourceInfo::default()
-                            };
-                            if !out.reject(&info, reason) {
-                                return false;
-                            }
-                            continue;
-                        }
-                    }
-                }
-                if !read_file(entry.path(), &rel, cfg, out) {
-                    return false;
+                        LinkTarget::Refused(reason) => Entry::Refused { rel, reason },
+                    },
+                    _ => Entry::File {
+                        path: entry.into_path(),
+                        rel,
+                    },
                 }
             }
             Err(err) => {
-                let path = err
+                let rel = err
                     .path()
                     .map(|p| {
                         p.strip_prefix(root)
@@ -452,18 +493,62 @@ fn read_dir(root: &Path, cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
                             .into_owned()
                     })
                     .unwrap_or_else(|| display_path(root));
-                let info = SourceInfo {
-                    path,
-                    ..SourceInfo::default()
-                };
-                let reason = RejectReason::Unreadable(io_reason(&err));
-                if !out.reject(&info, reason) {
-                    return false;
+                Entry::Refused {
+                    rel,
+                    reason: RejectReason::Unreadable(io_reason(&err)),
                 }
             }
+        };
+        if !visit(next) {
+            return false;
         }
     }
     true
+}
+
+/// Read the entries `rels` of the directory `root`, in that order, as
+/// [`read_inputs`] would read them in a walk of `root`: each is a path
+/// relative to `root` (as [`walk`] gives them), and a symbolic link is held
+/// to the same policy. A path that is absolute or climbs out of `root` is
+/// rejected unread. This is how a cluster task reads its share of a walk.
+pub fn read_listed(root: &Path, rels: &[String], cfg: &InputConfig, out: &mut Emitter<'_>) {
+    let canonical_root = std::fs::canonicalize(root).ok();
+    for rel in rels {
+        if out.stopped() {
+            return;
+        }
+        let info = || SourceInfo {
+            path: rel.clone(),
+            ..SourceInfo::default()
+        };
+        let relative = Path::new(rel);
+        let inside = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside {
+            let reason = RejectReason::Unreadable("not a path inside the input directory".into());
+            if !out.reject(&info(), reason) {
+                return;
+            }
+            continue;
+        }
+        let path = root.join(relative);
+        let refused = match (&canonical_root, cfg.follow_links) {
+            (Some(croot), false) if path.is_symlink() => match link_target(&path, croot) {
+                LinkTarget::Refused(reason) => Some(reason),
+                LinkTarget::DirInside => Some(RejectReason::NotAFile),
+                LinkTarget::File => None,
+            },
+            _ => None,
+        };
+        let keep_going = match refused {
+            Some(reason) => out.reject(&info(), reason),
+            None => read_file(&path, rel, cfg, out),
+        };
+        if !keep_going {
+            return;
+        }
+    }
 }
 
 /// Where a symbolic link in an input tree leads, for the no-follow policy.

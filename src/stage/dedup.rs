@@ -2,12 +2,13 @@
 //! verdict taken in input order ([`Deduplicator`]) so the first article seen is
 //! always the canonical one, whatever the thread count.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
-use crate::dedup::RetainingIndex;
-use crate::dedup::{self, NearParams};
+use crate::dedup::{self, NearParams, RetainingIndex, Signature};
 use crate::error::{Error, Result};
-use crate::record::Article;
+use crate::record::{Article, DedupInfo, DedupStatus, Fingerprint};
 use crate::stage::{Stage, Verdict};
 
 /// `[dedup]` config section.
@@ -52,7 +53,8 @@ pub const MAX_SIGNATURE: usize = 1024;
 pub const MAX_RETENTION_DAYS: u64 = 3650;
 
 impl DedupConfig {
-    fn near_params(&self) -> Option<&NearParams> {
+    /// The near-duplicate parameters, when near matching is on.
+    pub fn near_params(&self) -> Option<&NearParams> {
         self.near.then_some(&self.params)
     }
 
@@ -147,8 +149,19 @@ impl Stage for Fingerprinter {
 /// Sequential half: holds the index and marks duplicates in input order.
 #[derive(Debug)]
 pub struct Deduplicator {
-    index: RetainingIndex,
+    decide: Decide,
     drop_duplicates: bool,
+}
+
+/// Where verdicts come from.
+#[derive(Debug)]
+enum Decide {
+    /// An index of the articles seen so far.
+    Index(RetainingIndex),
+    /// Verdicts taken elsewhere (a cluster's resolution, see
+    /// `deploy/spark/`), by the article's position in input order; an
+    /// article without one is unique.
+    Given(HashMap<u64, DedupInfo>),
 }
 
 impl Deduplicator {
@@ -161,8 +174,32 @@ impl Deduplicator {
     /// `retention_secs` before the newest one (the daemon, Kafka).
     pub fn with_retention(cfg: &DedupConfig, retention_secs: u64) -> Self {
         Deduplicator {
-            index: RetainingIndex::new(cfg.near_params().cloned(), retention_secs),
+            decide: Decide::Index(RetainingIndex::new(
+                cfg.near_params().cloned(),
+                retention_secs,
+            )),
             drop_duplicates: cfg.drop_duplicates,
+        }
+    }
+
+    /// Build from config with the verdicts already taken, keyed by the
+    /// articles' `seq`: the index is not consulted, the rest (dropping
+    /// duplicates, the fingerprint left on the article) is as in a run.
+    pub fn with_verdicts(cfg: &DedupConfig, verdicts: HashMap<u64, DedupInfo>) -> Self {
+        Deduplicator {
+            decide: Decide::Given(verdicts),
+            drop_duplicates: cfg.drop_duplicates,
+        }
+    }
+
+    /// Start from an earlier run's decisions (`--against`), before any
+    /// article of this one.
+    pub fn restore(&mut self, signatures: &[Signature]) -> Result<()> {
+        match &mut self.decide {
+            Decide::Index(index) => index
+                .restore(signatures, 0)
+                .map_err(|why| Error::Config(format!("--against: {why}"))),
+            Decide::Given(_) => Ok(()),
         }
     }
 
@@ -173,32 +210,44 @@ impl Deduplicator {
         // The fingerprint stays on the article: the daemon persists it so that
         // a restart can rebuild this index.
         if let Some(fp) = &article.fingerprint {
-            let now = article.source.clock_secs();
-            article.dedup = self.index.check_and_insert(&article.id, fp, now);
+            article.dedup = match &mut self.decide {
+                Decide::Index(index) => {
+                    index.check_and_insert(&article.id, fp, article.source.clock_secs())
+                }
+                Decide::Given(verdicts) => verdicts.remove(&article.seq).unwrap_or_default(),
+            };
         }
-        !(self.drop_duplicates && article.dedup.status != crate::record::DedupStatus::Unique)
+        !(self.drop_duplicates && article.dedup.status != DedupStatus::Unique)
     }
 
     /// Feed an article decided in an earlier run back into the index, with
     /// the time it was ingested, so a restarted daemon decides as an
     /// uninterrupted one would.
-    pub fn replay(&mut self, id: &str, fp: &crate::record::Fingerprint, ingested_secs: u64) {
-        self.index.check_and_insert(id, fp, ingested_secs);
+    pub fn replay(&mut self, id: &str, fp: &Fingerprint, ingested_secs: u64) {
+        if let Decide::Index(index) = &mut self.decide {
+            index.check_and_insert(id, fp, ingested_secs);
+        }
     }
 
     /// Articles remembered.
     pub fn len(&self) -> usize {
-        self.index.len()
+        match &self.decide {
+            Decide::Index(index) => index.len(),
+            Decide::Given(_) => 0,
+        }
     }
 
     /// True when nothing is remembered.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.len() == 0
     }
 
     /// Heap bytes of the index.
     pub fn heap_bytes(&self) -> usize {
-        self.index.heap_bytes()
+        match &self.decide {
+            Decide::Index(index) => index.heap_bytes(),
+            Decide::Given(v) => v.capacity() * std::mem::size_of::<(u64, DedupInfo)>(),
+        }
     }
 
     /// A text naming every setting that shapes the index; a daemon refuses

@@ -15,6 +15,7 @@ mod html;
 mod ner_eval;
 mod properties;
 mod serve;
+mod spark;
 mod warehouse;
 
 /// Against a live broker; built with `--features kafka`.
