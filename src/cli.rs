@@ -110,6 +110,9 @@ pub enum SparkCommand {
         /// The input directory.
         input: PathBuf,
     },
+    /// Read candidate pairs on stdin (JSON arrays `[a, b, minhash_a,
+    /// minhash_b]`) and print `[a, b]` for each that passes verification.
+    Verify,
     /// Decide the articles on stdin (JSON lines of fingerprints grouped by
     /// connected component, each group in input order, earlier runs'
     /// signatures first) as one run would, and print the verdict of each

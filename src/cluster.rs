@@ -3,15 +3,21 @@
 //!
 //! A run over a corpus that one machine cannot hold splits dedup in two.
 //! Fingerprints are computed where the files are ([`fingerprint`]); the
-//! engine groups articles that share an LSH bucket key or an exact key,
-//! closes those groups into connected components, and hands each component,
-//! in input order, to [`resolve`], which runs the same [`DedupIndex`] as a
-//! batch run over it. That gives every article the verdict one run over the
-//! whole corpus gives it: an article is only ever compared with the stored
-//! articles of its own buckets and exact key (at most
-//! [`crate::dedup::MAX_BUCKET_WALK`] per bucket, the most recent first), and
-//! all of those are in its component, in the same order. An article that
-//! shares no key with another is unique and needs no resolution.
+//! engine links two articles when they share an exact key, or share an LSH
+//! bucket and pass verification ([`verify`]), or share a bucket of more
+//! than [`crate::dedup::MAX_BUCKET_WALK`] members; it closes the links into
+//! connected components and hands each component, in input order, to
+//! [`resolve`], which runs the same [`DedupIndex`] as a batch run over it.
+//!
+//! That gives every article the verdict one run over the whole corpus gives
+//! it. A lookup's verdict is the best *verified* candidate among the stored
+//! articles of its buckets, or its exact key's canonical; a candidate that
+//! fails verification changes nothing, unless it takes one of the at most
+//! `MAX_BUCKET_WALK` places a bucket's walk visits, which only a bucket with
+//! more members than that can do, and such a bucket links all its members.
+//! So everything a verdict depends on, transitively through the verdicts of
+//! earlier articles (which decide who is stored), is in its component, in
+//! the same order. An article linked to nothing is unique.
 //!
 //! The records themselves are then written by `newspipe run --files-from
 //! --verdicts` over each part, so they are byte for byte a batch run's.
@@ -219,6 +225,36 @@ pub fn resolve(
     stats.largest = stats.largest.max(size);
     out.flush().map_err(Error::Output)?;
     Ok(stats)
+}
+
+/// Check candidate pairs: each input line is a JSON array `[a, b, ma, mb]`
+/// (two node names of any JSON type and their MinHash); the line `[a, b]` is
+/// written for each pair that passes the verification a lookup applies
+/// ([`DedupIndex::verifies`]). Returns the pairs read and passed.
+pub fn verify(
+    near: Option<&NearParams>,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(u64, u64)> {
+    let index = DedupIndex::new(near.cloned());
+    let (mut read, mut passed) = (0u64, 0u64);
+    for (i, line) in input.lines().enumerate() {
+        let line = line.map_err(Error::Output)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        type Pair = (serde_json::Value, serde_json::Value, Vec<u32>, Vec<u32>);
+        let (a, b, ma, mb): Pair = serde_json::from_str(&line)
+            .map_err(|e| Error::Config(format!("spark verify: input line {}: {e}", i + 1)))?;
+        read += 1;
+        if index.verifies(&ma, &mb) {
+            passed += 1;
+            serde_json::to_writer(&mut *out, &(a, b)).map_err(|e| Error::Output(e.into()))?;
+            out.write_all(b"\n").map_err(Error::Output)?;
+        }
+    }
+    out.flush().map_err(Error::Output)?;
+    Ok((read, passed))
 }
 
 /// Read verdicts ([`Verdict`] lines) for one part, keyed by `seq`, as

@@ -324,6 +324,17 @@ fn spark(command: &SparkCommand, settings: &Settings) -> anyhow::Result<Exit> {
                 .context("the file list must be JSON strings, one per line")?;
             newspipe::cluster::fingerprint(&core, input, &rels, &settings.input, &mut out)?;
         }
+        SparkCommand::Verify => {
+            let stdin = std::io::stdin();
+            newspipe::cluster::verify(
+                settings
+                    .dedup
+                    .near_params()
+                    .filter(|_| settings.dedup.enabled),
+                &mut stdin.lock(),
+                &mut out,
+            )?;
+        }
         SparkCommand::Resolve => {
             let stdin = std::io::stdin();
             let stats = newspipe::cluster::resolve(

@@ -8,16 +8,16 @@ whole corpus:
    they are cut into P contiguous parts, part k before part k+1.
 2. Fingerprint (one task per part): `newspipe spark fingerprint` prints each
    article's seq, id, exact key, MinHash and LSH bucket keys.
-3. Components: articles that share a bucket key or an exact key (and earlier
-   runs' signatures, from --against) are grouped; the groups are closed into
-   connected components by min-label propagation, one shuffle round per
-   step of the groups' diameter.
+3. Components: articles (and earlier runs' signatures, from --against) are
+   grouped by bucket key and by exact key. Two articles are linked when they
+   share an exact key, or share a bucket and pass verification (`newspipe
+   spark verify`), or share a bucket of more than BUCKET_WALK members. The
+   links are closed into connected components by min-label propagation, one
+   shuffle round per step of the components' diameter.
 4. Resolve (one task per hash range of components): `newspipe spark resolve`
-   decides each component in input order with the batch run's own index. An
-   article is only ever compared with stored articles of its own buckets and
-   exact key, so its component holds everything its verdict depends on, and
-   the verdict equals one run's over the whole corpus. Articles in no group
-   are unique.
+   decides each component in input order with the batch run's own index.
+   src/cluster.rs says why that is every verdict one run over the whole
+   corpus reaches. Articles linked to nothing are unique.
 5. Write (one task per part): `newspipe run --files-from --verdicts` writes
    the part with newspipe's own sink, rejects and dedup signatures.
 6. Commit (driver): each part's successful attempt is renamed into OUT in
@@ -151,32 +151,74 @@ def earlier_signatures(spark, against):
     return df.rdd.map(row)
 
 
-def components(members, partitions):
-    """node -> component label (its smallest node), for nodes in a group of
-    two or more; returns the labels and the number of propagation rounds."""
+# newspipe's dedup::MAX_BUCKET_WALK: a lookup visits at most this many stored
+# articles of one bucket. A bucket with more members links them all (its walk
+# may be cut short, so who is visited depends on every member's verdict);
+# a smaller one links only the pairs that pass verification.
+BUCKET_WALK = 64
+
+
+def links(kv):
+    (kind, _), nodes = kv
+    if kind == "b" and len(nodes) <= BUCKET_WALK:
+        for i in range(len(nodes)):
+            for j in range(i + 1, len(nodes)):
+                yield ("pair", (nodes[i], nodes[j]))
+    else:
+        for n in nodes[1:]:
+            yield ("edge", (nodes[0], n))
+
+
+def verify_partition(args, rows):
+    """rows: ((a, b), (minhash_a, minhash_b)); yields the pairs that pass."""
+    binary = shipped(args.binary)
+    config = shipped(args.config) if args.config else None
+    lines = [json.dumps([list(a), list(b), ma, mb]) for (a, b), (ma, mb) in rows]
+    if not lines:
+        return
+    out = run_checked(newspipe_cmd(binary, config, "spark", "verify"), ("\n".join(lines) + "\n").encode())
+    for line in out.splitlines():
+        a, b = json.loads(line)
+        yield (tuple(a), tuple(b))
+
+
+def components(args, members, partitions):
+    """node -> component label (its smallest node) for every node linked to
+    another: by an exact key, an earlier alias's canonical, a bucket of more
+    than BUCKET_WALK members, or a verified pair in a bucket. Returns the
+    labels, the propagation rounds, and the candidate and verified pairs."""
     groups = (members.flatMap(lambda kv: group_keys(*kv))
               .groupByKey(partitions)
               .mapValues(lambda ns: sorted(set(ns)))
-              .filter(lambda kv: len(kv[1]) > 1)
-              .persist())
-    membership = groups.flatMap(lambda kv: [(kv[0], n) for n in kv[1]]).persist()
-    # Round 0: every node takes the smallest node of its groups.
-    labels = groups.flatMap(lambda kv: [(n, kv[1][0]) for n in kv[1]]).reduceByKey(min, partitions).persist()
+              .filter(lambda kv: len(kv[1]) > 1))
+    linked = groups.flatMap(links).persist()
+    candidates = linked.filter(lambda kv: kv[0] == "pair").map(lambda kv: kv[1]).distinct(partitions)
+    minhash = members.mapValues(lambda d: d["minhash"])
+    verified = (candidates.join(minhash, partitions)                      # a -> (b, ma)
+                .map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))
+                .join(minhash, partitions)                                 # b -> ((a, ma), mb)
+                .map(lambda kv: ((kv[1][0][0], kv[0]), (kv[1][0][1], kv[1][1])))
+                .mapPartitions(lambda rows: verify_partition(args, rows))
+                .persist())
+    edges = linked.filter(lambda kv: kv[0] == "edge").map(lambda kv: kv[1]).union(verified)
+    adjacent = edges.flatMap(lambda e: [(e[0], e[1]), (e[1], e[0])]).persist()
+    labels = adjacent.map(lambda e: (e[0], min(e))).reduceByKey(min, partitions).persist()
     rounds = 1
     while True:
-        group_min = (membership.map(lambda gn: (gn[1], gn[0])).join(labels)
-                     .map(lambda nv: (nv[1][0], nv[1][1])).reduceByKey(min, partitions))
-        new = (membership.join(group_min).map(lambda gv: (gv[1][0], gv[1][1]))
-               .reduceByKey(min, partitions).persist())
+        # Every node takes the smallest label among itself and its neighbours.
+        new = (adjacent.join(labels).map(lambda kv: (kv[1][0], kv[1][1]))
+               .union(labels).reduceByKey(min, partitions).persist())
         changed = new.join(labels).filter(lambda kv: kv[1][0] != kv[1][1]).count()
         labels.unpersist()
         labels = new
         rounds += 1
         if changed == 0:
             break
-    groups.unpersist()
-    membership.unpersist()
-    return labels, rounds
+    pairs = (candidates.count(), verified.count())
+    linked.unpersist()
+    adjacent.unpersist()
+    verified.unpersist()
+    return labels, rounds, pairs
 
 
 def resolve_partition(args, rows):
@@ -290,7 +332,7 @@ def main(argv):
             members = fps.union(earlier)
         members = members.persist()
         articles = fps.count()
-        labels, rounds = components(members, shuffle_parts)
+        labels, rounds, (candidate_pairs, verified_pairs) = components(args, members, shuffle_parts)
         in_components = labels.count()
         keyed = labels.join(members).map(lambda kv: ((kv[1][0], kv[0]), kv[1][1]))
         verdicts = (keyed.repartitionAndSortWithinPartitions(
@@ -329,6 +371,8 @@ def main(argv):
             "articles_fingerprinted": articles,
             "articles_in_components": in_components,
             "propagation_rounds": rounds,
+            "candidate_pairs": candidate_pairs,
+            "verified_pairs": verified_pairs,
             "shuffle_write_bytes": shuffle,
             "shuffle_bytes_per_article": (shuffle / articles) if shuffle is not None and articles else None,
             "driver_jvm_peak_heap_bytes": driver_heap,

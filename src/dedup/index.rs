@@ -227,6 +227,24 @@ impl DedupIndex {
         ))
     }
 
+    /// Whether two fingerprints' MinHash would pass verification as a
+    /// candidate pair, in either order (the test is symmetric; only the
+    /// relation's direction depends on which one is new). Exactly the
+    /// arithmetic of a lookup, so a cluster can decide which pairs matter
+    /// without an index.
+    pub fn verifies(&self, a: &[u32], b: &[u32]) -> bool {
+        let (Some((sig_a, n_a)), Some((sig_b, n_b))) = (split_minhash(a), split_minhash(b)) else {
+            return false;
+        };
+        if sig_a.len() != sig_b.len() || sig_a.len() != self.permutations() || n_b == 0 {
+            return false;
+        }
+        let stored: Vec<u16> = sig_b.iter().map(|&v| v as u16).collect();
+        let similarity = agreements(&stored, sig_a) as f64 / sig_a.len() as f64;
+        self.relation(similarity, Containment::estimate(similarity, n_a, n_b))
+            .is_some()
+    }
+
     /// The relation a pair with these estimates has, if it is a near duplicate.
     fn relation(&self, similarity: f64, c: Containment) -> Option<Relation> {
         let p = self.near.as_ref()?;

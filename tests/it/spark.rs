@@ -3,8 +3,15 @@
 //! `newspipe run` over the same folder, for any number of workers and parts,
 //! and a two-day incremental run decides as one run over both days.
 //!
-//! Needs pyspark (the virtualenv `.ci/run` makes, `NEWSPIPE_SPARK_VENV`) and
-//! Java; without them each test says SKIP.
+//! The cluster tests are `#[ignore]`d in a plain `cargo test`, since each
+//! starts Spark several times; `scripts/ci-spark.sh` (run by `.ci/run`)
+//! installs pyspark into a cached virtualenv and runs them with `--ignored`:
+//!
+//! ```text
+//! NEWSPIPE_SPARK_VENV=~/.cache/newspipe/spark-venv cargo test --test it spark:: -- --ignored
+//! ```
+//!
+//! Without pyspark (`NEWSPIPE_SPARK_VENV`) or Java they say SKIP.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -207,6 +214,7 @@ fn assert_same_records(cluster: &[Value], single: &[Value], what: &str) {
 }
 
 #[test]
+#[ignore = "starts Spark clusters for minutes: scripts/ci-spark.sh runs it (-- --ignored)"]
 fn a_cluster_writes_the_records_one_machine_writes() {
     let Some(venv) = spark_venv() else { return };
     let Some(bbc_dir) = support::shared_data("data/bbc") else {
@@ -277,6 +285,7 @@ fn a_cluster_writes_the_records_one_machine_writes() {
 }
 
 #[test]
+#[ignore = "starts Spark clusters for minutes: scripts/ci-spark.sh runs it (-- --ignored)"]
 fn two_days_on_a_cluster_decide_as_one_run_over_both() {
     let Some(venv) = spark_venv() else { return };
     let Some(bbc_dir) = support::shared_data("data/bbc") else {
@@ -342,5 +351,15 @@ fn two_days_on_one_machine_decide_as_one_run_over_both() {
     assert!(
         near >= 5 && exact >= 5,
         "{near} near and {exact} exact duplicates"
+    );
+}
+
+#[test]
+fn the_job_knows_the_bucket_walk_limit() {
+    let job = std::fs::read_to_string(support::repo().join("deploy/spark/job.py")).unwrap();
+    let line = format!("BUCKET_WALK = {}", newspipe::dedup::MAX_BUCKET_WALK);
+    assert!(
+        job.lines().any(|l| l == line),
+        "deploy/spark/job.py needs `{line}`"
     );
 }
