@@ -221,13 +221,12 @@ const WRAP_MIN_LINE: usize = *WRAP_WIDTHS.start() * WRAP_FILL_PERCENT / 100;
 /// `text` (normalized lines, blocks separated by one blank line) with its
 /// hard-wrapped paragraphs joined back, or `None` when it has none.
 ///
-/// A run of three or more consecutive lines is a wrapped paragraph when, with
-/// `W` the longest of its lines but the last:
-/// - `W` is 50 to 100 characters and every line but the last is at least 80%
-///   of it, and the last is no longer than `W`;
-/// - each line but the last ended where a greedy wrapper at width `W` or more
-///   would end it: the next line's first word (or its part up to a hyphen)
-///   would not have fit;
+/// A run of three or more consecutive lines is a wrapped paragraph when:
+/// - there is a width that every line fits in and at which a greedy wrapper
+///   breaks each line but the last where it is: the next line's first word
+///   (or its part through a hyphen) would not have fit;
+/// - the longest line is 50 to 100 characters, and every line but the last
+///   is at least 80% of it;
 /// - no line of it is a list item (`- `, `* `, `• `, `1. `, `1) `); the line
 ///   before the last does not end a sentence, nor do more than a third of the
 ///   others (`strict`: none of them).
@@ -303,24 +302,28 @@ pub fn join_wrapped(text: &str, strict: bool) -> Option<String> {
 /// See [`join_wrapped`]: `lines` (at least three) and their lengths.
 fn is_wrapped_run(lines: &[&str], lens: &[usize], strict: bool) -> bool {
     let n = lines.len() - 1;
-    let width = lens[..n].iter().copied().max().unwrap_or(0);
-    if !WRAP_WIDTHS.contains(&width)
-        || lens[n] > width
+    // The wrap width lies between the longest line (the last included: it
+    // can be the longest) and the narrowest width that still forces every
+    // break: a line plus the next line's first piece would not fit.
+    let narrowest = lens.iter().copied().max().unwrap_or(0);
+    let widest = (0..n)
+        .map(|k| {
+            let gap = usize::from(!hyphen_break(lines[k], lines[k + 1]));
+            lens[k] + gap + first_chunk_len(lines[k + 1]) - 1
+        })
+        .min()
+        .unwrap_or(0);
+    if narrowest > widest
+        || !WRAP_WIDTHS.contains(&narrowest)
         || lens[..n]
             .iter()
-            .any(|&l| l * 100 < width * WRAP_FILL_PERCENT)
+            .any(|&l| l * 100 < narrowest * WRAP_FILL_PERCENT)
         || ends_sentence(lines[n - 1])
     {
         return false;
     }
     let sentence_ends = lines[..n].iter().filter(|l| ends_sentence(l)).count();
-    if sentence_ends > if strict { 0 } else { n / 3 } {
-        return false;
-    }
-    (0..n).all(|k| {
-        let gap = usize::from(!hyphen_break(lines[k], lines[k + 1]));
-        lens[k] + gap + first_chunk_len(lines[k + 1]) > width
-    })
+    sentence_ends <= if strict { 0 } else { n / 3 }
 }
 
 /// Long enough and short enough to be a wrapped line at some width.
@@ -695,6 +698,19 @@ mod tests {
                 "Bridge to be rebuilt\n\n{}\n\nMore to follow.",
                 PARAGRAPHS[1]
             )
+        );
+    }
+
+    #[test]
+    fn a_last_line_longer_than_the_others_still_joins() {
+        let par = "Residents who had campaigned for twenty-five years said the decision came too late for the shops on the east bank, whose trade fell by a third while the detour added half an hour to every journey into town.";
+        let wrapped = wrap(&par.replace("twenty-five", "twenty five"), 72);
+        let lens: Vec<usize> = wrapped.lines().map(str::len).collect();
+        assert_eq!(lens, [68, 67, 69]);
+        let text = format!("Head\n\n{wrapped}");
+        assert_eq!(
+            normalize(&text),
+            format!("Head\n\n{}", par.replace("twenty-five", "twenty five"))
         );
     }
 
