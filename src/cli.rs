@@ -184,7 +184,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub follow_links: bool,
 
-    /// Reject files larger than this many bytes [config: input.max_file_bytes].
+    /// Reject files larger than this many bytes (for JSONL each line, for WARC
+    /// each record) [config: input.max_file_bytes].
     #[arg(long, value_name = "BYTES")]
     pub max_file_bytes: Option<u64>,
 

@@ -73,6 +73,10 @@ pub struct Summary {
     pub written: u64,
     /// Inputs rejected, by reason.
     pub rejected: BTreeMap<String, u64>,
+    /// Parts of inputs passed over on purpose, neither inputs nor rejects,
+    /// by kind: WARC records other than responses (`warc_request`,
+    /// `warc_metadata`, `warc_warcinfo`, ...).
+    pub skipped: BTreeMap<String, u64>,
     /// Articles marked as exact duplicates.
     pub exact_duplicates: u64,
     /// Articles marked as near duplicates.
@@ -158,6 +162,13 @@ impl Summary {
         *self.rejected.entry(kind.to_owned()).or_default() += 1;
     }
 
+    /// Count what the source passed over, by kind.
+    pub fn add_skipped(&mut self, skipped: &BTreeMap<&'static str, u64>) {
+        for (kind, n) in skipped {
+            *self.skipped.entry((*kind).to_owned()).or_default() += n;
+        }
+    }
+
     /// Total rejected inputs.
     pub fn rejected_total(&self) -> u64 {
         self.rejected.values().sum()
@@ -216,6 +227,10 @@ impl Summary {
             self.rejected_total(),
             list(&self.rejected)
         );
+        if !self.skipped.is_empty() {
+            let n: u64 = self.skipped.values().sum();
+            let _ = writeln!(s, "  skipped     {n}{}", list(&self.skipped));
+        }
         let _ = writeln!(s, "  written     {} records", self.written);
         let _ = writeln!(
             s,
@@ -289,6 +304,7 @@ mod tests {
         st.dedup = DedupStatus::Exact;
         s.add_article(&st, false);
         s.add_rejected("binary", 10);
+        s.add_skipped(&BTreeMap::from([("warc_request", 2), ("warc_warcinfo", 1)]));
         s.finish(Duration::from_secs(1), 1, 600);
         assert_eq!((s.inputs, s.written, s.input_bytes), (3, 1, 2010));
         assert_eq!((s.exact_duplicates, s.dropped_duplicates), (1, 1));
@@ -297,6 +313,12 @@ mod tests {
         assert_eq!(s.entities.get("PER"), Some(&4));
         let text = s.render();
         assert!(text.contains("rejected    1 (binary 1)"), "{text}");
+        // Skips are neither inputs nor rejects.
+        assert_eq!((s.inputs, s.rejected_total()), (3, 1));
+        assert!(
+            text.contains("skipped     3 (warc_request 2, warc_warcinfo 1)"),
+            "{text}"
+        );
         assert!(text.contains("600 B/article"), "{text}");
         // 2,010 bytes in 1 s of normalize time: stages are keyed by name.
         assert_eq!(s.stages.keys().collect::<Vec<_>>(), ["normalize"]);

@@ -163,8 +163,10 @@ where
     if let Some(e) = error {
         return Err(e);
     }
-    let dedup = finished?;
+    let finished = finished?;
     finish?;
+    let dedup = finished.dedup;
+    summary.add_skipped(&finished.skipped);
     summary.interrupted = interrupted;
     let (len, bytes) = dedup.as_ref().map_or((0, 0), |d| (d.len(), d.heap_bytes()));
     summary.finish(started.elapsed(), len, bytes);

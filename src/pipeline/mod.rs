@@ -27,6 +27,7 @@ pub mod learn;
 
 pub use driver::{drive, DriveOptions, Driven, Ending, OutcomeSink};
 
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -367,13 +368,21 @@ pub struct Stream {
     pub outcomes: Receiver<Outcome>,
     /// Depth probes of the queues between stages, for metrics.
     pub queues: Vec<QueueProbe>,
-    task: tokio::task::JoinHandle<Result<Option<Deduplicator>>>,
+    task: tokio::task::JoinHandle<Result<Finished>>,
+}
+
+/// What a stream leaves once every stage is done.
+pub struct Finished {
+    /// The dedup state, for reporting (or for a daemon to keep).
+    pub dedup: Option<Deduplicator>,
+    /// What the source passed over on purpose, by kind ([`Emitter::skip`]).
+    pub skipped: BTreeMap<&'static str, u64>,
 }
 
 impl Stream {
-    /// Wait for every stage to finish; returns the dedup state for reporting
-    /// (or for a daemon to keep). Call after `outcomes` is drained.
-    pub async fn finish(self) -> Result<Option<Deduplicator>> {
+    /// Wait for every stage to finish; returns the dedup state and the
+    /// source's skip counts. Call after `outcomes` is drained.
+    pub async fn finish(self) -> Result<Finished> {
         self.task
             .await
             .map_err(|e| Error::Task(format!("pipeline: {e}")))?
@@ -420,6 +429,7 @@ where
         let mut send = |i: Input| src_tx.send_blocking(i).is_ok();
         let mut emitter = Emitter::new(&mut send, &stop);
         source(&mut emitter);
+        emitter.take_skipped()
     });
 
     let prepare: Arc<dyn Fn(Input) -> Prepared + Send + Sync> = {
@@ -501,10 +511,10 @@ where
         let joined = tokio::task::spawn_blocking(move || pool.join()).await;
         result?;
         joined.map_err(|e| Error::Task(format!("worker pool: {e}")))?;
-        source
+        let skipped = source
             .await
             .map_err(|e| Error::Task(format!("source: {e}")))?;
-        Ok(dedup)
+        Ok(Finished { dedup, skipped })
     });
     let mut queues: Vec<QueueProbe> = vec![("source", Box::new(move || src_probe.len()))];
     queues.extend(probes);
@@ -666,7 +676,7 @@ pub(crate) mod tests {
         })
         .await
         .unwrap();
-        let dedup = stream.finish().await.unwrap().unwrap();
+        let dedup = stream.finish().await.unwrap().dedup.unwrap();
         (got, dedup.len())
     }
 

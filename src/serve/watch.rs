@@ -574,8 +574,11 @@ fn take(
             out.emit(input)
         };
         let mut lines = Emitter::new(&mut forward, &stop);
-        crate::source::read_opened(file, meta.len(), path, &rel, &cfg.input, &mut lines)
+        let kept = crate::source::read_opened(file, meta.len(), path, &rel, &cfg.input, &mut lines);
+        (kept, lines.take_skipped())
     };
+    let (kept, skipped) = kept;
+    out.add_skipped(skipped);
     if !kept {
         return Took::Stop;
     }

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod jsonl;
 pub mod warc;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,13 +153,16 @@ impl Rejected {
     }
 }
 
-/// Hands inputs to the pipeline in order, numbering them.
+/// Hands inputs to the pipeline in order, numbering them, and counts what a
+/// source passes over on purpose (a WARC's request records), which is neither
+/// an input nor a reject.
 ///
 /// `emit` returns false when the pipeline is shutting down; reading stops.
 pub struct Emitter<'a> {
     next_seq: u64,
     emit: &'a mut dyn FnMut(Input) -> bool,
     stop: &'a AtomicBool,
+    skipped: BTreeMap<&'static str, u64>,
 }
 
 impl<'a> Emitter<'a> {
@@ -168,7 +172,26 @@ impl<'a> Emitter<'a> {
             next_seq: 0,
             emit,
             stop,
+            skipped: BTreeMap::new(),
         }
+    }
+
+    /// Count one part of an input passed over on purpose, by its kind (a
+    /// fixed key such as `warc_request`, so the map stays small).
+    pub fn skip(&mut self, kind: &'static str) {
+        *self.skipped.entry(kind).or_default() += 1;
+    }
+
+    /// Add counts taken from another emitter (one a reader wraps around this one).
+    pub fn add_skipped(&mut self, skipped: BTreeMap<&'static str, u64>) {
+        for (kind, n) in skipped {
+            *self.skipped.entry(kind).or_default() += n;
+        }
+    }
+
+    /// The skip counts so far, by kind, leaving them empty.
+    pub fn take_skipped(&mut self) -> BTreeMap<&'static str, u64> {
+        std::mem::take(&mut self.skipped)
     }
 
     /// The sequence number the next input will get.

@@ -4,10 +4,17 @@
 //! separated by exactly one blank line:
 //!
 //! - blank-line layout (BBC files): blocks separated by blank lines are the
-//!   paragraphs. A line break inside a block (a bulleted list, a hard wrap) is
-//!   kept as a single `\n`, since guessing which it is would risk rewording.
+//!   paragraphs. A line break inside a block (a bulleted list, a heading over
+//!   its paragraph) is kept as a single `\n`.
 //! - line layout (the seed, many scraped pages): no blank line anywhere, so
 //!   every line is a paragraph.
+//!
+//! In either layout, a paragraph hard-wrapped at a fixed width (lines broken
+//! at 60, 72 or 80 columns by a mailer or a text dump) is joined back into one
+//! line first ([`join_wrapped`]), so the text, and the `id` made from it, is
+//! the same as the unwrapped copy's. The test is conservative: only runs of
+//! three or more long lines that a greedy wrapper would have broken where they
+//! are; short lines (headings, list items, bylines, related links) never join.
 
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
@@ -26,7 +33,13 @@ use crate::stage::{Stage, Verdict};
 ///   emoji and several scripts render, so dropping them would alter the text.
 /// - The result is in Unicode NFC.
 pub fn normalize(text: &str) -> String {
+    normalize_layout(text, true)
+}
+
+/// [`normalize`], joining hard-wrapped paragraphs back or not.
+fn normalize_layout(text: &str, join: bool) -> String {
     let mut b = Builder::with_capacity(text.len());
+    b.join_wrapped = join;
     let bytes = text.as_bytes();
     let mut start = 0;
     let mut i = 0;
@@ -80,6 +93,8 @@ struct Builder {
     saw_blank_line: bool,
     /// A character that NFC might change was copied.
     maybe_not_nfc: bool,
+    /// Join hard-wrapped paragraphs back ([`join_wrapped`]).
+    join_wrapped: bool,
 }
 
 impl Builder {
@@ -91,6 +106,7 @@ impl Builder {
             line_has_content: false,
             saw_blank_line: false,
             maybe_not_nfc: false,
+            join_wrapped: false,
         }
     }
 
@@ -176,6 +192,13 @@ impl Builder {
 
     fn finish(self) -> String {
         let mut out = self.out;
+        if self.join_wrapped {
+            // Without blank lines, paragraph ends are unknown: no line that
+            // ends a sentence may join the next.
+            if let Some(joined) = join_wrapped(&out, !self.saw_blank_line) {
+                out = joined;
+            }
+        }
         if !self.saw_blank_line && out.contains('\n') {
             // Line layout: every line is a paragraph.
             out = out.replace('\n', "\n\n");
@@ -185,6 +208,185 @@ impl Builder {
         }
         out
     }
+}
+
+/// Narrowest and widest wrap width joined back, in characters.
+const WRAP_WIDTHS: std::ops::RangeInclusive<usize> = 50..=100;
+/// A wrapped line (every line of a run but its last) fills at least this
+/// share of the width, in percent.
+const WRAP_FILL_PERCENT: usize = 80;
+/// Shortest line that can be a wrapped line at any width.
+const WRAP_MIN_LINE: usize = *WRAP_WIDTHS.start() * WRAP_FILL_PERCENT / 100;
+
+/// `text` (normalized lines, blocks separated by one blank line) with its
+/// hard-wrapped paragraphs joined back, or `None` when it has none.
+///
+/// A run of three or more consecutive lines is a wrapped paragraph when:
+/// - there is a width that every line fits in and at which a greedy wrapper
+///   breaks each line but the last where it is: the next line's first word
+///   (or its part through a hyphen) would not have fit;
+/// - the longest line is 50 to 100 characters, and every line but the last
+///   is at least 80% of it;
+/// - no line of it is a list item (`- `, `* `, `• `, `1. `, `1) `); the line
+///   before the last does not end a sentence, nor do more than a third of the
+///   others (`strict`: none of them).
+///
+/// Lines are joined with one space, except after a word broken at its own
+/// hyphen (`well-` + `known`), which is joined as `well-known`: the hyphen is
+/// kept, never guessed away.
+pub fn join_wrapped(text: &str, strict: bool) -> Option<String> {
+    // Most texts have no two adjacent lines long enough to be a run: decide
+    // that without allocating.
+    let mut prev_long = false;
+    let mut any = false;
+    for line in text.split('\n') {
+        let long = could_wrap(line);
+        if long && prev_long {
+            any = true;
+            break;
+        }
+        prev_long = long;
+    }
+    if !any {
+        return None;
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    let lens: Vec<usize> = lines.iter().map(|l| char_len(l)).collect();
+    // joins[k]: line k is joined to line k - 1, with this separator.
+    let mut joins: Vec<Option<&str>> = vec![None; lines.len()];
+    let mut joined = false;
+    let wrapped = |k: usize| {
+        could_wrap(lines[k]) && !is_list_item(lines[k]) && !(strict && ends_sentence(lines[k]))
+    };
+    let mut i = 0;
+    while i < lines.len() {
+        let mut j = i;
+        while j + 1 < lines.len()
+            && wrapped(j)
+            && !lines[j + 1].is_empty()
+            && !is_list_item(lines[j + 1])
+        {
+            j += 1;
+        }
+        // lines[i..j] may be wrapped lines, lines[j] their last. Only the
+        // tail can spoil a run of long lines (a last line that is a paragraph
+        // of its own, a sentence end before it): try one line shorter too.
+        for last in [j, j.saturating_sub(1)] {
+            if last >= i + 2 && is_wrapped_run(&lines[i..=last], &lens[i..=last], strict) {
+                for k in i + 1..=last {
+                    joins[k] = Some(if hyphen_break(lines[k - 1], lines[k]) {
+                        ""
+                    } else {
+                        " "
+                    });
+                }
+                joined = true;
+                break;
+            }
+        }
+        i = j + 1;
+    }
+    if !joined {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for (k, line) in lines.iter().enumerate() {
+        if k > 0 {
+            out.push_str(joins[k].unwrap_or("\n"));
+        }
+        out.push_str(line);
+    }
+    Some(out)
+}
+
+/// See [`join_wrapped`]: `lines` (at least three) and their lengths.
+fn is_wrapped_run(lines: &[&str], lens: &[usize], strict: bool) -> bool {
+    let n = lines.len() - 1;
+    // The wrap width lies between the longest line (the last included: it
+    // can be the longest) and the narrowest width that still forces every
+    // break: a line plus the next line's first piece would not fit.
+    let narrowest = lens.iter().copied().max().unwrap_or(0);
+    let widest = (0..n)
+        .map(|k| {
+            let gap = usize::from(!hyphen_break(lines[k], lines[k + 1]));
+            lens[k] + gap + first_chunk_len(lines[k + 1]) - 1
+        })
+        .min()
+        .unwrap_or(0);
+    if narrowest > widest
+        || !WRAP_WIDTHS.contains(&narrowest)
+        || lens[..n]
+            .iter()
+            .any(|&l| l * 100 < narrowest * WRAP_FILL_PERCENT)
+        || ends_sentence(lines[n - 1])
+    {
+        return false;
+    }
+    let sentence_ends = lines[..n].iter().filter(|l| ends_sentence(l)).count();
+    sentence_ends <= if strict { 0 } else { n / 3 }
+}
+
+/// Long enough and short enough to be a wrapped line at some width.
+fn could_wrap(line: &str) -> bool {
+    // Bytes bound characters from above and, four to one, from below.
+    line.len() >= WRAP_MIN_LINE
+        && line.len() <= 4 * WRAP_WIDTHS.end()
+        && (WRAP_MIN_LINE..=*WRAP_WIDTHS.end()).contains(&char_len(line))
+}
+
+fn char_len(line: &str) -> usize {
+    if line.is_ascii() {
+        line.len()
+    } else {
+        line.chars().count()
+    }
+}
+
+/// A bulleted or numbered list item.
+fn is_list_item(line: &str) -> bool {
+    let mut chars = line.chars();
+    match chars.next() {
+        Some('-' | '*' | '•' | '·' | '–' | '—' | '+') => chars.next() == Some(' '),
+        Some(c) if c.is_ascii_digit() => {
+            let rest = line.trim_start_matches(|c: char| c.is_ascii_digit());
+            rest.starts_with(". ") || rest.starts_with(") ")
+        }
+        _ => false,
+    }
+}
+
+/// The line ends a sentence (or a clause that introduces what follows):
+/// `.`, `!`, `?`, `…` or `:`, before any closing quotes and brackets.
+fn ends_sentence(line: &str) -> bool {
+    let t = line.trim_end_matches(['"', '\'', '”', '’', ')', ']', '»']);
+    t.ends_with(['.', '!', '?', '…', ':'])
+}
+
+/// `line` ends in a word broken at its own hyphen and `next` goes on with a
+/// word: `well-` / `known`.
+fn hyphen_break(line: &str, next: &str) -> bool {
+    let mut end = line.chars().rev();
+    end.next() == Some('-')
+        && end.next().is_some_and(char::is_alphanumeric)
+        && next.chars().next().is_some_and(char::is_alphanumeric)
+}
+
+/// Length of the first piece of `line` a wrapper could have moved up: its
+/// first word, or the word's part through its first inner hyphen.
+fn first_chunk_len(line: &str) -> usize {
+    let mut n = 0;
+    let mut prev_alnum = false;
+    for c in line.chars() {
+        if c == ' ' {
+            break;
+        }
+        n += 1;
+        if c == '-' && prev_alnum {
+            break;
+        }
+        prev_alnum = c.is_alphanumeric();
+    }
+    n
 }
 
 /// Printable ASCII with no doubled space: a line the fast path may copy as is.
@@ -398,6 +600,158 @@ mod tests {
         assert!(!out.contains(['\r', '\t', '\u{A0}', '\u{FEFF}']));
         assert!(out.contains("five years") && out.contains("\u{A3}2.4m"));
         assert!(out.contains("48%.\n\n\"People here"));
+    }
+
+    /// `par` wrapped greedily at `width`, breaking after a word's inner
+    /// hyphens too, as Python's `textwrap` does.
+    fn wrap(par: &str, width: usize) -> String {
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = String::new();
+        for word in par.split(' ') {
+            let mut pieces: Vec<&str> = Vec::new();
+            let mut rest = word;
+            while let Some(i) = rest[1..].find('-').map(|i| i + 2) {
+                if i >= rest.len() {
+                    break;
+                }
+                pieces.push(&rest[..i]);
+                rest = &rest[i..];
+            }
+            pieces.push(rest);
+            for (n, piece) in pieces.iter().enumerate() {
+                let gap = usize::from(n == 0 && !line.is_empty());
+                if !line.is_empty() && line.len() + gap + piece.len() > width {
+                    lines.push(std::mem::take(&mut line));
+                } else if gap == 1 {
+                    line.push(' ');
+                }
+                line.push_str(piece);
+            }
+        }
+        lines.push(line);
+        lines.join("\n")
+    }
+
+    const PARAGRAPHS: [&str; 3] = [
+        "The council voted on Tuesday to rebuild the old bridge, which has carried traffic across the river since 1921, at a cost of twelve million pounds, a well-known local engineer told the meeting after a long-term survey of its piers and arches.",
+        "Residents who had campaigned for twenty-five years said the decision came too late for the shops on the east bank, whose trade fell by a third while the cost-of-living crisis kept shoppers at home and the detour added half an hour to every journey into town.",
+        "Work is due to start in the spring and the crossing will close for eighteen months, although a temporary footbridge will let people walk over the water; the council said buses would run every ten minutes from the station to the market square during the works.",
+    ];
+
+    #[test]
+    fn paragraphs_wrapped_at_60_72_and_80_columns_are_joined_back() {
+        let plain = format!("Bridge to be rebuilt\n\n{}", PARAGRAPHS.join("\n\n"));
+        let mut hyphen_breaks = 0;
+        for width in [60, 72, 80] {
+            let wrapped: Vec<String> = PARAGRAPHS.iter().map(|p| wrap(p, width)).collect();
+            for w in &wrapped {
+                assert!(w.lines().count() >= 3, "{width}: {w}");
+                assert!(w.lines().all(|l| l.len() <= width), "{width}: {w}");
+                hyphen_breaks += w
+                    .lines()
+                    .filter(|l| l.ends_with('-') && !l.ends_with(" -"))
+                    .count();
+            }
+            let text = format!("Bridge to be rebuilt\n\n{}", wrapped.join("\n\n"));
+            assert_eq!(normalize(&text), normalize(&plain), "width {width}");
+            // As a mailer sends it: CRLF, trailing spaces.
+            let crlf = text.replace('\n', " \r\n");
+            assert_eq!(normalize(&crlf), normalize(&plain), "width {width}, CRLF");
+        }
+        // The hyphenated words were broken at their hyphens somewhere, and
+        // came back whole, hyphen kept.
+        assert!(hyphen_breaks > 0);
+        for w in ["well-known", "long-term", "twenty-five", "cost-of-living"] {
+            assert!(normalize(&plain).contains(w));
+        }
+    }
+
+    #[test]
+    fn a_wrapped_paragraph_under_a_heading_in_its_block_is_joined_and_the_heading_kept() {
+        let text = format!(
+            "Bridge to be rebuilt\nBy Ana Lima\n{}",
+            wrap(PARAGRAPHS[0], 72)
+        );
+        let text = format!("{text}\n\nMore to follow.");
+        assert_eq!(
+            normalize(&text),
+            format!(
+                "Bridge to be rebuilt\nBy Ana Lima\n{}\n\nMore to follow.",
+                PARAGRAPHS[0]
+            )
+        );
+    }
+
+    #[test]
+    fn a_wrapped_paragraph_in_line_layout_is_joined_when_no_wrap_ends_a_sentence() {
+        // No blank line anywhere: every line is a paragraph, except the
+        // wrapped ones, which join.
+        let wrapped = wrap(PARAGRAPHS[1], 72);
+        assert!(
+            !wrapped.lines().rev().skip(1).any(ends_sentence),
+            "{wrapped}"
+        );
+        let text = format!("Bridge to be rebuilt\n{wrapped}\nMore to follow.");
+        assert_eq!(
+            normalize(&text),
+            format!(
+                "Bridge to be rebuilt\n\n{}\n\nMore to follow.",
+                PARAGRAPHS[1]
+            )
+        );
+    }
+
+    #[test]
+    fn a_last_line_longer_than_the_others_still_joins() {
+        let par = "Residents who had campaigned for twenty-five years said the decision came too late for the shops on the east bank, whose trade fell by a third while the detour added half an hour to every journey into town.";
+        let wrapped = wrap(&par.replace("twenty-five", "twenty five"), 72);
+        let lens: Vec<usize> = wrapped.lines().map(str::len).collect();
+        assert_eq!(lens, [68, 67, 69]);
+        let text = format!("Head\n\n{wrapped}");
+        assert_eq!(
+            normalize(&text),
+            format!("Head\n\n{}", par.replace("twenty-five", "twenty five"))
+        );
+    }
+
+    #[test]
+    fn short_lines_lists_and_paragraph_lines_are_never_joined() {
+        for text in [
+            // Headings, bylines, related links, list items.
+            "Top stories\nAlso Read: Markets rally as the Bank of England holds rates\nBy Jane Smith, business reporter\n- first item\n- second item",
+            // Long list items of similar length, no sentence ends.
+            "- Increased spending on primary education to 71.56bn rupees ($1.6bn)\n- Increased spending on health and on hospitals to 102.8bn rupees\n- Announced that 80bn rupees will be spent on rural infrastructure\n- Pledged 102.16bn rupees ($2.3bn) for the victims of the tsunami",
+            // One paragraph per line, of like lengths: each ends a sentence.
+            "The council met on Tuesday evening to discuss the future of the bridge.\nResidents said the detour added half an hour to every journey in town.\nWork is due to start in the spring and take around eighteen months.\nBuses will run every ten minutes from the station to the square.",
+            // Lines of like length that a wrapper would not have broken there.
+            "The council met on Tuesday evening to discuss the future of the old bridge\nand residents said the detour had added half an hour, they said,\nto every journey into town while shops on the east bank closed early\nfor the winter.",
+            // Only two long lines: too little to tell a wrap.
+            &wrap(&PARAGRAPHS[0][..120], 72),
+        ] {
+            assert_eq!(normalize(text), normalize_layout(text, false), "{text}");
+        }
+    }
+
+    #[test]
+    fn joined_text_is_stable() {
+        let text = PARAGRAPHS.map(|p| wrap(p, 60)).join("\n\n");
+        let once = normalize(&text);
+        assert_eq!(normalize(&once), once);
+        assert_eq!(once.matches("\n\n").count(), 2);
+    }
+
+    #[test]
+    fn bbc_articles_are_not_changed_by_the_joiner() {
+        let Some(corpus) = corpus::bbc_raw() else {
+            return;
+        };
+        let changed: Vec<&str> = corpus
+            .iter()
+            .filter(|(_, raw)| normalize(raw) != normalize_layout(raw, false))
+            .map(|(p, _)| p.as_str())
+            .collect();
+        assert_eq!(changed, Vec::<&str>::new());
+        assert_eq!(corpus.len(), 2225);
     }
 
     #[test]

@@ -257,6 +257,52 @@ fn duplicates_are_marked_or_dropped() {
     assert!(recs.iter().all(|r| r["dedup"]["status"] == "unique"));
 }
 
+/// Issue 11: the normalize stage joins hard-wrapped paragraphs back, so a
+/// copy wrapped at 72 columns (as a mailer sends it) has the unwrapped
+/// article's id and text, and is its exact duplicate.
+#[test]
+fn a_hard_wrapped_copy_has_the_id_of_the_unwrapped_article() {
+    let paragraphs = [
+        "The council voted on Tuesday to rebuild the old bridge, which has carried traffic across the river since 1921, at a cost of twelve million pounds, a well-known local engineer told the meeting.",
+        "Residents who had campaigned for twenty-five years said the decision came too late for the shops on the east bank, whose trade fell by a third while the detour added half an hour to every journey into town.",
+    ];
+    let wrap = |par: &str| {
+        let mut lines = vec![String::new()];
+        for word in par.split(' ') {
+            let line = lines.last_mut().unwrap();
+            if !line.is_empty() && line.len() + 1 + word.len() > 72 {
+                lines.push(word.to_owned());
+            } else {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+            }
+        }
+        lines.join("\r\n")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let plain = format!("Bridge to be rebuilt\n\n{}\n", paragraphs.join("\n\n"));
+    let wrapped: Vec<String> = paragraphs.iter().map(|p| wrap(p)).collect();
+    assert!(wrapped.iter().all(|w| w.lines().count() >= 3));
+    let wrapped = format!(
+        "Bridge to be rebuilt\r\n\r\n{}\r\n",
+        wrapped.join("\r\n\r\n")
+    );
+    std::fs::write(dir.path().join("a.txt"), plain).unwrap();
+    std::fs::write(dir.path().join("b_wrapped.txt"), wrapped).unwrap();
+    let out = newspipe()
+        .args(["run", "-q", "--no-entities"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1]["id"], recs[0]["id"]);
+    assert_eq!(recs[1]["text"], recs[0]["text"]);
+    assert_eq!(recs[1]["dedup"]["status"], "exact");
+}
+
 #[test]
 fn output_file_appears_complete_and_no_temp_is_left() {
     let dir = tempfile::tempdir().unwrap();

@@ -194,6 +194,135 @@ with open(sys.argv[1], 'wb') as f:
     assert!(String::from_utf8_lossy(&out.stderr).contains("content type image/png"));
 }
 
+/// A WARC written by `warcio` (uncompressed, so one record's head can be
+/// broken in place) with request records and four pages, the second page's
+/// head made malformed: that record alone is rejected, with its offset, and
+/// the pages after it are read; the requests are counted as skipped; and
+/// `--max-file-bytes` below the file's size but above each record's keeps
+/// every good page.
+#[test]
+fn a_corrupt_warc_record_in_the_middle_is_rejected_alone() {
+    let Some(python) = support::python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("crawl.warc");
+    let titles = [
+        "Bridge reopens",
+        "Ferry returns",
+        "Tram line opens",
+        "Port expands",
+    ];
+    let pages: Vec<(String, String)> = titles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let body = format!("{PROSE} Story {i} of the week, as {t} said the mayor.");
+            (format!("https://post.example/{i}"), page(t, &body))
+        })
+        .collect();
+    let script = r#"
+import sys, json, io
+from warcio.warcwriter import WARCWriter
+from warcio.statusandheaders import StatusAndHeaders
+pages = json.loads(sys.argv[2])
+with open(sys.argv[1], 'wb') as f:
+    w = WARCWriter(f, gzip=False)
+    for url, html in pages:
+        req = w.create_warc_record(url, 'request', payload=io.BytesIO(b'GET / HTTP/1.1\r\n\r\n'))
+        w.write_record(req)
+        headers = StatusAndHeaders('200 OK', [('Content-Type', 'text/html; charset=utf-8')], protocol='HTTP/1.1')
+        w.write_record(w.create_warc_record(url, 'response', payload=io.BytesIO(html.encode()), http_headers=headers))
+"#;
+    let status = std::process::Command::new(&python)
+        .args(["-c", script])
+        .arg(&warc)
+        .arg(serde_json::to_string(&pages).unwrap())
+        .status()
+        .unwrap();
+    if !status.success() {
+        support::skip("warcio is not installed in NEWSPIPE_TEST_PYTHON (scripts/ci-python-env.sh installs it)");
+        return;
+    }
+    // Records in order: request, response, request, response, ...; break the
+    // head of the fourth (the second page) where it names its length.
+    let mut bytes = std::fs::read(&warc).unwrap();
+    let starts: Vec<usize> = (0..bytes.len())
+        .filter(|&i| bytes[i..].starts_with(b"WARC/1.") && (i == 0 || bytes[i - 1] == b'\n'))
+        .collect();
+    assert_eq!(starts.len(), 8, "warcio wrote 8 records");
+    let broken_at = starts[3];
+    let head_end = broken_at
+        + bytes[broken_at..]
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap();
+    let field = bytes[broken_at..head_end]
+        .windows(16)
+        .position(|w| w.eq_ignore_ascii_case(b"Content-Length: "))
+        .unwrap();
+    bytes.insert(broken_at + field + 16, b'x');
+    std::fs::write(&warc, &bytes).unwrap();
+    let record_max = starts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .chain([bytes.len() - starts[7]])
+        .max()
+        .unwrap();
+    let limit = record_max + 64;
+    assert!(limit < bytes.len());
+
+    let summary = dir.path().join("summary.json");
+    let rejects = dir.path().join("rejects.jsonl");
+    let out = newspipe()
+        .args([
+            "run",
+            "--no-entities",
+            "--max-file-bytes",
+            &limit.to_string(),
+        ])
+        .arg("--summary-json")
+        .arg(&summary)
+        .arg("--rejects")
+        .arg(&rejects)
+        .arg(&warc)
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let recs = json_lines(&out.stdout);
+    let got: Vec<&str> = recs.iter().filter_map(|r| r["title"].as_str()).collect();
+    assert_eq!(
+        got,
+        ["Bridge reopens", "Tram line opens", "Port expands"],
+        "{stderr}"
+    );
+    let rej = support::json_lines_of(&rejects);
+    assert_eq!(rej.len(), 1, "{rej:?}");
+    assert_eq!(rej[0]["kind"], "unreadable");
+    assert_eq!(rej[0]["path"], warc.to_string_lossy().as_ref());
+    assert_eq!(rej[0]["line"], 4);
+    let reason = rej[0]["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains(&format!(
+            "WARC record 4 at byte {broken_at}: bad Content-Length"
+        )),
+        "{reason}"
+    );
+    let s = support::json_file(&summary);
+    assert_eq!(s["skipped"]["warc_request"], 4, "{s}");
+    assert_eq!(
+        (s["written"].as_u64(), s["inputs"].as_u64()),
+        (Some(3), Some(4)),
+        "{s}"
+    );
+    assert!(
+        stderr.contains("skipped     4 (warc_request 4)"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn hostile_pages_are_bounded() {
     // Deep nesting: no recursion over the depth.
