@@ -418,6 +418,37 @@ fn changed_dedup_config_is_refused_with_a_rebuild_hint() {
 }
 
 #[test]
+fn changed_learning_values_are_refused_and_learning_may_be_turned_off() {
+    let d = dirs();
+    drop_file(&d.watch, "a.txt", &article(1));
+    let mut child = daemon(&d, &LEARN_ENV).spawn().unwrap();
+    wait_for("first commit", Duration::from_secs(20), || {
+        committed(&d.out).len() == 1
+    });
+    assert!(terminate(&mut child).success());
+    assert!(d.state.join("learned").read_dir().unwrap().count() == 1);
+
+    let mut other = LEARN_ENV.to_vec();
+    other.push(("NEWSPIPE__BOILERPLATE__LEARN_MAX_SOURCES", "7"));
+    let out = daemon(&d, &other).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("max_sources=7") && stderr.contains("rebuild"),
+        "{stderr}"
+    );
+
+    // Off: the daemon starts, and its next commit drops the learned state.
+    let mut off = Daemon::start(&d, &[]).ready();
+    drop_file(&d.watch, "b.txt", &article(2));
+    wait_for("second commit", Duration::from_secs(20), || {
+        committed(&d.out).len() == 2
+    });
+    assert!(terminate(&mut off.child).success());
+    assert_eq!(d.state.join("learned").read_dir().unwrap().count(), 0);
+}
+
+#[test]
 fn restart_does_not_repeat_committed_files() {
     let d = dirs();
     for i in 0..5 {
