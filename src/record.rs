@@ -270,6 +270,10 @@ pub struct Article {
     /// over a detected headline.
     #[serde(skip)]
     pub given_title: Option<String>,
+    /// What the boilerplate stage observed for a learner that folds it
+    /// downstream in input order (the daemon's); `None` otherwise.
+    #[serde(skip)]
+    pub observation: Option<Box<crate::boilerplate::Observation>>,
     /// The web page still to be extracted (HTML and WARC input, JSONL
     /// `html`); taken by the extract stage, which fills `text`.
     #[serde(skip)]

@@ -8,7 +8,7 @@
 //! observations in input order, which makes the result independent of how
 //! the observations were computed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -123,12 +123,89 @@ pub struct SourceState {
     pub templates: Vec<Entry>,
 }
 
+/// Caps on what a long-running learner holds (the daemon's, `[boilerplate]`
+/// keys `learn_max_sources`, `learn_max_stories`, `learn_max_counted`). A
+/// batch run's learner has none: its input is finite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Sources remembered; past it, the one seen least recently is forgotten.
+    pub max_sources: usize,
+    /// Stories per source remembered to tell copies apart, in two
+    /// generations of half as many: a copy of an older story counts anew.
+    pub max_stories: usize,
+    /// Templates counted per source; past it, those seen in one story only
+    /// are forgotten (and, if still too many, the least seen).
+    pub max_counted: usize,
+}
+
+/// The stories of one source already seen, to tell a copy from a new story.
+#[derive(Default)]
+struct Stories {
+    /// Oldest first; only the newest takes new stories.
+    generations: VecDeque<Generation>,
+}
+
+#[derive(Default)]
+struct Generation {
+    index: Option<DedupIndex>,
+    /// Stories inserted.
+    stories: usize,
+    /// Every fingerprint checked against `index`, in order (a bounded
+    /// learner's only): replaying them rebuilds the index exactly.
+    checked: Vec<Fingerprint>,
+}
+
+impl Generation {
+    fn index(&mut self) -> &mut DedupIndex {
+        self.index
+            .get_or_insert_with(|| DedupIndex::new(Some(NearParams::default())))
+    }
+}
+
+impl Stories {
+    /// Whether `fp` is a story not seen before; remembers it if so. `half`
+    /// is a bounded learner's generation size.
+    fn is_new(&mut self, id: &str, fp: &Fingerprint, half: Option<usize>) -> bool {
+        if self.generations.is_empty() {
+            self.generations.push_back(Generation::default());
+        }
+        let newest = self.generations.len() - 1;
+        for g in self.generations.iter_mut().take(newest) {
+            if g.index().find(fp).is_some() {
+                return false;
+            }
+        }
+        let Some(g) = self.generations.back_mut() else {
+            return false;
+        };
+        let verdict = g.index().check_and_insert(id, fp);
+        let Some(half) = half else {
+            return verdict.status == DedupStatus::Unique;
+        };
+        // A duplicate changes the index too (its exact hash is noted).
+        g.checked.push(fp.clone());
+        if verdict.status != DedupStatus::Unique {
+            return false;
+        }
+        g.stories += 1;
+        if g.stories >= half {
+            self.generations.push_back(Generation::default());
+            while self.generations.len() > 2 {
+                self.generations.pop_front();
+            }
+        }
+        true
+    }
+}
+
 /// Counts of one source while learning.
 #[derive(Default)]
 struct SourceCounts {
-    index: Option<DedupIndex>,
+    seen: Stories,
     stories: u32,
     articles: u32,
+    /// The learner's article count when this source was last seen.
+    last_seen: u64,
     counts: HashMap<u64, Count>,
 }
 
@@ -140,6 +217,9 @@ struct Count {
 /// Folds observations, in input order, into per-source template counts.
 pub struct Learner {
     params: LearnParams,
+    bounds: Option<Bounds>,
+    /// Articles folded (observed), over every source.
+    seen: u64,
     sources: BTreeMap<String, SourceCounts>,
 }
 
@@ -148,7 +228,18 @@ impl Learner {
     pub fn new(params: LearnParams) -> Self {
         Learner {
             params,
+            bounds: None,
+            seen: 0,
             sources: BTreeMap::new(),
+        }
+    }
+
+    /// An empty learner that holds at most `bounds`, and can be saved and
+    /// restored exactly ([`Learner::snapshot`], [`Learner::restore`]).
+    pub fn bounded(params: LearnParams, bounds: Bounds) -> Self {
+        Learner {
+            bounds: Some(bounds),
+            ..Learner::new(params)
         }
     }
 
@@ -179,14 +270,22 @@ impl Learner {
 
     /// Fold one article's observation; returns whether it was a new story.
     pub fn add(&mut self, obs: Observation) -> bool {
+        self.seen += 1;
+        let bounds = self.bounds;
+        if !self.sources.contains_key(&obs.source) {
+            if let Some(b) = bounds {
+                self.forget_sources(b.max_sources.saturating_sub(1));
+            }
+        }
         let c = self.sources.entry(obs.source).or_default();
         c.articles += 1;
-        let index = c
-            .index
-            .get_or_insert_with(|| DedupIndex::new(Some(NearParams::default())));
+        c.last_seen = self.seen;
         // The id only has to be unique within the source's index.
-        let verdict = index.check_and_insert(&c.articles.to_string(), &obs.fingerprint);
-        if verdict.status != DedupStatus::Unique {
+        let half = bounds.map(|b| (b.max_stories / 2).max(1));
+        if !c
+            .seen
+            .is_new(&c.articles.to_string(), &obs.fingerprint, half)
+        {
             return false;
         }
         c.stories += 1;
@@ -201,7 +300,65 @@ impl Learner {
                 count.example = Some(line);
             }
         }
+        if let Some(b) = bounds {
+            if c.counts.len() > b.max_counted {
+                forget_templates(&mut c.counts, b.max_counted);
+            }
+        }
         true
+    }
+
+    /// Forget the sources seen least recently until at most `keep` remain.
+    fn forget_sources(&mut self, keep: usize) {
+        while self.sources.len() > keep {
+            let oldest = self
+                .sources
+                .iter()
+                .min_by_key(|(name, c)| (c.last_seen, name.as_str()))
+                .map(|(name, _)| name.clone());
+            match oldest {
+                Some(name) => self.sources.remove(&name),
+                None => return,
+            };
+        }
+    }
+
+    /// Sources the learner holds.
+    pub fn sources(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// The chrome of what was folded so far, as [`Learned::chrome`] would
+    /// find it after [`Learner::finish`], without ending the learner.
+    pub fn chrome(&self) -> Chrome {
+        let p = &self.params;
+        let mut need = HashMap::new();
+        let mut sources = HashMap::new();
+        for (name, c) in &self.sources {
+            let n = need_of(p, c.stories);
+            need.insert(name.clone(), n);
+            // The same cut as `finish`: of the templates seen in two stories
+            // or more, the `max_templates` most seen are kept.
+            let mut kept: Vec<(u64, u32)> = c
+                .counts
+                .iter()
+                .filter(|(_, k)| k.stories >= 2)
+                .map(|(&h, k)| (h, k.stories))
+                .collect();
+            if kept.len() > p.max_templates {
+                kept.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                kept.truncate(p.max_templates);
+            }
+            let set: HashMap<u64, u32> = kept.into_iter().filter(|e| e.1 >= n).collect();
+            if !set.is_empty() {
+                sources.insert(name.clone(), set);
+            }
+        }
+        Chrome {
+            sources,
+            need,
+            max_words: p.max_words,
+        }
     }
 
     /// What was learned: per source, every template seen in two stories or
@@ -237,6 +394,143 @@ impl Learner {
             sources,
         }
     }
+
+    /// Everything the learner holds, to save. Restoring it gives a learner
+    /// that decides as this one would, when it is bounded: an unbounded
+    /// learner keeps no fingerprints, so its stories start over.
+    pub fn snapshot(&self) -> LearnerSnapshot {
+        let sources = self
+            .sources
+            .iter()
+            .map(|(name, c)| {
+                let mut counts: Vec<TemplateCount> = c
+                    .counts
+                    .iter()
+                    .map(|(&hash, k)| TemplateCount {
+                        hash,
+                        stories: k.stories,
+                        example: k.example.clone(),
+                    })
+                    .collect();
+                counts.sort_by_key(|t| t.hash);
+                SourceSnapshot {
+                    name: name.clone(),
+                    stories: c.stories,
+                    articles: c.articles,
+                    last_seen: c.last_seen,
+                    counts,
+                    generations: c
+                        .seen
+                        .generations
+                        .iter()
+                        .map(|g| g.checked.clone())
+                        .collect(),
+                }
+            })
+            .collect();
+        LearnerSnapshot {
+            seen: self.seen,
+            sources,
+        }
+    }
+
+    /// A bounded learner from a [`Learner::snapshot`]: the story indexes are
+    /// rebuilt by checking the saved fingerprints again, in order.
+    pub fn restore(params: LearnParams, bounds: Bounds, snapshot: LearnerSnapshot) -> Self {
+        let mut learner = Learner::bounded(params, bounds);
+        learner.seen = snapshot.seen;
+        for s in snapshot.sources {
+            let mut generations = VecDeque::new();
+            for checked in s.generations {
+                let mut g = Generation::default();
+                for (i, fp) in checked.iter().enumerate() {
+                    let verdict = g.index().check_and_insert(&i.to_string(), fp);
+                    if verdict.status == DedupStatus::Unique {
+                        g.stories += 1;
+                    }
+                }
+                g.checked = checked;
+                generations.push_back(g);
+            }
+            let counts = s
+                .counts
+                .into_iter()
+                .map(|t| {
+                    let count = Count {
+                        stories: t.stories,
+                        example: t.example,
+                    };
+                    (t.hash, count)
+                })
+                .collect();
+            let c = SourceCounts {
+                seen: Stories { generations },
+                stories: s.stories,
+                articles: s.articles,
+                last_seen: s.last_seen,
+                counts,
+            };
+            learner.sources.insert(s.name, c);
+        }
+        learner
+    }
+}
+
+/// Forget templates until at most `keep` remain: first every one seen in a
+/// single story, then the least seen (the higher hash first on a tie).
+fn forget_templates(counts: &mut HashMap<u64, Count>, keep: usize) {
+    counts.retain(|_, k| k.stories >= 2);
+    if counts.len() <= keep {
+        return;
+    }
+    let mut order: Vec<(u32, u64)> = counts.iter().map(|(&h, k)| (k.stories, h)).collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, h) in order.into_iter().skip(keep) {
+        counts.remove(&h);
+    }
+}
+
+/// Stories a template of a source with `stories` distinct stories needs.
+fn need_of(p: &LearnParams, stories: u32) -> u32 {
+    let floor = (p.min_share * f64::from(stories)).ceil().max(0.0) as u32;
+    p.min_stories.max(floor)
+}
+
+/// A saved [`Learner`] (see [`Learner::snapshot`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LearnerSnapshot {
+    /// Articles folded.
+    pub seen: u64,
+    /// Per source, by name.
+    pub sources: Vec<SourceSnapshot>,
+}
+
+/// One source of a [`LearnerSnapshot`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceSnapshot {
+    /// The source's name.
+    pub name: String,
+    /// Distinct stories seen.
+    pub stories: u32,
+    /// Articles seen.
+    pub articles: u32,
+    /// The learner's article count when the source was last seen.
+    pub last_seen: u64,
+    /// Every template counted, by hash.
+    pub counts: Vec<TemplateCount>,
+    /// Per story generation, oldest first, the fingerprints checked against it.
+    pub generations: Vec<Vec<Fingerprint>>,
+}
+
+/// One counted template of a [`SourceSnapshot`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TemplateCount {
+    /// The template's hash.
+    pub hash: u64,
+    /// Distinct stories it was seen in.
+    pub stories: u32,
+    /// Its first line, once seen in two stories.
+    pub example: Option<String>,
 }
 
 /// Version of the learned-state format ([`Learned`] as JSON).
@@ -253,11 +547,29 @@ pub struct Learned {
 }
 
 /// The chrome of every source, ready for lookups.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Chrome {
+    #[serde(serialize_with = "sorted_sources")]
     sources: HashMap<String, HashMap<u64, u32>>,
+    #[serde(serialize_with = "sorted")]
     need: HashMap<String, u32>,
     max_words: usize,
+}
+
+/// A map in key order, so that equal chrome is saved as equal bytes.
+fn sorted<S: serde::Serializer>(map: &HashMap<String, u32>, s: S) -> Result<S::Ok, S::Error> {
+    map.iter().collect::<BTreeMap<_, _>>().serialize(s)
+}
+
+/// [`sorted`] for the per-source template maps.
+fn sorted_sources<S: serde::Serializer>(
+    map: &HashMap<String, HashMap<u64, u32>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    map.iter()
+        .map(|(k, v)| (k, v.iter().collect::<BTreeMap<_, _>>()))
+        .collect::<BTreeMap<_, _>>()
+        .serialize(s)
 }
 
 impl Learned {
@@ -270,8 +582,7 @@ impl Learned {
             .sources
             .iter()
             .filter_map(|(name, s)| {
-                let floor = (p.min_share * f64::from(s.stories)).ceil().max(0.0) as u32;
-                let need = p.min_stories.max(floor);
+                let need = need_of(p, s.stories);
                 needs.insert(name.clone(), need);
                 let set: HashMap<u64, u32> = s
                     .templates
@@ -486,5 +797,101 @@ mod tests {
             serde_json::to_string(&l.finish()).unwrap()
         };
         assert_eq!(run(), run());
+    }
+
+    fn bounds(max_sources: usize, max_stories: usize, max_counted: usize) -> Bounds {
+        Bounds {
+            max_sources,
+            max_stories,
+            max_counted,
+        }
+    }
+
+    /// Article `n` of a small stream: three sources, chrome of their own,
+    /// every fourth article a copy of an earlier story.
+    fn stream_text(n: usize) -> (String, String) {
+        let source = ["a", "b", "c"][n % 3];
+        let body = if n % 4 == 3 { story(n - 3) } else { story(n) };
+        let text = format!(
+            "Masthead of {source} daily\n\n{body}\n\n© {} {source} Media",
+            2000 + n
+        );
+        (source.to_owned(), text)
+    }
+
+    #[test]
+    fn the_running_chrome_is_the_finished_one() {
+        let mut l = Learner::new(params(3));
+        for n in 0..30 {
+            let (source, text) = stream_text(n);
+            observe(&mut l, &source, &text);
+        }
+        let running = l.chrome();
+        assert!(running.knows("a") && running.lookup("b", "Masthead of b daily").is_some());
+        assert_eq!(running, l.finish().chrome());
+    }
+
+    #[test]
+    fn a_restored_learner_decides_as_the_uninterrupted_one() {
+        let b = bounds(8, 6, 64);
+        let mut whole = Learner::bounded(params(3), b);
+        let mut first = Learner::bounded(params(3), b);
+        for n in 0..40 {
+            let (source, text) = stream_text(n);
+            observe(&mut whole, &source, &text);
+            if n < 17 {
+                observe(&mut first, &source, &text);
+            }
+        }
+        let mut resumed = Learner::restore(params(3), b, first.snapshot());
+        assert_eq!(resumed.snapshot(), first.snapshot());
+        for n in 17..40 {
+            let (source, text) = stream_text(n);
+            observe(&mut resumed, &source, &text);
+        }
+        assert_eq!(resumed.snapshot(), whole.snapshot());
+        assert_eq!(resumed.chrome(), whole.chrome());
+    }
+
+    #[test]
+    fn a_bounded_learner_forgets_the_least_recent_source_and_lone_templates() {
+        let mut l = Learner::bounded(params(2), bounds(2, 100, 3));
+        observe(&mut l, "a", &story(1));
+        observe(&mut l, "b", &story(2));
+        observe(&mut l, "a", &story(3));
+        observe(&mut l, "c", &story(4));
+        let names: Vec<String> = l.snapshot().sources.into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["a", "c"], "b was seen least recently");
+        for n in 0..4 {
+            let text = format!(
+                "{}\nLine one of chrome here\nOnce only line {n} here x{n}",
+                story(10 + n)
+            );
+            observe(&mut l, "d", &text);
+        }
+        let d = l
+            .snapshot()
+            .sources
+            .into_iter()
+            .find(|s| s.name == "d")
+            .unwrap();
+        assert!(d.counts.len() <= 3, "{:?}", d.counts);
+        assert!(
+            d.counts.iter().any(|t| t.stories == 4),
+            "the recurring line stays"
+        );
+    }
+
+    #[test]
+    fn a_copy_of_a_story_older_than_the_window_counts_anew() {
+        let mut l = Learner::bounded(params(2), bounds(4, 4, 100));
+        assert!(observe(&mut l, "a", &story(0)));
+        assert!(!observe(&mut l, "a", &story(0)));
+        for n in 1..=4 {
+            assert!(observe(&mut l, "a", &story(n)));
+        }
+        // Generations of two: story 0's was dropped when the third opened.
+        assert!(observe(&mut l, "a", &story(0)));
+        assert!(!observe(&mut l, "a", &story(4)));
     }
 }

@@ -7,6 +7,7 @@
 //! work that was not committed, and decides duplicates as an uninterrupted
 //! run would.
 
+pub mod learned;
 pub mod state;
 pub mod watch;
 
@@ -24,7 +25,7 @@ use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
 use crate::record::Article;
 use crate::sink::parquet::ParquetOptions;
 use crate::sink::{FileWriter, OutputFormat, Record};
-use crate::source::{InputConfig, Rejected};
+use crate::source::{Emitter, Input, InputConfig, Rejected};
 use crate::stage::dedup::Deduplicator;
 use crate::summary::Summary;
 use state::{Counts, DeltaEntry, Layout, State};
@@ -161,10 +162,47 @@ pub async fn run(
         output_dir: PathBuf::from(&cfg.output_dir),
         extension: cfg.format.extension().into(),
     };
-    let recovered = state::recover(&layout, &Deduplicator::config_key(core.dedup_config()))?;
+    let stages = core.stages();
+    let learn_key = if stages.learning() {
+        stages.learn_key()
+    } else {
+        String::new()
+    };
+    let mut recovered = state::recover(
+        &layout,
+        &Deduplicator::config_key(core.dedup_config()),
+        &learn_key,
+    )?;
     for path in &recovered.discarded {
         info!("discarded uncommitted {}", path.display());
     }
+    let online = if stages.learning() {
+        let saved = match recovered.learned.take() {
+            Some((path, bytes)) => Some(learned::decode(&bytes).ok_or_else(|| Error::State {
+                path,
+                message: "corrupt learned boilerplate (bad checksum or truncated)".into(),
+            })?),
+            None => None,
+        };
+        let online = learned::Online::start(
+            Arc::clone(stages.chrome_slot()),
+            stages.learn_params(),
+            stages.learn_bounds(),
+            stages.learn_refresh(),
+            recovered.state.inputs,
+            saved,
+        );
+        info!(
+            "learning boilerplate from input {}: {} sources known",
+            online.position(),
+            online.sources()
+        );
+        Some(online)
+    } else {
+        None
+    };
+    // From the next commit on, the state says what it was learned with.
+    recovered.state.learn_config = learn_key;
     let mut dedup = core.deduplicator(true);
     if let Some(d) = dedup.as_mut() {
         for e in &recovered.entries {
@@ -194,7 +232,8 @@ pub async fn run(
         events: cfg.watch_events,
     };
     let ledger = recovered.ledger;
-    let writer = SegmentWriter::new(
+    let gate = online.as_ref().map(|o| (o.gate(), o.position()));
+    let mut writer = SegmentWriter::new(
         layout,
         recovered.state,
         cfg,
@@ -202,9 +241,21 @@ pub async fn run(
         options.parquet,
         Arc::clone(&metrics),
     );
+    writer.learning = online;
     let driven = drive(
         core,
-        move |emitter| watch::watch(watch_cfg, ledger, emitter),
+        move |emitter| match gate {
+            None => watch::watch(watch_cfg, ledger, emitter),
+            // Each input waits for its block's learned chrome (see `learned`).
+            Some((gate, base)) => {
+                let stop = emitter.stop_flag();
+                let mut push = |input: Input| {
+                    gate.wait(base + input.seq(), stop);
+                    emitter.emit(input)
+                };
+                watch::watch(watch_cfg, ledger, &mut Emitter::new(&mut push, stop));
+            }
+        },
         writer,
         DriveOptions {
             dedup,
@@ -269,6 +320,8 @@ pub struct SegmentWriter {
     bytes: u64,
     opened: Option<Instant>,
     entries: Vec<DeltaEntry>,
+    /// The learner, when `boilerplate.learn` is on.
+    learning: Option<learned::Online>,
 }
 
 impl SegmentWriter {
@@ -296,6 +349,7 @@ impl SegmentWriter {
             bytes: 0,
             opened: None,
             entries: Vec::new(),
+            learning: None,
         }
     }
 
@@ -311,6 +365,9 @@ impl SegmentWriter {
                 .as_ref()
                 .map(|fp| (article.id.clone(), fp.clone())),
         });
+        if let Some(l) = self.learning.as_mut() {
+            l.fold(Some(article));
+        }
     }
 
     fn create(path: PathBuf, what: &'static str) -> Result<BufWriter<std::fs::File>> {
@@ -355,12 +412,14 @@ impl SegmentWriter {
             records: self.records,
             rejects: self.rejects,
         };
+        let learned = self.learning.as_ref().map(learned::Online::encode);
         state::commit(
             &self.layout,
             &mut self.state,
             seq,
             counts,
             &self.entries,
+            learned.as_deref(),
             unix_now(),
             self.retention_secs,
         )
@@ -381,6 +440,16 @@ impl SegmentWriter {
             self.rejects,
             self.entries.len()
         );
+        if let (Some(l), Some(bytes)) = (&self.learning, &learned) {
+            let sources = l.sources().max(1) as u64;
+            info!(
+                "learned boilerplate after input {}: {} sources, {} bytes, {} bytes per source",
+                l.position(),
+                l.sources(),
+                bytes.len(),
+                bytes.len() as u64 / sources
+            );
+        }
         self.records = 0;
         self.rejects = 0;
         self.bytes = 0;
@@ -427,6 +496,9 @@ impl OutcomeSink for SegmentWriter {
             ingested_at: unix_now(),
             article: None,
         });
+        if let Some(l) = self.learning.as_mut() {
+            l.fold(None);
+        }
         if self.rejects_file.is_none() {
             let path = self.layout.rejects_tmp(self.state.next_segment);
             self.rejects_file = Some(Self::create(path, "cannot create rejects file")?);

@@ -6,6 +6,9 @@
 //!                               the dedup config it was built with
 //! state_dir/deltas/NNNNNNNN.bin per segment: the ledger keys and dedup entries of
 //!                               every input the segment accounts for
+//! state_dir/learned/NNNNNNNN.bin with `boilerplate.learn`: the learner and the
+//!                               chrome in use after segment N (only the latest
+//!                               committed one is kept)
 //! output_dir/seg-NNNNNNNN.jsonl committed output
 //! output_dir/.seg-NNNNNNNN.jsonl.tmp  a segment being written
 //! output_dir/_rejects/seg-NNNNNNNN.jsonl  the inputs segment N rejected (path,
@@ -14,16 +17,18 @@
 //!
 //! Commit protocol for segment N (every file write is temp + fsync + rename):
 //! 1. the segment's records are already in `.seg-N.jsonl.tmp`; fsync it;
-//! 2. write `deltas/N.bin`;
-//! 3. write `state.json` with `next_segment = N + 1, pending = N`: the commit point;
+//! 2. write `deltas/N.bin` (and `learned/N.bin` when learning);
+//! 3. write `state.json` with `next_segment = N + 1, pending = N` (and
+//!    `learned = N`): the commit point;
 //! 4. rename `.seg-N.jsonl.tmp` to `seg-N.jsonl` (and the rejects file's temp
-//!    to its name).
+//!    to its name); remove the previous `learned/` file.
 //!
 //! Recovery: a pending segment whose temp file survived is renamed forward
 //! (step 4 redone); every temp segment and delta numbered `>= next_segment`
 //! was never committed and is deleted, and its inputs are processed again.
-//! The ledger and the dedup index are rebuilt from the retained deltas, so they
-//! advance only with committed output.
+//! The ledger and the dedup index are rebuilt from the retained deltas, and
+//! the learner is the one `state.json` names, so they advance only with
+//! committed output; every other `learned/` file is deleted.
 //!
 //! State and output must agree, or recovery refuses to start (exit 2) with a
 //! way to repair: a `state.json` that is gone while committed segments or
@@ -41,7 +46,8 @@ use crate::error::{Error, Result};
 use crate::record::Fingerprint;
 
 /// Version 2: dedup fingerprints carry the shingle count (fingerprint v2).
-const STATE_VERSION: u32 = 2;
+/// Version 3: the input count and the learned boilerplate.
+pub const STATE_VERSION: u32 = 3;
 const DELTA_MAGIC: &[u8; 4] = b"NPD1";
 
 /// One committed segment, as remembered in `state.json`.
@@ -71,6 +77,14 @@ pub struct State {
     pub pending: Option<u64>,
     /// Segments within the retention window, oldest first.
     pub segments: Vec<SegmentMeta>,
+    /// Inputs accounted for by every segment ever committed: the position
+    /// in the daemon's input of the next one.
+    pub inputs: u64,
+    /// The `[boilerplate]` learning values the learned state was built with
+    /// (empty: not learning).
+    pub learn_config: String,
+    /// Segment whose `learned/` file holds the learned state, when learning.
+    pub learned: Option<u64>,
 }
 
 /// One input a segment accounts for: what the ledger and the index need.
@@ -124,6 +138,15 @@ impl Layout {
     /// `_rejects/.seg-NNNNNNNN.jsonl.tmp`: a rejects file being written.
     pub fn rejects_tmp(&self, seq: u64) -> PathBuf {
         self.rejects_dir().join(format!(".seg-{seq:08}.jsonl.tmp"))
+    }
+
+    fn learned_dir(&self) -> PathBuf {
+        self.state_dir.join("learned")
+    }
+
+    /// `learned/NNNNNNNN.bin`: the learned state after segment `seq`.
+    pub fn learned(&self, seq: u64) -> PathBuf {
+        self.learned_dir().join(format!("{seq:08}.bin"))
     }
 
     fn deltas(&self) -> PathBuf {
@@ -265,14 +288,21 @@ pub struct Recovered {
     pub entries: Vec<DeltaEntry>,
     /// Uncommitted files that were deleted.
     pub discarded: Vec<PathBuf>,
+    /// The committed learned state: its file and bytes (when `state.json`
+    /// names one and learning is on).
+    pub learned: Option<(PathBuf, Vec<u8>)>,
 }
 
 /// Load the state, finish or discard interrupted commits, and read the
-/// retained deltas. Refuses a state built with another dedup configuration.
-pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
+/// retained deltas and the learned state. Refuses a state built with another
+/// dedup configuration, or learned under other `[boilerplate]` values
+/// (`learn_config`, empty when not learning: turning learning on or off is
+/// allowed, the learner then starts afresh or is dropped).
+pub fn recover(layout: &Layout, dedup_config: &str, learn_config: &str) -> Result<Recovered> {
     for dir in [
         &layout.state_dir,
         &layout.deltas(),
+        &layout.learned_dir(),
         &layout.output_dir,
         &layout.rejects_dir(),
     ] {
@@ -290,8 +320,8 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
                     path: state_path.clone(),
                     message: format!(
                         "state version {} is not supported (expected {STATE_VERSION}): it was \
-                         written by another newspipe release, whose dedup index this one cannot \
-                         read. To rebuild, stop newspipe, move the state directory and the output \
+                         written by another newspipe release, whose dedup index and learned \
+                         boilerplate this one cannot read. To rebuild, stop newspipe, move the state directory and the output \
                          directory aside, and start again: every file in the watched directory is \
                          processed anew.",
                         state.version
@@ -310,6 +340,22 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
                     ),
                 });
             }
+            if !state.learn_config.is_empty()
+                && !learn_config.is_empty()
+                && state.learn_config != learn_config
+            {
+                return Err(Error::StateMismatch {
+                    path: state_path.clone(),
+                    message: format!(
+                        "learned boilerplate with `{}`, but the current config is `{}`. The \
+                     learned state cannot be reused under other values. Set the old values \
+                     again, or turn `boilerplate.learn` off and on (the learner starts afresh \
+                     from the next input), or, to rebuild, stop newspipe, move the state \
+                     directory and the output directory aside, and start again.",
+                        state.learn_config, learn_config
+                    ),
+                });
+            }
             state
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -320,6 +366,9 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
                 next_segment: 0,
                 pending: None,
                 segments: Vec::new(),
+                inputs: 0,
+                learn_config: learn_config.to_owned(),
+                learned: None,
             }
         }
         Err(e) => return Err(io("cannot read", &state_path)(e)),
@@ -353,6 +402,22 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
         (!retained.contains(&seq)).then_some(seq)
     })?;
 
+    // Only the learned file state.json names is committed; any other is an
+    // older one (its removal was cut short) or one never committed.
+    let keep = state.learned;
+    discard_uncommitted(&layout.learned_dir(), &state, &mut discarded, |name| {
+        let seq: u64 = name.strip_suffix(".bin")?.parse().ok()?;
+        (Some(seq) != keep).then_some(u64::MAX)
+    })?;
+    let learned = match state.learned {
+        Some(seq) if !learn_config.is_empty() && state.learn_config == learn_config => {
+            let path = layout.learned(seq);
+            let bytes = std::fs::read(&path).map_err(io("cannot read", &path))?;
+            Some((path, bytes))
+        }
+        _ => None,
+    };
+
     let mut ledger = HashSet::new();
     let mut entries = Vec::new();
     for seg in &state.segments {
@@ -372,6 +437,7 @@ pub fn recover(layout: &Layout, dedup_config: &str) -> Result<Recovered> {
         ledger,
         entries,
         discarded,
+        learned,
     })
 }
 
@@ -521,20 +587,28 @@ pub struct Counts {
 
 /// Commit segment `seq`: steps 2 to 4 of the protocol. The segment's temp
 /// file (if `records > 0`) and rejects temp file (if `rejects > 0`) must be
-/// complete and synced.
+/// complete and synced. `learned` is the learned state after the segment's
+/// inputs, when learning.
+#[allow(clippy::too_many_arguments)]
 pub fn commit(
     layout: &Layout,
     state: &mut State,
     seq: u64,
     counts: Counts,
     entries: &[DeltaEntry],
+    learned: Option<&[u8]>,
     now: u64,
     retention_secs: u64,
 ) -> Result<()> {
     let Counts { records, rejects } = counts;
     write_atomic(&layout.delta(seq), &encode_delta(entries))?;
+    if let Some(bytes) = learned {
+        write_atomic(&layout.learned(seq), bytes)?;
+    }
     let mut next = state.clone();
     next.next_segment = seq + 1;
+    next.inputs = state.inputs + entries.len() as u64;
+    next.learned = learned.map(|_| seq);
     next.pending = (records > 0 || rejects > 0).then_some(seq);
     next.segments.push(SegmentMeta {
         seq,
@@ -554,6 +628,7 @@ pub fn commit(
         message: format!("cannot serialize: {e}"),
     })?;
     write_atomic(&layout.state_file(), &json)?;
+    let superseded = state.learned.filter(|&old| Some(old) != next.learned);
     *state = next;
     if records > 0 {
         let (tmp, done) = (layout.segment_tmp(seq), layout.segment(seq));
@@ -570,28 +645,47 @@ pub fn commit(
         // Already gone is fine: a previous run may have removed it.
         let _ = std::fs::remove_file(&path);
     }
+    if let Some(old) = superseded {
+        // Left behind by a crash, recovery removes it.
+        let _ = std::fs::remove_file(layout.learned(old));
+    }
     Ok(())
 }
 
-struct Writer(Vec<u8>);
+/// Little-endian binary writer of the state files.
+pub(super) struct Writer(pub(super) Vec<u8>);
 
 impl Writer {
-    fn u64(&mut self, v: u64) {
+    pub(super) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn u32(&mut self, v: u32) {
+    pub(super) fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn bytes(&mut self, b: &[u8]) {
+    pub(super) fn bytes(&mut self, b: &[u8]) {
         self.u32(b.len() as u32);
         self.0.extend_from_slice(b);
     }
+    /// The bytes so far, then their xxh3 checksum.
+    pub(super) fn seal(mut self) -> Vec<u8> {
+        let sum = xxhash_rust::xxh3::xxh3_64(&self.0);
+        self.u64(sum);
+        self.0
+    }
 }
 
-struct Reader<'a>(&'a [u8]);
+/// Reader of what [`Writer`] wrote; every read is `None` past the end.
+pub(super) struct Reader<'a>(pub(super) &'a [u8]);
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
+impl<'a> Reader<'a> {
+    /// The body of sealed bytes whose checksum holds.
+    pub(super) fn unseal(bytes: &'a [u8]) -> Option<Reader<'a>> {
+        let body_len = bytes.len().checked_sub(8)?;
+        let (body, sum) = bytes.split_at(body_len);
+        (xxhash_rust::xxh3::xxh3_64(body) == u64::from_le_bytes(sum.try_into().ok()?))
+            .then_some(Reader(body))
+    }
+    pub(super) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.0.len() < n {
             return None;
         }
@@ -599,13 +693,13 @@ impl Reader<'_> {
         self.0 = rest;
         Some(head)
     }
-    fn u64(&mut self) -> Option<u64> {
+    pub(super) fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(super) fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
-    fn bytes(&mut self) -> Option<&[u8]> {
+    pub(super) fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = self.u32()? as usize;
         self.take(n)
     }
@@ -629,12 +723,10 @@ pub fn encode_delta(entries: &[DeltaEntry]) -> Vec<u8> {
             }
         }
     }
-    let sum = xxhash_rust::xxh3::xxh3_64(&w.0);
-    w.u64(sum);
-    w.0
+    w.seal()
 }
 
-fn encode_fingerprint(w: &mut Writer, fp: &Fingerprint) {
+pub(super) fn encode_fingerprint(w: &mut Writer, fp: &Fingerprint) {
     w.u64(fp.exact);
     w.u32(fp.minhash.len() as u32);
     for &v in &fp.minhash {
@@ -642,7 +734,7 @@ fn encode_fingerprint(w: &mut Writer, fp: &Fingerprint) {
     }
 }
 
-fn decode_fingerprint(r: &mut Reader<'_>) -> Option<Fingerprint> {
+pub(super) fn decode_fingerprint(r: &mut Reader<'_>) -> Option<Fingerprint> {
     let exact = r.u64()?;
     let n = r.u32()? as usize;
     let minhash = (0..n).map(|_| r.u32()).collect::<Option<Vec<_>>>()?;
@@ -651,12 +743,7 @@ fn decode_fingerprint(r: &mut Reader<'_>) -> Option<Fingerprint> {
 
 /// Inverse of [`encode_delta`]; `None` when the bytes are damaged.
 pub fn decode_delta(bytes: &[u8]) -> Option<Vec<DeltaEntry>> {
-    let body_len = bytes.len().checked_sub(8)?;
-    let (body, sum) = bytes.split_at(body_len);
-    if xxhash_rust::xxh3::xxh3_64(body) != u64::from_le_bytes(sum.try_into().ok()?) {
-        return None;
-    }
-    let mut r = Reader(body);
+    let mut r = Reader::unseal(bytes)?;
     if r.take(4)? != DELTA_MAGIC {
         return None;
     }
@@ -734,7 +821,7 @@ mod tests {
     fn commit_then_recover_restores_ledger_and_entries() {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
-        let mut rec = recover(&l, "cfg").unwrap();
+        let mut rec = recover(&l, "cfg", "").unwrap();
         std::fs::write(l.segment_tmp(0), "{}\n").unwrap();
         commit(
             &l,
@@ -742,12 +829,13 @@ mod tests {
             0,
             counts(1),
             &[entry(1), entry(2)],
+            None,
             10,
             1000,
         )
         .unwrap();
         assert!(l.segment(0).exists() && !l.segment_tmp(0).exists());
-        let again = recover(&l, "cfg").unwrap();
+        let again = recover(&l, "cfg", "").unwrap();
         assert_eq!(again.state.next_segment, 1);
         assert_eq!(again.entries, vec![entry(1), entry(2)]);
         assert!(again.ledger.contains(&(2, 14)));
@@ -757,15 +845,25 @@ mod tests {
     fn uncommitted_segment_is_discarded_and_pending_one_rolled_forward() {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
-        let mut rec = recover(&l, "cfg").unwrap();
+        let mut rec = recover(&l, "cfg", "").unwrap();
         std::fs::write(l.segment_tmp(0), "{}\n").unwrap();
-        commit(&l, &mut rec.state, 0, counts(1), &[entry(1)], 10, 1000).unwrap();
+        commit(
+            &l,
+            &mut rec.state,
+            0,
+            counts(1),
+            &[entry(1)],
+            None,
+            10,
+            1000,
+        )
+        .unwrap();
         // Simulate a crash between the state write and the final rename of 0...
         std::fs::rename(l.segment(0), l.segment_tmp(0)).unwrap();
         // ...and a segment 1 that was still being written.
         std::fs::write(l.segment_tmp(1), "{}\n").unwrap();
         std::fs::write(l.delta(1), b"junk").unwrap();
-        let again = recover(&l, "cfg").unwrap();
+        let again = recover(&l, "cfg", "").unwrap();
         assert!(l.segment(0).exists(), "pending segment rolled forward");
         assert!(!l.segment_tmp(1).exists() && !l.delta(1).exists());
         assert_eq!(again.discarded.len(), 2);
@@ -775,9 +873,19 @@ mod tests {
     fn refuses_state_built_with_other_dedup_config() {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
-        let mut rec = recover(&l, "near=true").unwrap();
-        commit(&l, &mut rec.state, 0, counts(0), &[entry(1)], 10, 1000).unwrap();
-        let err = recover(&l, "near=false").unwrap_err().to_string();
+        let mut rec = recover(&l, "near=true", "").unwrap();
+        commit(
+            &l,
+            &mut rec.state,
+            0,
+            counts(0),
+            &[entry(1)],
+            None,
+            10,
+            1000,
+        )
+        .unwrap();
+        let err = recover(&l, "near=false", "").unwrap_err().to_string();
         assert!(
             err.contains("near=true") && err.contains("To rebuild"),
             "{err}"
@@ -820,12 +928,22 @@ mod tests {
     fn output_that_disagrees_with_the_state_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
-        let mut rec = recover(&l, "cfg").unwrap();
+        let mut rec = recover(&l, "cfg", "").unwrap();
         std::fs::write(l.segment_tmp(0), "{}\n").unwrap();
-        commit(&l, &mut rec.state, 0, counts(1), &[entry(1)], 10, 1000).unwrap();
+        commit(
+            &l,
+            &mut rec.state,
+            0,
+            counts(1),
+            &[entry(1)],
+            None,
+            10,
+            1000,
+        )
+        .unwrap();
         // A segment the state does not know yet would be overwritten.
         std::fs::write(l.segment(1), "{}\n").unwrap();
-        let err = recover(&l, "cfg").unwrap_err().to_string();
+        let err = recover(&l, "cfg", "").unwrap_err().to_string();
         assert!(
             err.contains("seg-00000001") && err.contains("To repair"),
             "{err}"
@@ -833,7 +951,7 @@ mod tests {
         std::fs::remove_file(l.segment(1)).unwrap();
         // A committed segment that is gone.
         std::fs::remove_file(l.segment(0)).unwrap();
-        let err = recover(&l, "cfg").unwrap_err().to_string();
+        let err = recover(&l, "cfg", "").unwrap_err().to_string();
         assert!(
             err.contains("missing") && err.contains("seg-00000000"),
             "{err}"
@@ -841,7 +959,7 @@ mod tests {
         // No state at all, but committed output.
         std::fs::write(l.segment(0), "{}\n").unwrap();
         std::fs::remove_file(l.state_file()).unwrap();
-        let err = recover(&l, "cfg").unwrap_err().to_string();
+        let err = recover(&l, "cfg", "").unwrap_err().to_string();
         assert!(
             err.contains("is missing") && err.contains("seg-00000000"),
             "{err}"
@@ -852,10 +970,10 @@ mod tests {
     fn a_first_delta_without_a_state_is_an_uncommitted_one() {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
-        recover(&l, "cfg").unwrap();
+        recover(&l, "cfg", "").unwrap();
         // A crash between steps 2 and 3 of the very first commit.
         std::fs::write(l.delta(0), b"junk").unwrap();
-        let rec = recover(&l, "cfg").unwrap();
+        let rec = recover(&l, "cfg", "").unwrap();
         assert_eq!(rec.discarded, [l.delta(0)]);
     }
 
@@ -863,12 +981,88 @@ mod tests {
     fn retention_expires_old_segments_and_their_deltas() {
         let dir = tempfile::tempdir().unwrap();
         let l = layout(dir.path());
-        let mut rec = recover(&l, "cfg").unwrap();
-        commit(&l, &mut rec.state, 0, counts(0), &[entry(1)], 100, 50).unwrap();
-        commit(&l, &mut rec.state, 1, counts(0), &[entry(2)], 200, 50).unwrap();
+        let mut rec = recover(&l, "cfg", "").unwrap();
+        commit(&l, &mut rec.state, 0, counts(0), &[entry(1)], None, 100, 50).unwrap();
+        commit(&l, &mut rec.state, 1, counts(0), &[entry(2)], None, 200, 50).unwrap();
         assert_eq!(rec.state.segments.len(), 1);
         assert!(!l.delta(0).exists());
-        let again = recover(&l, "cfg").unwrap();
+        let again = recover(&l, "cfg", "").unwrap();
         assert_eq!(again.entries, vec![entry(2)]);
+    }
+
+    #[test]
+    fn only_the_committed_learned_state_is_kept_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = layout(dir.path());
+        let mut rec = recover(&l, "cfg", "learn=a").unwrap();
+        assert!(rec.learned.is_none());
+        commit(
+            &l,
+            &mut rec.state,
+            0,
+            counts(0),
+            &[entry(1)],
+            Some(b"zero"),
+            10,
+            1000,
+        )
+        .unwrap();
+        commit(
+            &l,
+            &mut rec.state,
+            1,
+            counts(0),
+            &[entry(2), entry(3)],
+            Some(b"one"),
+            11,
+            1000,
+        )
+        .unwrap();
+        assert!(
+            !l.learned(0).exists(),
+            "the superseded learned state is removed"
+        );
+        assert_eq!(rec.state.inputs, 3);
+        // A crash after writing segment 2's learned state, before its state.json.
+        std::fs::write(l.learned(2), b"two").unwrap();
+        let again = recover(&l, "cfg", "learn=a").unwrap();
+        assert_eq!(again.learned, Some((l.learned(1), b"one".to_vec())));
+        assert!(!l.learned(2).exists() && again.discarded.contains(&l.learned(2)));
+        assert_eq!(again.state.inputs, 3);
+        // Learning turned off: nothing read; other values: refused.
+        assert!(recover(&l, "cfg", "").unwrap().learned.is_none());
+        let err = recover(&l, "cfg", "learn=b").unwrap_err().to_string();
+        assert!(
+            err.contains("learn=a") && err.contains("learn=b") && err.contains("rebuild"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_state_of_an_older_version_is_refused_with_how_to_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = layout(dir.path());
+        let mut rec = recover(&l, "cfg", "").unwrap();
+        commit(
+            &l,
+            &mut rec.state,
+            0,
+            counts(0),
+            &[entry(1)],
+            None,
+            10,
+            1000,
+        )
+        .unwrap();
+        let path = l.state_file();
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        json["version"] = 2.into();
+        std::fs::write(&path, json.to_string()).unwrap();
+        let err = recover(&l, "cfg", "").unwrap_err().to_string();
+        assert!(
+            err.contains("state version 2") && err.contains("To rebuild"),
+            "{err}"
+        );
     }
 }

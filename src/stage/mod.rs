@@ -15,7 +15,7 @@ pub mod normalize;
 pub mod require_text;
 pub mod title;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::boilerplate::{Chrome, LearnParams, Observation};
@@ -68,7 +68,7 @@ pub struct Stages {
     /// up to and including the rule-based boilerplate pass.
     before_learning: usize,
     /// The chrome the boilerplate stage applies, once learned.
-    chrome: Arc<OnceLock<Chrome>>,
+    chrome: Arc<boilerplate::ChromeSlot>,
     /// `[boilerplate]`, for what learning needs (source mode, thresholds).
     boilerplate: boilerplate::BoilerplateConfig,
     /// Signatures that tell a source's stories apart while learning.
@@ -85,7 +85,7 @@ impl Stages {
     /// Build the stages the settings enable, loading rules files and models;
     /// fails (naming the file) on a bad one, before any work starts.
     pub fn new(cfg: StageSettings<'_>) -> Result<Self> {
-        let chrome = Arc::new(OnceLock::new());
+        let chrome = Arc::new(boilerplate::ChromeSlot::default());
         let learning = [
             boxed(extract::Extract),
             boxed(normalize::Normalize),
@@ -171,7 +171,29 @@ impl Stages {
     /// Install learned chrome; the boilerplate stage applies it to every
     /// article processed from then on. False when chrome was installed before.
     pub fn install_chrome(&self, chrome: Chrome) -> bool {
-        self.chrome.set(chrome).is_ok()
+        self.chrome.replace(Arc::new(chrome))
+    }
+
+    /// The boilerplate stage's chrome slot, for a mode that learns as it
+    /// goes (the daemon): it turns observing on and swaps snapshots in.
+    pub fn chrome_slot(&self) -> &Arc<boilerplate::ChromeSlot> {
+        &self.chrome
+    }
+
+    /// The caps of a learner that runs as long as the daemon does.
+    pub fn learn_bounds(&self) -> crate::boilerplate::learn::Bounds {
+        self.boilerplate.learn_bounds()
+    }
+
+    /// Every `[boilerplate]` value learned state depends on, as one string:
+    /// a daemon's state learned under other values is refused.
+    pub fn learn_key(&self) -> String {
+        self.boilerplate.learn_key()
+    }
+
+    /// Inputs between two learned-chrome snapshots of the daemon.
+    pub fn learn_refresh(&self) -> u64 {
+        self.boilerplate.learn_refresh_articles
     }
 
     /// Everything after the dedup verdict: entity tagging.

@@ -244,6 +244,144 @@ fn sigkill_at_random_moments_loses_nothing_and_repeats_nothing() {
     );
 }
 
+/// The outlets of the learned-chrome test: folder, name.
+const OUTLETS: [(&str, &str); 3] = [
+    ("harbor", "Harbor Courier"),
+    ("ridge", "Ridge Gazette"),
+    ("coast", "Coastline Post"),
+];
+
+/// Input `i` of the learned-chrome test: (path, body). A story of its own
+/// (every seventh syndicated from an earlier input of another outlet)
+/// between its outlet's masthead, tip line and footer, whose year changes.
+fn outlet_file(i: usize) -> (String, String) {
+    let (dir, name) = OUTLETS[i % OUTLETS.len()];
+    let story = support::article(if i % 7 == 6 { i - 4 } else { i });
+    let body = format!(
+        "{name} is printed on the quay every single morning\n\n{story}\n\
+         Send what you saw in {dir} to the {name} newsroom desk\n\n\
+         © {} {name} Media Group\n",
+        1990 + i % 30
+    );
+    (format!("{dir}/{i:05}.txt"), body)
+}
+
+/// Learning on, with thresholds a test of 150 inputs reaches.
+const LEARN_ENV: [(&str, &str); 4] = [
+    ("NEWSPIPE__BOILERPLATE__LEARN", "true"),
+    ("NEWSPIPE__BOILERPLATE__LEARN_MIN_STORIES", "4"),
+    ("NEWSPIPE__BOILERPLATE__LEARN_MIN_SHARE", "0"),
+    ("NEWSPIPE__BOILERPLATE__LEARN_REFRESH_ARTICLES", "12"),
+];
+
+/// What the daemon decided about each input: path -> (id, text, removed spans).
+fn cleaned(out: &Path) -> BTreeMap<String, (String, String, String)> {
+    committed(out); // fails on an input committed twice
+    all_records(out)
+        .iter()
+        .map(|r| {
+            let path = r["source"]["path"].as_str().unwrap().to_owned();
+            let id = r["id"].as_str().unwrap().to_owned();
+            let text = r["text"].as_str().unwrap().to_owned();
+            (path, (id, text, r["boilerplate"].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn learned_chrome_survives_sigkill_with_the_decisions_of_an_uninterrupted_run() {
+    const FILES: usize = 150;
+    let d = dirs();
+    let files: Vec<(String, String)> = (0..FILES).map(outlet_file).collect();
+    for (dir, _) in OUTLETS {
+        std::fs::create_dir(d.watch.join(dir)).unwrap();
+    }
+    // Each daemon gets a share of the files while it runs, commits at least
+    // one segment, and is killed at a random moment after.
+    const KILLS: usize = 12;
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for (k, chunk) in files.chunks(FILES.div_ceil(KILLS)).enumerate() {
+        let mut child = Daemon::start(&d, &LEARN_ENV);
+        for (path, body) in chunk {
+            drop_file(&d.watch, path, body);
+            std::thread::sleep(Duration::from_millis(12));
+        }
+        child.wait_line("committed segment");
+        std::thread::sleep(Duration::from_millis(rng.below(300)));
+        support::sigkill(&mut child.child);
+        let done = committed(&d.out).len();
+        assert!(done > 0, "daemon {k} committed nothing");
+    }
+    let kills = KILLS;
+    let mut last = Daemon::start(&d, &LEARN_ENV).ready();
+    wait_for("every file committed", Duration::from_secs(60), || {
+        committed(&d.out).len() == FILES
+    });
+    assert!(terminate(&mut last.child).success());
+    let got = cleaned(&d.out);
+
+    // The same inputs, in the same order, to a daemon never interrupted.
+    // Arrival order is by change time, whose clock ticks every few
+    // milliseconds (then by name, which would mix the outlets): spaced alike.
+    let u = dirs();
+    for (dir, _) in OUTLETS {
+        std::fs::create_dir(u.watch.join(dir)).unwrap();
+    }
+    for (path, body) in &files {
+        drop_file(&u.watch, path, body);
+        std::thread::sleep(Duration::from_millis(12));
+    }
+    let mut once = Daemon::start(&u, &LEARN_ENV).ready();
+    wait_for("every file committed", Duration::from_secs(60), || {
+        committed(&u.out).len() == FILES
+    });
+    assert!(terminate(&mut once.child).success());
+    let want = cleaned(&u.out);
+    assert_eq!(want.len(), FILES);
+
+    // It did learn: the first block of 12 inputs is cleaned by the rules
+    // alone (which know the footer), and later inputs lose their outlet's
+    // masthead and tip line too.
+    let learned = |i: usize| want[&files[i].0].2.matches("\"learned:").count();
+    let counts: Vec<usize> = (0..FILES).map(learned).collect();
+    assert!(counts[..12].iter().all(|&n| n == 0), "{counts:?}");
+    assert!(counts[60..].iter().all(|&n| n == 2), "{counts:?}");
+    for (path, body) in &files[60..] {
+        let text = &want[path].1;
+        assert!(
+            !text.contains("newsroom desk") && !text.contains("quay"),
+            "{body}\n->\n{text}"
+        );
+    }
+    // ... and a syndicated story is kept whole in both outlets.
+    let story_line = |i: usize| support::article(i).lines().nth(2).unwrap().to_owned();
+    for i in (62..FILES).filter(|i| i % 7 == 6) {
+        assert!(
+            want[&files[i].0].1.contains(&story_line(i - 4)),
+            "input {i}"
+        );
+        assert!(
+            want[&files[i - 4].0].1.contains(&story_line(i - 4)),
+            "input {}",
+            i - 4
+        );
+    }
+    let differ: Vec<&String> = want
+        .keys()
+        .filter(|k| got.get(*k) != want.get(*k))
+        .collect();
+    if let Some(first) = differ.first() {
+        panic!(
+            "after {kills} kills, {} inputs were cleaned otherwise than by an uninterrupted \
+             run, the first {first}:\n{:?}\nuninterrupted:\n{:?}",
+            differ.len(),
+            got.get(*first).map(|v| &v.2),
+            want[*first].2
+        );
+    }
+    assert_eq!(got.len(), FILES);
+}
+
 #[test]
 fn sigterm_drains_and_commits_what_is_in_flight() {
     let d = dirs();
@@ -277,6 +415,37 @@ fn changed_dedup_config_is_refused_with_a_rebuild_hint() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("To rebuild"), "{stderr}");
+}
+
+#[test]
+fn changed_learning_values_are_refused_and_learning_may_be_turned_off() {
+    let d = dirs();
+    drop_file(&d.watch, "a.txt", &article(1));
+    let mut child = daemon(&d, &LEARN_ENV).spawn().unwrap();
+    wait_for("first commit", Duration::from_secs(20), || {
+        committed(&d.out).len() == 1
+    });
+    assert!(terminate(&mut child).success());
+    assert!(d.state.join("learned").read_dir().unwrap().count() == 1);
+
+    let mut other = LEARN_ENV.to_vec();
+    other.push(("NEWSPIPE__BOILERPLATE__LEARN_MAX_SOURCES", "7"));
+    let out = daemon(&d, &other).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("max_sources=7") && stderr.contains("rebuild"),
+        "{stderr}"
+    );
+
+    // Off: the daemon starts, and its next commit drops the learned state.
+    let mut off = Daemon::start(&d, &[]).ready();
+    drop_file(&d.watch, "b.txt", &article(2));
+    wait_for("second commit", Duration::from_secs(20), || {
+        committed(&d.out).len() == 2
+    });
+    assert!(terminate(&mut off.child).success());
+    assert_eq!(d.state.join("learned").read_dir().unwrap().count(), 0);
 }
 
 #[test]

@@ -13,18 +13,23 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
-use crate::boilerplate::{Chrome, LearnParams};
+use crate::boilerplate::learn::Bounds;
+use crate::boilerplate::{Chrome, LearnParams, Observation};
+use crate::dedup::Fingerprinter;
 use crate::error::{Error, Result};
 use crate::record::{Article, Removed};
 use crate::stage::title::ends_like_sentence_or_clause;
 use crate::stage::{Stage, Verdict};
 
 mod shape;
+pub mod slot;
+
+pub use slot::ChromeSlot;
 
 use shape::{is_label_headline, is_link_text, is_wrapped_tail, midline_cuts};
 
@@ -70,6 +75,14 @@ pub struct BoilerplateConfig {
     pub learn_max_words: usize,
     /// Templates kept per source in a saved learned state.
     pub learn_max_templates: usize,
+    /// The daemon's learned chrome is renewed every this many inputs.
+    pub learn_refresh_articles: u64,
+    /// Sources the daemon's learner remembers (the least recent go first).
+    pub learn_max_sources: usize,
+    /// Stories per source the daemon's learner remembers to tell copies apart.
+    pub learn_max_stories: usize,
+    /// Templates per source the daemon's learner counts.
+    pub learn_max_counted: usize,
 }
 
 /// What a source is, for learning its chrome (`boilerplate.source`).
@@ -98,6 +111,10 @@ impl Default for BoilerplateConfig {
             learn_min_share: p.min_share,
             learn_max_words: p.max_words,
             learn_max_templates: p.max_templates,
+            learn_refresh_articles: 1000,
+            learn_max_sources: 256,
+            learn_max_stories: 1024,
+            learn_max_counted: 8192,
         }
     }
 }
@@ -108,6 +125,10 @@ pub const MIN_STORIES_RANGE: (u32, u32) = (2, 1_000_000);
 pub const MAX_LEARN_WORDS: usize = 200;
 /// Most `boilerplate.learn_max_templates`.
 pub const MAX_LEARN_TEMPLATES: usize = 1_000_000;
+/// Most `boilerplate.learn_refresh_articles`.
+pub const MAX_LEARN_REFRESH: u64 = 1_000_000;
+/// Most `boilerplate.learn_max_sources`, `learn_max_stories` and `learn_max_counted`.
+pub const MAX_LEARN_BOUND: usize = 10_000_000;
 
 impl BoilerplateConfig {
     /// Check the values, naming the key.
@@ -130,6 +151,22 @@ impl BoilerplateConfig {
         if !(1..=MAX_LEARN_TEMPLATES).contains(&self.learn_max_templates) {
             return bad("learn_max_templates", format!("1 to {MAX_LEARN_TEMPLATES}"));
         }
+        if !(1..=MAX_LEARN_REFRESH).contains(&self.learn_refresh_articles) {
+            return bad(
+                "learn_refresh_articles",
+                format!("1 to {MAX_LEARN_REFRESH}"),
+            );
+        }
+        for (key, v, lo) in [
+            ("learn_max_sources", self.learn_max_sources, 1),
+            // Two generations of at least one story each.
+            ("learn_max_stories", self.learn_max_stories, 2),
+            ("learn_max_counted", self.learn_max_counted, 1),
+        ] {
+            if !(lo..=MAX_LEARN_BOUND).contains(&v) {
+                return bad(key, format!("{lo} to {MAX_LEARN_BOUND}"));
+            }
+        }
         Ok(())
     }
 
@@ -141,6 +178,33 @@ impl BoilerplateConfig {
             max_words: self.learn_max_words,
             max_templates: self.learn_max_templates,
         }
+    }
+
+    /// The caps of the daemon's learner.
+    pub fn learn_bounds(&self) -> Bounds {
+        Bounds {
+            max_sources: self.learn_max_sources,
+            max_stories: self.learn_max_stories,
+            max_counted: self.learn_max_counted,
+        }
+    }
+
+    /// Every value learned state depends on, as one string.
+    pub fn learn_key(&self) -> String {
+        format!(
+            "source={:?} min_stories={} min_share={} max_words={} max_templates={} \
+             refresh={} max_sources={} max_stories={} max_counted={}",
+            self.source,
+            self.learn_min_stories,
+            self.learn_min_share,
+            self.learn_max_words,
+            self.learn_max_templates,
+            self.learn_refresh_articles,
+            self.learn_max_sources,
+            self.learn_max_stories,
+            self.learn_max_counted
+        )
+        .to_lowercase()
     }
 
     /// Whether learning runs: the stage on and `learn` set.
@@ -703,9 +767,12 @@ pub struct Boilerplate {
     rules: Option<Rules>,
     /// What a source is.
     source: SourceMode,
-    /// The learned chrome, installed once learning is done (a batch run's
-    /// first pass); until then only the rules apply.
-    chrome: Arc<OnceLock<Chrome>>,
+    /// The learned chrome, once there is some (a batch run's first pass, the
+    /// daemon's snapshots); until then only the rules apply.
+    chrome: Arc<ChromeSlot>,
+    /// What observing an article needs (the daemon learns as it goes).
+    learn_params: LearnParams,
+    story_fingerprinter: Fingerprinter,
 }
 
 impl Boilerplate {
@@ -715,7 +782,7 @@ impl Boilerplate {
     }
 
     /// Build the stage with a slot the learned chrome will be put in.
-    pub fn with_chrome(cfg: &BoilerplateConfig, chrome: Arc<OnceLock<Chrome>>) -> Result<Self> {
+    pub fn with_chrome(cfg: &BoilerplateConfig, chrome: Arc<ChromeSlot>) -> Result<Self> {
         let rules = if !cfg.enabled {
             None
         } else if cfg.rules_file.is_empty() {
@@ -727,6 +794,8 @@ impl Boilerplate {
             rules,
             source: cfg.source,
             chrome,
+            learn_params: cfg.learn_params(),
+            story_fingerprinter: crate::boilerplate::learn::story_fingerprinter(),
         })
     }
 
@@ -736,6 +805,8 @@ impl Boilerplate {
             rules: Some(rules),
             source: SourceMode::Host,
             chrome: Arc::default(),
+            learn_params: LearnParams::default(),
+            story_fingerprinter: crate::boilerplate::learn::story_fingerprinter(),
         }
     }
 
@@ -748,7 +819,7 @@ impl Boilerplate {
     /// into `chrome` once it is there.
     pub fn build(
         cfg: &BoilerplateConfig,
-        chrome: Arc<OnceLock<Chrome>>,
+        chrome: Arc<ChromeSlot>,
     ) -> Result<Option<Box<dyn Stage>>> {
         if !cfg.enabled {
             return Ok(None);
@@ -785,12 +856,14 @@ impl Boilerplate {
         article.boilerplate.extend(removed);
     }
 
-    /// Remove what was learned about the article's source, title included.
-    fn apply_learned(&self, chrome: &Chrome, article: &mut Article) {
+    /// Remove what was learned about the article's source, title included;
+    /// true when anything was removed.
+    fn apply_learned(&self, chrome: &Chrome, article: &mut Article) -> bool {
         let source = self.source_of(article);
         if !chrome.knows(&source) {
-            return;
+            return false;
         }
+        let mut changed = false;
         if let Some(stories) = article
             .title
             .as_deref()
@@ -802,13 +875,44 @@ impl Boilerplate {
                     text: title,
                     stories: Some(stories),
                 });
+                changed = true;
             }
         }
         let (text, removed) = remove_learned(chrome, &source, &article.text);
         if let Some(text) = text {
             article.text = text;
+            changed = true;
         }
         article.boilerplate.extend(removed);
+        changed
+    }
+
+    /// Clean `article` as [`Stage::process`] does, and attach what a learner
+    /// observes of it: the text as the rules alone leave it, so what is
+    /// learned never depends on what was learned before.
+    fn clean_and_observe(&self, chrome: Option<&Chrome>, article: &mut Article) {
+        let mut ruled = Article {
+            title: article.title.clone(),
+            text: article.text.clone(),
+            ..Article::default()
+        };
+        self.apply_rules(&mut ruled);
+        let observation = Observation::new(
+            self.source_of(article),
+            ruled.title.as_deref(),
+            &ruled.text,
+            &self.story_fingerprinter,
+            &self.learn_params,
+        );
+        if chrome.is_some_and(|c| self.apply_learned(c, article)) {
+            self.apply_rules(article);
+        } else {
+            // Nothing learned applies: the rules' result is the article's.
+            article.title = ruled.title;
+            article.text = ruled.text;
+            article.boilerplate.append(&mut ruled.boilerplate);
+        }
+        article.observation = Some(Box::new(observation));
     }
 }
 
@@ -818,11 +922,16 @@ impl Stage for Boilerplate {
     }
 
     fn process(&self, article: &mut Article) -> Verdict {
+        let chrome = self.chrome.get();
+        if self.chrome.observing() {
+            self.clean_and_observe(chrome.as_deref(), article);
+            return Ok(());
+        }
         // Learned chrome first: whole lines, learned from text the rules had
         // cleaned, so the rules then see the story as it starts (a masthead
         // gone, its headline is the first line again).
-        if let Some(chrome) = self.chrome.get() {
-            self.apply_learned(chrome, article);
+        if let Some(chrome) = chrome {
+            self.apply_learned(&chrome, article);
         }
         self.apply_rules(article);
         Ok(())
@@ -850,6 +959,83 @@ mod tests {
             text: text.into(),
             stories: None,
         }
+    }
+
+    #[test]
+    fn out_of_range_learning_bounds_are_refused_naming_the_key() {
+        assert!(BoilerplateConfig::default().validate().is_ok());
+        type Set = fn(&mut BoilerplateConfig);
+        let cases: [(&str, Set); 4] = [
+            ("learn_refresh_articles", |c| c.learn_refresh_articles = 0),
+            ("learn_max_sources", |c| c.learn_max_sources = 0),
+            ("learn_max_stories", |c| c.learn_max_stories = 1),
+            ("learn_max_counted", |c| {
+                c.learn_max_counted = MAX_LEARN_BOUND + 1
+            }),
+        ];
+        for (key, set) in cases {
+            let mut cfg = BoilerplateConfig::default();
+            set(&mut cfg);
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains(&format!("`boilerplate.{key}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_observing_stage_cleans_as_it_would_and_observes_the_rule_cleaned_text() {
+        let cfg = BoilerplateConfig::default();
+        let slot = Arc::new(ChromeSlot::default());
+        let stage = Boilerplate::with_chrome(&cfg, Arc::clone(&slot)).unwrap();
+        let towns = ["Leeds", "York", "Hull", "Ripon"];
+        let article = |n: usize| Article {
+            text: format!(
+                "Harbor Courier morning edition\n\nAdvertisement\n\nThe {} council met on Monday.",
+                towns[n]
+            ),
+            ..Article::default()
+        };
+        let plain = |n: usize, slot_chrome: Option<&Chrome>| {
+            let mut a = article(n);
+            let s = Boilerplate::with_chrome(&cfg, Arc::default()).unwrap();
+            if let Some(c) = slot_chrome {
+                s.chrome.replace(Arc::new(c.clone()));
+            }
+            s.process(&mut a).unwrap();
+            a
+        };
+        slot.observe();
+        let mut learner = crate::boilerplate::Learner::new(LearnParams {
+            min_stories: 2,
+            min_share: 0.0,
+            ..LearnParams::default()
+        });
+        for round in 0..3 {
+            let mut a = article(round);
+            stage.process(&mut a).unwrap();
+            let want = plain(round, slot.get().as_deref());
+            assert_eq!((&a.text, &a.boilerplate), (&want.text, &want.boilerplate));
+            let obs = a.observation.take().unwrap();
+            // What is observed never lost the learned masthead.
+            assert!(obs
+                .lines
+                .iter()
+                .any(|(_, l)| l.starts_with("Harbor Courier")));
+            assert!(!obs.lines.iter().any(|(_, l)| l == "Advertisement"));
+            let mut obs = *obs;
+            // Distinct stories, so that the masthead counts each time.
+            obs.fingerprint.exact = round as u64;
+            obs.fingerprint.minhash.clear();
+            learner.add(obs);
+            slot.replace(Arc::new(learner.chrome()));
+        }
+        let mut a = article(3);
+        stage.process(&mut a).unwrap();
+        assert_eq!(a.text, "The Ripon council met on Monday.");
+        assert!(
+            a.boilerplate[0].rule.starts_with(LEARNED_PREFIX),
+            "{:?}",
+            a.boilerplate
+        );
     }
 
     #[test]
