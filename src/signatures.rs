@@ -138,20 +138,16 @@ pub struct SignatureWriter {
 }
 
 impl SignatureWriter {
-    /// Start `dest` (creating its directory) for signatures made under the
+    /// Start `dest` (its directory is made on commit) for signatures made under the
     /// dedup configuration `config_key` with near-duplicate parameters `near`.
     pub fn create(
         dest: &Path,
         config_key: &str,
         near: Option<crate::dedup::NearParams>,
     ) -> Result<Self> {
-        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                op: "cannot create",
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
+        // The temporary file goes beside the signatures directory, which
+        // appears only with the file, on commit.
+        let beside = dest.parent().and_then(Path::parent);
         let level = ZstdLevel::try_new(3)
             .map_err(|e| e.to_string())
             .map_err(parquet_error("compression level"))?;
@@ -163,7 +159,8 @@ impl SignatureWriter {
                 config_key.to_owned(),
             )]))
             .build();
-        let writer = ArrowWriter::try_new(OutputFile::create(dest)?, schema(), Some(props))
+        let file = OutputFile::create_in(dest, beside)?;
+        let writer = ArrowWriter::try_new(file, schema(), Some(props))
             .map_err(|e| e.to_string())
             .map_err(parquet_error("cannot start a signatures file"))?;
         Ok(SignatureWriter {

@@ -144,8 +144,9 @@ def earlier_signatures(spark, against):
 
     def row(r):
         path = urllib.parse.unquote(urllib.parse.urlparse(r["file"]).path)
-        node = (0, order[os.path.abspath(path)], r["seq"])
-        return (node, {"earlier": r["kind"], "id": r["id"], "exact": r["exact"],
+        node = (0, order[os.path.abspath(path)], int(r["seq"]))
+        # Spark reads Parquet's uint64 as decimal(20, 0).
+        return (node, {"earlier": r["kind"], "id": r["id"], "exact": int(r["exact"]),
                        "minhash": u32s(r["minhash"]), "bands": u32s(r["bands"])})
 
     return df.rdd.map(row)

@@ -435,6 +435,14 @@ pub fn identity(dest: &Path) -> PathBuf {
 impl OutputFile {
     /// Open `dest` for writing; see the type's docs. A directory is refused.
     pub fn create(dest: &Path) -> Result<Self> {
+        Self::create_in(dest, None)
+    }
+
+    /// As [`OutputFile::create`], with the temporary file in `temp_dir`
+    /// (on the destination's file system) instead of beside the
+    /// destination, whose directory is then made only on commit: an
+    /// interrupted run leaves no empty directory behind.
+    pub fn create_in(dest: &Path, temp_dir: Option<&Path>) -> Result<Self> {
         let (path, kind) = resolve(dest)?;
         if let Some(kind) = kind {
             if kind.is_dir() {
@@ -458,8 +466,9 @@ impl OutputFile {
                 });
             }
         }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
+        let dir = match (temp_dir, path.parent()) {
+            (Some(t), _) if !t.as_os_str().is_empty() => t,
+            (_, Some(p)) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
         // In the destination's directory, so the final rename stays on one
@@ -514,6 +523,9 @@ impl OutputFile {
                 tmp.as_file()
                     .sync_all()
                     .map_err(failed("cannot write output", &self.dest))?;
+                if let Some(dir) = self.dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(failed("cannot create", dir))?;
+                }
                 tmp.persist(&self.dest)
                     .map_err(|e| e.error)
                     .map_err(failed("cannot rename output into place at", &self.dest))

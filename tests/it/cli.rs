@@ -322,7 +322,18 @@ fn output_file_appears_complete_and_no_temp_is_left() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, [std::ffi::OsString::from("articles.jsonl")]);
+    let mut names: Vec<_> = names
+        .iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Beside the output, its dedup signatures (for a later `--against`).
+    assert_eq!(names, ["articles.jsonl", "articles.jsonl.signatures"]);
+    let signatures: Vec<_> = std::fs::read_dir(out_dir.join("articles.jsonl.signatures"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(signatures, [std::ffi::OsString::from("dedup.parquet")]);
 }
 
 #[test]
