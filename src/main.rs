@@ -287,6 +287,10 @@ fn spark(command: &SparkCommand, settings: &Settings) -> anyhow::Result<Exit> {
     use std::io::Write;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let near = settings
+        .dedup
+        .near_params()
+        .filter(|_| settings.dedup.enabled);
     match command {
         SparkCommand::List { input } => {
             if !input.is_dir() {
@@ -325,26 +329,10 @@ fn spark(command: &SparkCommand, settings: &Settings) -> anyhow::Result<Exit> {
             newspipe::cluster::fingerprint(&core, input, &rels, &settings.input, &mut out)?;
         }
         SparkCommand::Verify => {
-            let stdin = std::io::stdin();
-            newspipe::cluster::verify(
-                settings
-                    .dedup
-                    .near_params()
-                    .filter(|_| settings.dedup.enabled),
-                &mut stdin.lock(),
-                &mut out,
-            )?;
+            newspipe::cluster::verify(near, &mut std::io::stdin().lock(), &mut out)?;
         }
         SparkCommand::Resolve => {
-            let stdin = std::io::stdin();
-            let stats = newspipe::cluster::resolve(
-                settings
-                    .dedup
-                    .near_params()
-                    .filter(|_| settings.dedup.enabled),
-                &mut stdin.lock(),
-                &mut out,
-            )?;
+            let stats = newspipe::cluster::resolve(near, &mut std::io::stdin().lock(), &mut out)?;
             tracing::info!(
                 "resolved {} components of {} members, the largest {}",
                 stats.components,

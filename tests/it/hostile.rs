@@ -78,7 +78,11 @@ fn an_output_link_writes_its_target_and_stays_a_link() {
         .is_symlink());
     let written = std::fs::read(&target).unwrap();
     assert!(records(&written).len() >= support::seed_count() - 1);
-    assert_eq!(names_in(dir.path()), ["link.jsonl", "real.jsonl"]);
+    // The dedup signatures go beside the name given, where `--against` looks.
+    assert_eq!(
+        names_in(dir.path()),
+        ["link.jsonl", "link.jsonl.signatures", "real.jsonl"]
+    );
 }
 
 #[test]

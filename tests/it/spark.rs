@@ -141,6 +141,16 @@ fn corpus(dir: &Path, bbc_dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (all, d1, d2)
 }
 
+/// What a cluster test needs: pyspark, and the corpus made in a new
+/// directory (the folder of both days, day 1, day 2); `None` after a skip.
+fn cluster_corpus() -> Option<(PathBuf, tempfile::TempDir, (PathBuf, PathBuf, PathBuf))> {
+    let venv = spark_venv()?;
+    let bbc_dir = support::shared_data("data/bbc")?;
+    let dir = tempfile::tempdir().unwrap();
+    let folders = corpus(dir.path(), &bbc_dir);
+    Some((venv, dir, folders))
+}
+
 /// `deploy/spark/run.sh` with `args`; panics with its output on failure.
 fn spark_run(venv: &Path, args: &[&str], input: &Path, out: &Path) {
     let script = support::repo().join("deploy/spark/run.sh");
@@ -216,12 +226,9 @@ fn assert_same_records(cluster: &[Value], single: &[Value], what: &str) {
 #[test]
 #[ignore = "starts Spark clusters for minutes: scripts/ci-spark.sh runs it (-- --ignored)"]
 fn a_cluster_writes_the_records_one_machine_writes() {
-    let Some(venv) = spark_venv() else { return };
-    let Some(bbc_dir) = support::shared_data("data/bbc") else {
+    let Some((venv, dir, (all, _, _))) = cluster_corpus() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (all, _, _) = corpus(dir.path(), &bbc_dir);
     let single = batch(&all, &dir.path().join("single.jsonl"), None);
     let statuses: Vec<&str> = single
         .iter()
@@ -287,12 +294,9 @@ fn a_cluster_writes_the_records_one_machine_writes() {
 #[test]
 #[ignore = "starts Spark clusters for minutes: scripts/ci-spark.sh runs it (-- --ignored)"]
 fn two_days_on_a_cluster_decide_as_one_run_over_both() {
-    let Some(venv) = spark_venv() else { return };
-    let Some(bbc_dir) = support::shared_data("data/bbc") else {
+    let Some((venv, dir, (all, d1, d2))) = cluster_corpus() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (all, d1, d2) = corpus(dir.path(), &bbc_dir);
     let both = verdicts(&batch(&all, &dir.path().join("both.jsonl"), None));
 
     let day1 = dir.path().join("day1");
