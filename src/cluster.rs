@@ -339,6 +339,44 @@ mod tests {
     }
 
     #[test]
+    fn verdicts_read_back_carry_the_same_bits() {
+        // 55/56 and 53/56 read back one unit in the last place off without
+        // serde_json's float_roundtrip parsing.
+        let mut input = String::new();
+        for (seq, j) in [
+            (0u64, 55.0 / 56.0),
+            (1, 53.0 / 56.0),
+            (2, 0.9840887306586333),
+        ] {
+            let dedup = DedupInfo {
+                status: DedupStatus::Near,
+                duplicate_of: Some("a".into()),
+                similarity: Some(j),
+                containment: Some(j),
+                relation: None,
+            };
+            input.push_str(
+                &serde_json::to_string(&Verdict {
+                    part: 0,
+                    seq,
+                    dedup,
+                })
+                .unwrap(),
+            );
+            input.push('\n');
+        }
+        let back = read_verdicts(&mut input.as_bytes()).unwrap();
+        for (seq, j) in [
+            (0u64, 55.0f64 / 56.0),
+            (1, 53.0 / 56.0),
+            (2, 0.9840887306586333),
+        ] {
+            let got = back[&seq].similarity.unwrap();
+            assert_eq!(got.to_bits(), j.to_bits(), "{got} != {j}");
+        }
+    }
+
+    #[test]
     fn verdicts_of_two_parts_are_refused() {
         let v = |part: u64| {
             serde_json::to_string(&Verdict {

@@ -466,9 +466,8 @@ impl OutputFile {
                 });
             }
         }
-        let dir = match (temp_dir, path.parent()) {
-            (Some(t), _) if !t.as_os_str().is_empty() => t,
-            (_, Some(p)) if !p.as_os_str().is_empty() => p,
+        let dir = match temp_dir.or(path.parent()) {
+            Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
         // In the destination's directory, so the final rename stays on one
