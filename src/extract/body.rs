@@ -89,6 +89,8 @@ pub struct Block {
     pub boiler: bool,
     /// Inside a region marked as the article body.
     pub likely: bool,
+    /// Inside an `<h1>`.
+    pub h1: bool,
     /// The innermost boilerplate-looking container around it, if any.
     boiler_by: Option<usize>,
     /// Its nearest containers, innermost first (`usize::MAX` for none).
@@ -128,6 +130,7 @@ struct Flags {
     likely: bool,
     link: bool,
     heading: bool,
+    h1: bool,
     item: bool,
     pre: bool,
 }
@@ -156,6 +159,7 @@ struct State {
     likely: usize,
     link: usize,
     heading: usize,
+    h1: usize,
     item: usize,
     pre: usize,
     in_head: bool,
@@ -255,6 +259,7 @@ impl State {
             kind,
             boiler: false,
             likely: self.likely > 0,
+            h1: self.h1 > 0,
             boiler_by: self.open_boiler.last().copied(),
             near,
         };
@@ -268,6 +273,7 @@ impl State {
             boiler: BOILER.contains(&name.as_str()),
             link: name == "a",
             heading: matches!(name.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"),
+            h1: name == "h1",
             item: matches!(name.as_str(), "li" | "dd" | "dt"),
             pre: name == "pre",
             likely: false,
@@ -359,6 +365,7 @@ impl State {
         add(&mut self.likely, f.likely);
         add(&mut self.link, f.link);
         add(&mut self.heading, f.heading);
+        add(&mut self.h1, f.h1);
         add(&mut self.item, f.item);
         add(&mut self.pre, f.pre);
     }
@@ -597,6 +604,76 @@ fn decide_boiler_and_score(st: &mut State) {
 /// The article's blocks, in order; empty when the page has no article
 /// content (no paragraph of prose outside boilerplate).
 pub fn article_blocks(html: &str) -> Vec<Block> {
+    page_blocks(html).article_text_blocks()
+}
+
+/// Every block of a page, and where the article lies among them.
+#[derive(Debug, Clone, Default)]
+pub struct PageBlocks {
+    /// All blocks in document order, boilerplate included.
+    pub blocks: Vec<Block>,
+    /// The chosen container's blocks (empty when the page has no article);
+    /// [`keep`] decides which of them are article text.
+    pub article: std::ops::Range<usize>,
+}
+
+impl PageBlocks {
+    /// Short blocks around the headline, nearest first (those after it
+    /// before those as far before it): where pages show the byline and the
+    /// date. The headline is the `<h1>` nearest the article's start, else
+    /// the start itself.
+    pub fn around_headline(&self) -> Vec<&Block> {
+        let start = self.article.start;
+        let anchor = self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.h1)
+            .min_by_key(|(i, _)| {
+                // An `<h1>` before the article's start is the usual layout.
+                if *i <= start {
+                    (start - i) / 2
+                } else {
+                    i - start
+                }
+            })
+            .map_or(start, |(i, _)| i);
+        let lo = anchor.saturating_sub(HINT_BEFORE);
+        let hi = (anchor + HINT_AFTER).min(self.blocks.len());
+        let mut near: Vec<(usize, &Block)> = (lo..hi)
+            .filter(|&i| self.blocks[i].chars() <= HINT_MAX_CHARS)
+            .map(|i| {
+                let key = if i >= anchor {
+                    (i - anchor) * 2
+                } else {
+                    (anchor - i) * 3
+                };
+                (key, &self.blocks[i])
+            })
+            .collect();
+        near.sort_by_key(|(k, _)| *k);
+        near.into_iter().map(|(_, b)| b).collect()
+    }
+
+    /// The article's blocks, in order.
+    pub fn article_text_blocks(&self) -> Vec<Block> {
+        self.blocks[self.article.clone()]
+            .iter()
+            .filter(|b| keep(b))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Blocks before the headline looked at for its byline and date.
+const HINT_BEFORE: usize = 12;
+/// Blocks after it.
+const HINT_AFTER: usize = 30;
+/// Longer blocks are prose, not a byline or a dateline.
+const HINT_MAX_CHARS: usize = 120;
+
+/// Segment `html` and choose its article container.
+pub fn page_blocks(html: &str) -> PageBlocks {
     let st = segment(html);
     let best = st
         .containers
@@ -612,7 +689,10 @@ pub fn article_blocks(html: &str) -> Vec<Block> {
         })
         .map(|(i, _)| i);
     let Some(mut best) = best else {
-        return Vec::new();
+        return PageBlocks {
+            blocks: st.blocks,
+            article: 0..0,
+        };
     };
     // Widen to an ancestor that holds clearly more prose, at the same
     // density: an article split over sibling containers.
@@ -641,12 +721,11 @@ pub fn article_blocks(html: &str) -> Vec<Block> {
             break;
         }
     }
-    let best = st.containers[best].clone();
-    let mut st = st;
-    st.blocks
-        .drain(best.first_block..best.end_block)
-        .filter(keep)
-        .collect()
+    let article = st.containers[best].first_block..st.containers[best].end_block;
+    PageBlocks {
+        blocks: st.blocks,
+        article,
+    }
 }
 
 /// Levels the chosen container may widen by.
@@ -657,7 +736,7 @@ const WIDEN_GAIN: f64 = 1.15;
 const WIDEN_DENSITY: f64 = 0.5;
 
 /// Whether a block inside the chosen container is article text.
-fn keep(b: &Block) -> bool {
+pub fn keep(b: &Block) -> bool {
     if b.boiler {
         return false;
     }

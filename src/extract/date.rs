@@ -24,6 +24,11 @@ static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
     )
     .unwrap()
 });
+/// `12.05.2024` (day first, as Europe writes it) and `5/12/2024` (month
+/// first, as the US does, unless the first number cannot be a month).
+#[allow(clippy::unwrap_used)]
+static NUMERIC: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2})([./])(\d{1,2})[./]((?:19|20)\d\d)\b").unwrap());
 #[allow(clippy::unwrap_used)]
 static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -90,6 +95,15 @@ pub fn normalize(value: &str) -> Option<String> {
         if let Some(d) = month(&c[2]).and_then(|m| day(&c[3], m, &c[1])) {
             return Some(d);
         }
+    }
+    if let Some(c) = NUMERIC.captures(v) {
+        let (a, b): (u32, u32) = (c[1].parse().ok()?, c[3].parse().ok()?);
+        let (m, d) = if &c[2] == "." || a > 12 {
+            (b, a)
+        } else {
+            (a, b)
+        };
+        return day(&c[4], m, &d.to_string());
     }
     if v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit()) {
         return day(&v[..4], v[4..6].parse().ok()?, &v[6..]);

@@ -236,29 +236,23 @@ fn scan(html: &str) -> Found {
                 Ok(())
             }
         ))
-        .append_element_content_handler(element!(
-            r#"a[rel~="author"], [itemprop~="author"], [class*="byline"], [class*="author-name"], [class~="author"], [rel~="author"]"#,
-            |_el| {
-                let mut f = found.borrow_mut();
-                if f.bylines.len() < 16 {
-                    f.bylines.push(String::new());
-                }
-                Ok(())
+        .append_element_content_handler(element!(BYLINE, |_el| {
+            let mut f = found.borrow_mut();
+            if f.bylines.len() < 32 {
+                f.bylines.push(String::new());
             }
-        ))
-        .append_element_content_handler(text!(
-            r#"a[rel~="author"], [itemprop~="author"], [class*="byline"], [class*="author-name"], [class~="author"], [rel~="author"]"#,
-            |t: &mut TextChunk| {
-                let mut f = found.borrow_mut();
-                if let Some(last) = f.bylines.last_mut() {
-                    push_capped(last, t.as_str());
-                    if t.last_in_text_node() {
-                        last.push(' ');
-                    }
+            Ok(())
+        }))
+        .append_element_content_handler(text!(BYLINE, |t: &mut TextChunk| {
+            let mut f = found.borrow_mut();
+            if let Some(last) = f.bylines.last_mut() {
+                push_capped(last, t.as_str());
+                if t.last_in_text_node() {
+                    last.push('\n');
                 }
-                Ok(())
             }
-        ));
+            Ok(())
+        }));
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     // Errors only end the pass early; what was found stays usable.
     if rewriter.write(html.as_bytes()).is_ok() {
@@ -268,6 +262,9 @@ fn scan(html: &str) -> Found {
     }
     found.into_inner()
 }
+
+/// Elements that hold a byline.
+const BYLINE: &str = r#"[rel~="author"], [itemprop~="author"], [class*="byline" i], [class*="author" i], [class*="writer" i]"#;
 
 /// Separators between a headline and the site name in `<title>` and `og:title`.
 const TITLE_SEPARATORS: [&str; 7] = [" | ", " - ", " – ", " — ", " :: ", " · ", " » "];
@@ -332,19 +329,7 @@ fn json_ld_objects(found: &Found) -> Vec<Value> {
     out
 }
 
-fn is_article_type(v: &Value) -> bool {
-    let is = |t: &str| {
-        t.ends_with("Article")
-            || matches!(
-                t,
-                "BlogPosting"
-                    | "NewsArticle"
-                    | "Report"
-                    | "WebPage"
-                    | "Posting"
-                    | "LiveBlogPosting"
-            )
-    };
+fn type_is(v: &Value, is: impl Fn(&str) -> bool) -> bool {
     match v.get("@type") {
         Some(Value::String(t)) => is(t),
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(is),
@@ -352,13 +337,53 @@ fn is_article_type(v: &Value) -> bool {
     }
 }
 
-fn names(v: &Value, out: &mut Vec<String>) {
+/// An article type; `WebPage` and its kin only when `loose` (a page's
+/// `@graph` often holds both, and the article is the one that is dated).
+fn is_article_type(v: &Value, loose: bool) -> bool {
+    type_is(v, |t| {
+        t.ends_with("Article")
+            || matches!(
+                t,
+                "BlogPosting" | "Report" | "Posting" | "LiveBlogPosting" | "Blog" | "Review"
+            )
+            || loose && t.ends_with("Page")
+    })
+}
+
+/// Author names of a JSON-LD `author` value, each with whether it is a
+/// person (an `Organization` is a weaker answer than a byline). A bare
+/// `{"@id": ...}` is looked up among the page's objects.
+fn names(v: &Value, objects: &[Value], depth: usize, out: &mut Vec<(String, bool)>) {
     match v {
-        Value::String(s) => out.push(clean(s)),
-        Value::Array(items) => items.iter().for_each(|i| names(i, out)),
+        Value::String(s) => {
+            for n in split_byline(s) {
+                out.push((n, true));
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .take(16)
+            .for_each(|i| names(i, objects, depth, out)),
         Value::Object(o) => {
-            if let Some(n) = o.get("name") {
-                names(n, out);
+            let person = !type_is(v, |t| t.contains("Organization") || t == "WebSite");
+            match o.get("name") {
+                Some(n @ Value::String(_)) => {
+                    let mut found = Vec::new();
+                    names(n, objects, depth, &mut found);
+                    out.extend(found.into_iter().map(|(n, _)| (n, person)));
+                }
+                Some(n) if depth < 2 => names(n, objects, depth + 1, out),
+                _ => {
+                    let id = o.get("@id").and_then(Value::as_str);
+                    if let Some(target) = id.filter(|_| depth < 2).and_then(|id| {
+                        objects.iter().find(|t| {
+                            t.get("@id").and_then(Value::as_str) == Some(id)
+                                && t.get("name").is_some()
+                        })
+                    }) {
+                        names(target, objects, depth + 1, out);
+                    }
+                }
             }
         }
         _ => {}
@@ -385,17 +410,61 @@ fn plausible_author(name: &str) -> bool {
         && date::normalize(name).is_none()
 }
 
+/// Labels a byline starts with.
+const BY_PREFIXES: [&str; 9] = [
+    "by ",
+    "by: ",
+    "written by ",
+    "written by: ",
+    "posted by ",
+    "author: ",
+    "authors: ",
+    "words by ",
+    "story by ",
+];
+
+/// Whether `text` starts with a byline label ("By", "Written by").
+fn has_by_prefix(text: &str) -> bool {
+    BY_PREFIXES.iter().any(|p| {
+        text.len() > p.len()
+            && text
+                .get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    })
+}
+
+/// What the page's visible text shows near its headline, found by
+/// [`super::body::PageBlocks::around_headline`].
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    /// Dates shown there, nearest first, as ISO 8601.
+    pub dates: Vec<String>,
+    /// Bylines shown there ("By Jane Doe"), nearest first.
+    pub bylines: Vec<String>,
+}
+
+impl Hints {
+    /// Read dates and bylines from short blocks, nearest the headline first.
+    pub fn from_blocks<'a>(blocks: impl IntoIterator<Item = &'a super::body::Block>) -> Hints {
+        let mut hints = Hints::default();
+        for b in blocks {
+            if hints.dates.len() < 4 {
+                if let Some(d) = date::normalize(&b.text) {
+                    hints.dates.push(d);
+                }
+            }
+            if hints.bylines.len() < 4 && has_by_prefix(&b.text) {
+                hints.bylines.push(b.text.clone());
+            }
+        }
+        hints
+    }
+}
+
 /// "By Jane Doe and John Roe, Staff Writer" -> ["Jane Doe", "John Roe"].
 fn split_byline(byline: &str) -> Vec<String> {
     let mut s = clean(byline);
-    for prefix in [
-        "by ",
-        "by: ",
-        "written by ",
-        "posted by ",
-        "author: ",
-        "words by ",
-    ] {
+    for prefix in BY_PREFIXES {
         if s.len() > prefix.len()
             && s.get(..prefix.len())
                 .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
@@ -403,7 +472,12 @@ fn split_byline(byline: &str) -> Vec<String> {
             s = s[prefix.len()..].trim().to_owned();
         }
     }
+    // What follows the names: "| Staff", "- May 1, 2024", "on May 1".
     let s = s.split(['|', '•', '\u{b7}']).next().unwrap_or("").trim();
+    let s = [" on ", " - ", " – ", " — ", " in "]
+        .iter()
+        .fold(s, |s, sep| s.split(sep).next().unwrap_or(s))
+        .trim();
     s.split(" and ")
         .flat_map(|p| p.split(" & "))
         .flat_map(|p| p.split(", "))
@@ -417,13 +491,85 @@ fn split_byline(byline: &str) -> Vec<String> {
         .collect()
 }
 
+/// `<meta>` keys of the publication date, most trusted first.
+const PUBLISHED_KEYS: &[&str] = &[
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "publish-date",
+    "publish_date",
+    "pubdate",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "dcterms.date",
+    "citation_publication_date",
+    "citation_date",
+    "date",
+    "article.published",
+    "og:published_time",
+];
+
+/// `<meta>` keys of the last update.
+const MODIFIED_KEYS: &[&str] = &[
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dcterms.modified",
+];
+
+/// The name after a `twitter:labelN` of "Written by" (Yoast and Rank Math
+/// write the author so).
+fn written_by(found: &Found) -> Option<String> {
+    let (label, _) = found.meta.iter().find(|(k, v)| {
+        k.starts_with("twitter:label") && v.trim().eq_ignore_ascii_case("written by")
+    })?;
+    let data = format!("twitter:data{}", &label["twitter:label".len()..]);
+    found
+        .meta
+        .iter()
+        .find(|(k, v)| *k == data && !v.trim().is_empty())
+        .map(|(_, v)| clean(v))
+}
+
+/// A person's name as sites print it: two to five words, capitalised, no
+/// digits or mail address. Handles (`jdoe`, `jane_doe`) and one-word names
+/// do not qualify: they are kept only when nothing better is found.
+fn looks_like_name(name: &str) -> bool {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    (2..=5).contains(&words.len())
+        && name.len() <= 60
+        && !name.contains(['@', '_', '/', ':'])
+        && !name.chars().any(|c| c.is_ascii_digit())
+        && [words[0], words[words.len() - 1]]
+            .iter()
+            .all(|w| w.chars().next().is_some_and(char::is_uppercase))
+}
+
+/// Names in the text nodes of a byline element: the first text that reads
+/// as a name, after any "By" label.
+fn byline_names(texts: &str) -> Vec<String> {
+    texts
+        .split('\n')
+        .map(split_byline)
+        .find(|names| names.iter().any(|n| looks_like_name(n)))
+        .unwrap_or_default()
+}
+
 impl Metadata {
     /// Read the metadata of `html`, whose own URL is `url` when known.
     pub fn read(html: &str, url: Option<&str>) -> Metadata {
-        Metadata::choose(&scan(html), url)
+        Metadata::read_with(html, url, &Hints::default())
     }
 
-    fn choose(found: &Found, url: Option<&str>) -> Metadata {
+    /// Read the metadata of `html`, with what its visible text showed.
+    pub fn read_with(html: &str, url: Option<&str>, hints: &Hints) -> Metadata {
+        Metadata::choose(&scan(html), url, hints)
+    }
+
+    fn choose(found: &Found, url: Option<&str>, hints: &Hints) -> Metadata {
         let meta = |keys: &[&str]| -> Option<String> {
             keys.iter().find_map(|k| {
                 found
@@ -434,7 +580,10 @@ impl Metadata {
             })
         };
         let objects = json_ld_objects(found);
-        let article = objects.iter().find(|o| is_article_type(o));
+        let article = objects
+            .iter()
+            .find(|o| is_article_type(o, false))
+            .or_else(|| objects.iter().find(|o| is_article_type(o, true)));
 
         let site_name = meta(&["og:site_name", "application-name"])
             .or_else(|| article.and_then(|a| str_of(a.get("publisher"))))
@@ -445,62 +594,116 @@ impl Metadata {
                     .and_then(|o| str_of(o.get("name")))
             });
 
-        let published = article
-            .and_then(|a| a.get("datePublished").and_then(Value::as_str))
-            .and_then(date::normalize)
+        let json_ld_date = |key: &str| {
+            article
+                .into_iter()
+                .chain(objects.iter())
+                .find_map(|o| o.get(key).and_then(Value::as_str).and_then(date::normalize))
+        };
+        let declared = json_ld_date("datePublished")
+            .or_else(|| meta(PUBLISHED_KEYS).and_then(|v| date::normalize(&v)))
             .or_else(|| {
-                meta(&[
-                    "article:published_time",
-                    "og:article:published_time",
-                    "datepublished",
-                    "publish-date",
-                    "publish_date",
-                    "pubdate",
-                    "parsely-pub-date",
-                    "sailthru.date",
-                    "dc.date.issued",
-                    "dc.date",
-                    "dcterms.created",
-                    "dcterms.date",
-                    "date",
-                    "article.published",
-                    "og:published_time",
-                    "article:modified_time",
-                ])
-                .and_then(|v| date::normalize(&v))
+                // Any other `<meta>` that names a publication date.
+                found
+                    .meta
+                    .iter()
+                    .filter(|(k, _)| k.contains("publish") && !k.contains("modif"))
+                    .find_map(|(_, v)| date::normalize(v))
             })
-            .or_else(|| found.itemprop_dates.iter().find_map(|v| date::normalize(v)))
-            .or_else(|| {
-                let marked = found.times.iter().filter(|(m, _)| *m);
-                let rest = found.times.iter().filter(|(m, _)| !*m);
-                marked.chain(rest).find_map(|(_, v)| date::normalize(v))
-            })
-            .or_else(|| url.and_then(date::from_url));
+            .or_else(|| found.itemprop_dates.iter().find_map(|v| date::normalize(v)));
+        let modified = json_ld_date("dateModified")
+            .or_else(|| meta(MODIFIED_KEYS).and_then(|v| date::normalize(&v)));
+        let marked_time = found
+            .times
+            .iter()
+            .filter(|(m, _)| *m)
+            .find_map(|(_, v)| date::normalize(v));
+        let same_day = |a: &str, b: &str| a.get(..10).is_some() && a.get(..10) == b.get(..10);
+        // The date the page shows by its headline is the one readers (and
+        // the benchmark) take as the article's: often the last update, not
+        // the first publication. A declared date of that day is preferred,
+        // for its time and offset.
+        let shown = hints.dates.first();
+        let published = match shown {
+            Some(day) => [&declared, &modified, &marked_time]
+                .into_iter()
+                .flatten()
+                .find(|d| same_day(d, day))
+                .cloned()
+                .or_else(|| Some(day.clone())),
+            None => declared.or(marked_time).or(modified),
+        }
+        .or_else(|| {
+            let marked = found.times.iter().filter(|(m, _)| *m);
+            let rest = found.times.iter().filter(|(m, _)| !*m);
+            marked.chain(rest).find_map(|(_, v)| date::normalize(v))
+        })
+        .or_else(|| url.and_then(date::from_url));
 
-        let mut authors = Vec::new();
+        let mut people = Vec::new();
         if let Some(a) = article.and_then(|a| a.get("author")) {
-            names(a, &mut authors);
+            names(a, &objects, 0, &mut people);
         }
-        if authors.is_empty() {
-            if let Some(a) = meta(&[
-                "author",
-                "article:author",
-                "parsely-author",
-                "sailthru.author",
-                "dc.creator",
-                "byl",
-                "twitter:creator",
-            ]) {
-                authors = split_byline(&a);
-            }
+        let is_site = |n: &str| {
+            site_name.as_deref().is_some_and(|s| {
+                let (n, s) = (super::eval::words(n), super::eval::words(s));
+                !n.is_empty() && (s.contains(&n) || n.contains(&s))
+            })
+        };
+        // Strong answers first: a JSON-LD person, the "Written by" label
+        // that SEO plugins write, a `<meta>` author that reads as a person's
+        // name; then the visible byline; then whatever remains (an
+        // organisation, a handle, the site's own name).
+        let mut strong: Vec<String> = people
+            .iter()
+            .filter(|(n, person)| *person && !is_site(n))
+            .map(|(n, _)| n.clone())
+            .collect();
+        if strong.is_empty() {
+            strong = written_by(found)
+                .map(|n| split_byline(&n))
+                .unwrap_or_default();
         }
+        let meta_author = meta(&[
+            "author",
+            "article:author",
+            "parsely-author",
+            "sailthru.author",
+            "dc.creator",
+            "byl",
+            "citation_author",
+        ])
+        .map(|a| split_byline(&a))
+        .unwrap_or_default();
+        if strong.is_empty() {
+            strong = meta_author
+                .iter()
+                .filter(|n| looks_like_name(n) && !is_site(n))
+                .cloned()
+                .collect();
+        }
+        let mut authors = strong;
         if authors.is_empty() {
-            authors = found
+            authors = hints
                 .bylines
                 .iter()
                 .map(|b| split_byline(b))
                 .find(|a| !a.is_empty())
                 .unwrap_or_default();
+        }
+        if authors.is_empty() {
+            authors = found
+                .bylines
+                .iter()
+                .map(|b| byline_names(b))
+                .find(|a| !a.is_empty())
+                .unwrap_or_default();
+        }
+        if authors.is_empty() {
+            authors = people.into_iter().map(|(n, _)| n).collect();
+        }
+        if authors.is_empty() {
+            authors = meta_author;
         }
         authors.retain(|a| plausible_author(a));
         let mut seen = std::collections::HashSet::new();

@@ -49,12 +49,14 @@ pub struct Streaming;
 
 impl Extractor for Streaming {
     fn extract(&self, html: &str, url: Option<&str>) -> Result<Page, ExtractError> {
-        let blocks = body::article_blocks(html);
+        let page = body::page_blocks(html);
+        let blocks = page.article_text_blocks();
         if blocks.is_empty() {
             return Err(ExtractError::NoArticle);
         }
         let mut text = body::join(&blocks);
-        let mut meta = Metadata::read(html, url);
+        let hints = metadata::Hints::from_blocks(page.around_headline());
+        let mut meta = Metadata::read_with(html, url, &hints);
         // The headline is the record's title, not the first line of its text.
         if let (Some(title), Some(first)) = (&meta.title, blocks.first()) {
             if first.kind == body::BlockKind::Heading
@@ -177,6 +179,29 @@ mod tests {
         assert_eq!(page.meta.title.as_deref(), Some("Le pont"));
         assert!(page.text.starts_with("Le conseil"), "{}", page.text);
         assert_eq!(page.meta.lang.as_deref(), Some("fr"));
+    }
+
+    #[test]
+    fn the_shown_date_and_byline_win_over_weaker_metadata() {
+        let html = r##"<html><head><title>Guide | Shop</title>
+            <meta property="og:site_name" content="Shop">
+            <meta property="article:published_time" content="2020-01-02T10:00:00+00:00">
+            <meta property="article:modified_time" content="2024-06-07T08:00:00+00:00">
+            <script type="application/ld+json">{"@graph":[{"@type":"WebPage","datePublished":"2019-01-01"},
+              {"@type":"Article","author":{"@id":"#p1"}},{"@type":"Person","@id":"#p1","name":"Rosa Park"}]}</script>
+            </head><body><article><h1>The guide</h1><p>Updated June 7, 2024</p>
+            <p>The council voted on Tuesday to rebuild the old bridge, which has carried traffic since 1921.</p>
+            </article></body></html>"##;
+        let page = Streaming.extract(html, None).unwrap();
+        assert_eq!(page.meta.published.as_deref(), Some("2024-06-07T08:00:00Z"));
+        assert_eq!(page.meta.authors, ["Rosa Park"]);
+        let html = r#"<html><head><meta name="author" content="shopadmin"></head><body>
+            <h1>Another guide</h1><p>By Ana Lima - 12.05.2024</p>
+            <p>The council voted on Tuesday to rebuild the old bridge, which has carried traffic since 1921.</p>
+            </body></html>"#;
+        let page = Streaming.extract(html, None).unwrap();
+        assert_eq!(page.meta.published.as_deref(), Some("2024-05-12"));
+        assert_eq!(page.meta.authors, ["Ana Lima"]);
     }
 
     #[test]
