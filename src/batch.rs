@@ -14,14 +14,14 @@ use std::collections::HashMap;
 use crate::boilerplate::{Learned, Learner};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
-use crate::pipeline::learn::learn_pass;
+use crate::pipeline::learn::{learn_pass, resume, KeptInputs};
 use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
 use crate::record::Article;
 use crate::record::DedupInfo;
 use crate::signatures::SignatureWriter;
 use crate::sink::jsonl::JsonlSink;
 use crate::sink::{identity, OutputConfig, PartitionBy, Record, RecordSink, SinkOptions};
-use crate::source::{read_inputs, read_listed, InputConfig, Rejected};
+use crate::source::{read_inputs, read_listed, Emitter, InputConfig, Rejected};
 use crate::summary::Summary;
 
 /// Where a batch run's outcomes go: the record sink and, optionally, a
@@ -294,14 +294,16 @@ pub fn save_learned(path: &Path, learned: &Learned) -> Result<()> {
 }
 
 /// The learning pass over `roots` (stdin, which cannot be read twice, is
-/// left out). Returns `None` when interrupted.
+/// left out): what it learned, and the inputs it kept prepared within
+/// `keep_bytes` for the second pass. Returns `None` when interrupted.
 pub async fn learn(
     core: &Core,
     roots: &[PathBuf],
     input: &InputConfig,
     earlier: &[Learned],
+    keep_bytes: usize,
     shutdown: &mut (impl Future<Output = ()> + Unpin),
-) -> Result<Option<Learned>> {
+) -> Result<Option<(Learned, KeptInputs)>> {
     let mut learner = Learner::new(core.stages().learn_params());
     for e in earlier {
         learner.absorb(e);
@@ -317,7 +319,8 @@ pub async fn learn(
         std::thread::scope(|scope| {
             let stop = &stop;
             let worker = scope.spawn(move || {
-                let r = learn_pass(core, learner, |e| read_inputs(&roots, input, e), stop);
+                let read = |e: &mut Emitter<'_>| read_inputs(&roots, input, e);
+                let r = learn_pass(core, learner, read, stop, keep_bytes);
                 let _ = done_tx.send(());
                 r
             });
@@ -330,10 +333,10 @@ pub async fn learn(
             if interrupted {
                 stop.store(true, Ordering::Relaxed);
             }
-            let learner = worker
+            let (learner, kept) = worker
                 .join()
                 .map_err(|_| Error::Task("the learning pass panicked".into()))??;
-            Ok::<_, Error>((!interrupted).then(|| learner.finish()))
+            Ok::<_, Error>((!interrupted).then(|| (learner.finish(), kept)))
         })
     })?;
     Ok(learned)
@@ -362,14 +365,31 @@ pub async fn run(
     } = start;
     let mut shutdown = Box::pin(shutdown);
     let mut learned = None;
+    let mut kept = KeptInputs::new();
     let mut interrupted = false;
     if core.stages().learning() {
         info!(
             "learning boilerplate: first pass over {} input(s)",
             roots.len()
         );
-        match learn(core, &roots, input, &learning.earlier, &mut shutdown).await? {
-            Some(l) => {
+        let keep_bytes = core.stages().learn_keep_bytes();
+        match learn(
+            core,
+            &roots,
+            input,
+            &learning.earlier,
+            keep_bytes,
+            &mut shutdown,
+        )
+        .await?
+        {
+            Some((l, k)) => {
+                let bytes: usize = k.values().map(|k| k.heap_bytes()).sum();
+                info!(
+                    "learning pass kept {} prepared input(s), {bytes} B, for the second pass",
+                    k.len()
+                );
+                kept = k;
                 for (name, s) in &l.sources {
                     let bytes = serde_json::to_vec(s).map_or(0, |v| v.len());
                     info!(
@@ -411,11 +431,24 @@ pub async fn run(
             shutdown.await;
         }
     };
+    let read = move |emitter: &mut Emitter<'_>| match (&listed, roots.as_slice()) {
+        (Some(rels), [root]) => read_listed(root, rels, &input, emitter),
+        _ => read_inputs(&roots, &input, emitter),
+    };
     let driven = drive(
         core,
-        move |emitter| match (&listed, roots.as_slice()) {
-            (Some(rels), [root]) => read_listed(root, rels, &input, emitter),
-            _ => read_inputs(&roots, &input, emitter),
+        move |emitter| {
+            if kept.is_empty() {
+                return read(emitter);
+            }
+            // Inputs the first pass kept resume at the boilerplate stage.
+            let stop = emitter.stop_flag();
+            let mut forward = |input| emitter.emit(resume(&mut kept, input));
+            let mut inner = Emitter::new(&mut forward, stop);
+            read(&mut inner);
+            let skipped = inner.take_skipped();
+            drop(inner);
+            emitter.add_skipped(skipped);
         },
         sink,
         DriveOptions {

@@ -372,9 +372,10 @@ fn boilerplate_learn(args: &LearnArgs, settings: &Settings) -> anyhow::Result<Ex
         &args.inputs,
         &settings.input,
         &earlier,
+        0, // nothing follows this pass: keep no input
         &mut shutdown,
     ))?;
-    let Some(learned) = learned else {
+    let Some((learned, _)) = learned else {
         return Ok(Exit::Interrupted);
     };
     print!(

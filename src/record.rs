@@ -108,6 +108,21 @@ pub struct Removed {
     pub stories: Option<u32>,
 }
 
+/// What the rule-based boilerplate pass leaves of an article (see
+/// [`Article::ruled`]).
+#[derive(Debug, Clone, Default)]
+pub struct Ruled {
+    /// The title after the pass (`None` when it went back to the text).
+    pub title: Option<String>,
+    /// The text after the pass.
+    pub text: String,
+    /// What the pass removed, in text order.
+    pub boilerplate: Vec<Removed>,
+    /// The dedup signature of `text`, when it was taken with the dedup
+    /// stage's settings; that stage then does not take it again.
+    pub fingerprint: Option<Fingerprint>,
+}
+
 /// Duplicate status of an article relative to those before it in input order.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -274,6 +289,11 @@ pub struct Article {
     /// downstream in input order (the daemon's); `None` otherwise.
     #[serde(skip)]
     pub observation: Option<Box<crate::boilerplate::Observation>>,
+    /// The rule-based boilerplate pass's result for the text as it stands,
+    /// computed ahead of the stage (a batch run's learning pass), so the
+    /// stage need not redo it when no learned line applies.
+    #[serde(skip)]
+    pub ruled: Option<Box<Ruled>>,
     /// The web page still to be extracted (HTML and WARC input, JSONL
     /// `html`); taken by the extract stage, which fills `text`.
     #[serde(skip)]

@@ -39,7 +39,7 @@ pub enum Scheme {
 }
 
 /// Computes MinHash signatures of a fixed length over word shingles.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinHasher {
     scheme: Scheme,
     shingle_words: usize,

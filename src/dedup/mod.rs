@@ -157,7 +157,8 @@ pub fn hashing_key(text: &str) -> String {
 }
 
 /// Computes [`Fingerprint`]s. Build once, share across worker threads.
-#[derive(Debug, Clone)]
+/// Two that compare equal sign every text alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprinter {
     folding: Folding,
     minhasher: Option<MinHasher>,

@@ -24,7 +24,8 @@ use crate::error::{Error, Result};
 use crate::metrics::{Endpoint, Metrics};
 use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
 use crate::record::{Article, MessageAt};
-use crate::source::{Emitter, Rejected};
+use crate::serve::learned::Online;
+use crate::source::{Emitter, Input, Rejected};
 use crate::summary::Summary;
 
 fn kafka_err(op: &'static str, e: KafkaError) -> Error {
@@ -192,7 +193,26 @@ pub async fn run(
 
     let metrics = Arc::new(Metrics::new("kafka"));
     let endpoint = Endpoint::start(options.metrics, &metrics).await?;
+    // Learned chrome, per instance and in memory like the dedup index: what
+    // this instance read since it started, renewed every
+    // `learn_refresh_articles` messages as in the daemon.
+    let stages = core.stages();
+    let learning = stages.learning().then(|| {
+        Online::start(
+            Arc::clone(stages.chrome_slot()),
+            stages.learn_params(),
+            stages.learn_bounds(),
+            stages.learn_refresh(),
+            0,
+            None,
+        )
+    });
+    if learning.is_some() {
+        info!("learning boilerplate from the messages this instance reads");
+    }
+    let gate = learning.as_ref().map(Online::gate);
     let writer = Writer {
+        learning,
         cfg: cfg.clone(),
         consumer: Arc::clone(&consumer),
         producer,
@@ -210,7 +230,18 @@ pub async fn run(
     let max_bytes = options.input.max_file_bytes;
     let source = {
         let consumer = Arc::clone(&consumer);
-        move |emitter: &mut Emitter<'_>| consume(&consumer, max_bytes, emitter)
+        move |emitter: &mut Emitter<'_>| match gate {
+            None => consume(&consumer, max_bytes, emitter),
+            // Each message waits for its block's learned chrome.
+            Some(gate) => {
+                let stop = emitter.stop_flag();
+                let mut push = |input: Input| {
+                    gate.wait(input.seq(), stop);
+                    emitter.emit(input)
+                };
+                consume(&consumer, max_bytes, &mut Emitter::new(&mut push, stop));
+            }
+        }
     };
     let driven = drive(
         core,
@@ -270,6 +301,8 @@ fn consume(consumer: &Consumer_, limit: u64, out: &mut Emitter<'_>) {
 
 /// The outcome sink: produces, and commits offsets once acknowledged.
 struct Writer {
+    /// The learner, when `boilerplate.learn` is on; every outcome is folded.
+    learning: Option<Online>,
     cfg: KafkaConfig,
     consumer: Arc<Consumer_>,
     producer: Arc<Producer_>,
@@ -427,15 +460,24 @@ impl OutcomeSink for Writer {
         let topic = self.cfg.output_topic.clone();
         self.send(&topic, &article.id, json)?;
         self.records += 1;
+        if let Some(l) = self.learning.as_mut() {
+            l.fold(Some(article));
+        }
         self.handled(article.source.message.as_deref(), article.source.event_secs)
     }
 
     fn dropped(&mut self, article: &Article) -> Result<()> {
+        if let Some(l) = self.learning.as_mut() {
+            l.fold(Some(article));
+        }
         self.handled(article.source.message.as_deref(), article.source.event_secs)
     }
 
     fn rejected(&mut self, r: &Rejected) -> Result<()> {
         self.rejected += 1;
+        if let Some(l) = self.learning.as_mut() {
+            l.fold(None);
+        }
         if !self.cfg.rejects_topic.is_empty() {
             let line = serde_json::to_vec(r).map_err(|e| Error::Kafka {
                 op: "cannot serialize a rejection",

@@ -232,10 +232,11 @@ async fn batch_inputs(input: Receiver<Input>, output: BatchSender<Input>) {
 }
 
 /// Bytes an input carries, for batch sizing.
-fn input_bytes(input: &Input) -> usize {
+pub(crate) fn input_bytes(input: &Input) -> usize {
     match input {
         Input::Raw { bytes, .. } => bytes.len(),
         Input::Parsed(a) => a.text.len(),
+        Input::Prepared(k) => k.article.text.len(),
         Input::Rejected(_) => 0,
     }
 }
@@ -567,6 +568,7 @@ fn origin_of(input: &Input) -> (u64, SourceInfo) {
     match input {
         Input::Raw { seq, source, .. } => (*seq, source.clone()),
         Input::Parsed(a) => (a.seq, a.source.clone()),
+        Input::Prepared(k) => (k.article.seq, k.article.source.clone()),
         Input::Rejected(r) => (
             r.seq,
             SourceInfo {

@@ -570,6 +570,8 @@ fn take(
                     r.seq = out.next_seq();
                     Input::Rejected(r)
                 }
+                // Readers never make these: only a batch run's learning pass does.
+                kept @ Input::Prepared(_) => kept,
             };
             out.emit(input)
         };

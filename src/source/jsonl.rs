@@ -335,7 +335,7 @@ mod tests {
             .map(|i| match i {
                 Input::Parsed(a) => format!("ok:{}", a.source.line.unwrap_or(0)),
                 Input::Rejected(r) => format!("{}:{}", r.kind, r.location()),
-                Input::Raw { .. } => "raw".into(),
+                Input::Raw { .. } | Input::Prepared(_) => "raw".into(),
             })
             .collect();
         assert_eq!(
@@ -458,7 +458,7 @@ mod tests {
             .map(|i| match i {
                 Input::Parsed(a) => format!("ok:{:?}", a.source.line),
                 Input::Rejected(r) => format!("{}:{:?}", r.kind, r.line),
-                Input::Raw { .. } => "raw".into(),
+                Input::Raw { .. } | Input::Prepared(_) => "raw".into(),
             })
             .collect();
         assert_eq!(

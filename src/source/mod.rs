@@ -86,6 +86,32 @@ pub enum Input {
     Parsed(Box<Article>),
     /// An input that could not be read or parsed.
     Rejected(Rejected),
+    /// An article a batch run's learning pass already decoded and prepared
+    /// up to the boilerplate stage, kept for the second pass.
+    Prepared(Box<Kept>),
+}
+
+/// What a batch run's learning pass keeps of one input for the second pass:
+/// the article as it was before the boilerplate stage, with the rules'
+/// result attached ([`Article::ruled`]), and the time its stages took.
+#[derive(Debug)]
+pub struct Kept {
+    /// The article, prepared up to the boilerplate stage.
+    pub article: Article,
+    /// Nanoseconds of the steps already run, indexed like
+    /// [`crate::summary::ArticleStats::stage_nanos`].
+    pub nanos: [u64; crate::summary::MAX_TIMED],
+}
+
+impl Kept {
+    /// Bytes of memory it holds, roughly: the texts it carries.
+    pub fn heap_bytes(&self) -> usize {
+        let a = &self.article;
+        let ruled = a.ruled.as_ref().map_or(0, |r| {
+            r.text.len() + r.title.as_ref().map_or(0, String::len)
+        });
+        std::mem::size_of::<Self>() + a.text.len() + a.title.as_ref().map_or(0, String::len) + ruled
+    }
 }
 
 impl Input {
@@ -95,6 +121,7 @@ impl Input {
             Input::Raw { seq, .. } => *seq,
             Input::Parsed(a) => a.seq,
             Input::Rejected(r) => r.seq,
+            Input::Prepared(k) => k.article.seq,
         }
     }
 }
@@ -793,7 +820,7 @@ mod tests {
                         format!("{}={}", source.path, String::from_utf8_lossy(bytes))
                     }
                     Input::Rejected(r) => format!("{}:{}", r.path, r.kind),
-                    Input::Parsed(_) => "parsed".into(),
+                    Input::Parsed(_) | Input::Prepared(_) => "parsed".into(),
                 })
                 .collect()
         };

@@ -529,7 +529,7 @@ mod tests {
                     String::from_utf8_lossy(&bytes)
                 ),
                 Input::Rejected(r) => format!("{} {} ({})", r.line.unwrap_or(0), r.kind, r.reason),
-                Input::Parsed(_) => "parsed".into(),
+                Input::Parsed(_) | Input::Prepared(_) => "parsed".into(),
             });
             true
         };
@@ -574,7 +574,7 @@ mod tests {
                     String::from_utf8_lossy(bytes)
                 ),
                 Input::Rejected(r) => format!("{} {}", r.line.unwrap_or(0), r.kind),
-                Input::Parsed(_) => "parsed".into(),
+                Input::Parsed(_) | Input::Prepared(_) => "parsed".into(),
             })
             .collect();
         assert_eq!(

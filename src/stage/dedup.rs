@@ -119,6 +119,11 @@ pub struct Fingerprinter {
 }
 
 impl Fingerprinter {
+    /// The signer inside, for a stage that may sign alike.
+    pub fn signer(&self) -> &dedup::Fingerprinter {
+        &self.inner
+    }
+
     /// Build from config.
     pub fn new(cfg: &DedupConfig) -> Self {
         Fingerprinter {
@@ -141,7 +146,11 @@ impl Stage for Fingerprinter {
     }
 
     fn process(&self, article: &mut Article) -> Verdict {
-        article.fingerprint = Some(self.inner.fingerprint(&article.text));
+        // Already signed alike by the boilerplate stage while it observed
+        // the text it left (see `Ruled::fingerprint`).
+        if article.fingerprint.is_none() {
+            article.fingerprint = Some(self.inner.fingerprint(&article.text));
+        }
         Ok(())
     }
 }

@@ -22,9 +22,9 @@ use crate::boilerplate::{Chrome, LearnParams, Observation};
 use crate::dedup::Fingerprinter;
 
 use crate::error::{RejectReason, Result};
-use crate::record::Article;
 use crate::record::SourceFormat;
-use crate::source::{decode::decode, decode::decode_html, Input, Rejected};
+use crate::record::{Article, Ruled};
+use crate::source::{decode::decode, decode::decode_html, Input, Kept, Rejected};
 use crate::summary::{ArticleStats, MAX_TIMED};
 
 /// What a stage decides about the article it processed: go on, or leave it
@@ -73,6 +73,8 @@ pub struct Stages {
     boilerplate: boilerplate::BoilerplateConfig,
     /// Signatures that tell a source's stories apart while learning.
     story_fingerprinter: Fingerprinter,
+    /// The dedup stage signs as `story_fingerprinter` does.
+    signs_alike: bool,
     /// After it, in order; skipped for duplicates left out of the output.
     enrich: Vec<Box<dyn Stage>>,
 }
@@ -86,16 +88,26 @@ impl Stages {
     /// fails (naming the file) on a bad one, before any work starts.
     pub fn new(cfg: StageSettings<'_>) -> Result<Self> {
         let chrome = Arc::new(boilerplate::ChromeSlot::default());
+        let signer = cfg
+            .dedup
+            .enabled
+            .then(|| dedup::Fingerprinter::new(cfg.dedup));
         let learning = [
             boxed(extract::Extract),
             boxed(normalize::Normalize),
             boxed(id::ContentId),
             boxed(title::Title::new(cfg.title)),
-            boilerplate::Boilerplate::build(cfg.boilerplate, Arc::clone(&chrome))?,
+            boilerplate::Boilerplate::build(
+                cfg.boilerplate,
+                Arc::clone(&chrome),
+                signer.as_ref().map(dedup::Fingerprinter::signer),
+            )?,
         ];
+        let signs_alike = signer.as_ref().map(dedup::Fingerprinter::signer)
+            == Some(&crate::boilerplate::learn::story_fingerprinter());
         let rest = [
             boxed(require_text::RequireText),
-            dedup::Fingerprinter::build(cfg.dedup),
+            signer.map(|s| Box::new(s) as Box<dyn Stage>),
         ];
         let prepare: Vec<_> = learning.into_iter().flatten().collect();
         let before_learning = prepare.len();
@@ -109,6 +121,7 @@ impl Stages {
             chrome,
             boilerplate: cfg.boilerplate.clone(),
             story_fingerprinter: crate::boilerplate::learn::story_fingerprinter(),
+            signs_alike,
             enrich: enrich.into_iter().flatten().collect(),
         };
         debug_assert!(stages.names().len() <= MAX_TIMED);
@@ -124,13 +137,21 @@ impl Stages {
     }
 
     /// Everything before the dedup verdict: decode, then the prepare stages.
+    /// An input the learning pass kept resumes at the boilerplate stage.
     pub fn prepare(
         &self,
         input: Input,
     ) -> std::result::Result<(Box<Article>, ArticleStats), Rejected> {
         let mut stats = ArticleStats::default();
-        let mut article = open(input, &mut stats.stage_nanos[0])?;
-        match run_all(&self.prepare, &mut article, &mut stats.stage_nanos[1..]) {
+        let (mut article, from) = match input {
+            Input::Prepared(kept) => {
+                stats.stage_nanos = kept.nanos;
+                (Box::new(kept.article), self.before_learning - 1)
+            }
+            input => (open(input, &mut stats.stage_nanos[0])?, 0),
+        };
+        let stages = &self.prepare[from..];
+        match run_all(stages, &mut article, &mut stats.stage_nanos[1 + from..]) {
             Ok(()) => Ok((article, stats)),
             Err(reason) => Err(Rejected::new(article.seq, &article.source, reason)),
         }
@@ -141,6 +162,11 @@ impl Stages {
         self.boilerplate.learning()
     }
 
+    /// Memory a batch run's learning pass may keep prepared inputs in.
+    pub fn learn_keep_bytes(&self) -> usize {
+        self.boilerplate.learn_keep_bytes()
+    }
+
     /// The learner's thresholds.
     pub fn learn_params(&self) -> LearnParams {
         self.boilerplate.learn_params()
@@ -148,24 +174,54 @@ impl Stages {
 
     /// What a learning pass sees of one input: decoded, normalized, titled
     /// and cleaned by the rules (never by learned chrome), then observed.
-    /// `None` for an input that is rejected on the way.
-    pub fn observe(&self, input: Input) -> Option<Observation> {
-        let mut article = open(input, &mut 0).ok()?;
-        for stage in &self.prepare[..self.before_learning] {
-            stage.process(&mut article).ok()?;
+    /// With `keep`, also the article as it was before the boilerplate stage,
+    /// the rules' result attached, for the second pass to resume from
+    /// ([`Input::Prepared`]). `None` for an input that is rejected on the
+    /// way (the second pass reads it again and reports it), or when the
+    /// boilerplate stage is off.
+    pub fn observe(&self, input: Input, keep: bool) -> Option<(Observation, Option<Box<Kept>>)> {
+        if !self.boilerplate.enabled {
+            return None;
         }
+        let mut nanos = [0; MAX_TIMED];
+        let mut article = open(input, &mut nanos[0]).ok()?;
+        // Learning needs the boilerplate stage, so it ends the list.
+        let last = self.before_learning - 1;
+        run_all(&self.prepare[..last], &mut article, &mut nanos[1..]).ok()?;
+        let t = Instant::now();
+        let mut ruled = Article {
+            title: article.title.clone(),
+            text: article.text.clone(),
+            ..Article::default()
+        };
+        // No chrome is installed yet: this is the rule-based pass alone.
+        self.prepare[last].process(&mut ruled).ok()?;
+        nanos[1 + last] += t.elapsed().as_nanos() as u64;
         let source = boilerplate::source_of(
             self.boilerplate.source,
             article.url.as_deref(),
             &article.source.path,
         );
-        Some(Observation::new(
+        let observation = Observation::new(
             source,
-            article.title.as_deref(),
-            &article.text,
+            ruled.title.as_deref(),
+            &ruled.text,
             &self.story_fingerprinter,
             &self.boilerplate.learn_params(),
-        ))
+        );
+        let kept = keep.then(|| {
+            article.ruled = Some(Box::new(Ruled {
+                title: ruled.title,
+                text: ruled.text,
+                boilerplate: ruled.boilerplate,
+                fingerprint: self.signs_alike.then(|| observation.fingerprint.clone()),
+            }));
+            Box::new(Kept {
+                article: *article,
+                nanos,
+            })
+        });
+        Some((observation, kept))
     }
 
     /// Install learned chrome; the boilerplate stage applies it to every
@@ -211,6 +267,7 @@ fn open(input: Input, nanos: &mut u64) -> std::result::Result<Box<Article>, Reje
     let (seq, mut source, bytes) = match input {
         Input::Rejected(r) => return Err(r),
         Input::Parsed(a) => return Ok(a),
+        Input::Prepared(kept) => return Ok(Box::new(kept.article)),
         Input::Raw { seq, source, bytes } => (seq, source, bytes),
     };
     let t = Instant::now();
@@ -268,6 +325,119 @@ mod tests {
             entities: &entities,
         })
         .unwrap()
+    }
+
+    fn learning_stages() -> Stages {
+        let boilerplate = boilerplate::BoilerplateConfig {
+            learn: true,
+            source: boilerplate::SourceMode::Folder,
+            ..Default::default()
+        };
+        let entities = entities::EntitiesConfig {
+            enabled: false,
+            ..Default::default()
+        };
+        Stages::new(StageSettings {
+            title: &title::TitleConfig::default(),
+            boilerplate: &boilerplate,
+            dedup: &dedup::DedupConfig::default(),
+            entities: &entities,
+        })
+        .unwrap()
+    }
+
+    fn story(seq: u64) -> Input {
+        // Words of its own, so no two stories are near copies.
+        let tag = char::from(b'a' + seq as u8);
+        let words = |from: &[&str]| -> String {
+            from.iter()
+                .map(|w| format!("{w}{tag}{tag}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let body = format!(
+            "{}.\n\nHarbor Media is printed by the Quayside Press\n\n{}.\n\nAdvertisement\n",
+            words(&["river", "stone", "cloud", "field", "market", "winter", "signal", "orchard"]),
+            words(&["lantern", "meadow", "copper", "harvest", "beacon", "timber", "canyon"]),
+        );
+        Input::Raw {
+            seq,
+            source: SourceInfo {
+                path: format!("harbor/{seq}.txt"),
+                bytes: body.len() as u64,
+                ..SourceInfo::default()
+            },
+            bytes: body.into_bytes(),
+        }
+    }
+
+    /// The record and signature an article ends up with.
+    fn outcome(
+        prepared: (Box<Article>, ArticleStats),
+    ) -> (String, Option<crate::record::Fingerprint>) {
+        let (article, _) = prepared;
+        (
+            serde_json::to_string(&article).unwrap(),
+            article.fingerprint,
+        )
+    }
+
+    #[test]
+    fn a_kept_input_resumes_to_what_a_fresh_read_becomes() {
+        let stages = learning_stages();
+        let mut learner = crate::boilerplate::Learner::new(stages.learn_params());
+        let mut kept = Vec::new();
+        for seq in 0..12 {
+            let (obs, k) = stages.observe(story(seq), true).unwrap();
+            learner.add(obs);
+            kept.push(k.unwrap());
+        }
+        let k11 = kept.pop().unwrap();
+        // Before any chrome: the rules' result carried over, signature too.
+        let fresh = outcome(stages.prepare(story(11)).unwrap());
+        let text =
+            |json: &str| serde_json::from_str::<serde_json::Value>(json).unwrap()["text"].clone();
+        let t = text(&fresh.0).to_string();
+        assert!(!t.contains("Advertisement") && t.contains("Harbor"), "{t}");
+        assert_eq!(
+            outcome(stages.prepare(Input::Prepared(k11)).unwrap()),
+            fresh
+        );
+        // With learned chrome: the tip line goes, as in a fresh read.
+        assert!(stages.install_chrome(learner.chrome()));
+        let k10 = kept.pop().unwrap();
+        let fresh = outcome(stages.prepare(story(10)).unwrap());
+        assert!(fresh.0.contains("learned:harbor"), "{}", fresh.0);
+        assert!(
+            !text(&fresh.0).to_string().contains("Harbor"),
+            "{}",
+            fresh.0
+        );
+        assert_eq!(
+            outcome(stages.prepare(Input::Prepared(k10)).unwrap()),
+            fresh
+        );
+    }
+
+    #[test]
+    fn a_kept_input_is_resumed_only_at_its_own_position() {
+        let stages = learning_stages();
+        let mut kept = crate::pipeline::learn::KeptInputs::new();
+        let (_, k) = stages.observe(story(3), true).unwrap();
+        kept.insert(3, k.unwrap());
+        // Another file at that position (one added between the passes).
+        let mut other = story(3);
+        if let Input::Raw { source, .. } = &mut other {
+            source.path = "harbor/new.txt".into();
+        }
+        let back = crate::pipeline::learn::resume(&mut kept, other);
+        assert!(matches!(back, Input::Raw { .. }));
+        kept.insert(3, stages.observe(story(3), true).unwrap().1.unwrap());
+        assert!(matches!(
+            crate::pipeline::learn::resume(&mut kept, story(3)),
+            Input::Prepared(_)
+        ));
+        assert!(kept.is_empty());
     }
 
     #[test]

@@ -109,6 +109,53 @@ fn learned_chrome_meets_the_targets_on_generated_outlets() {
     }
 }
 
+/// The second pass resumes the inputs the first kept; whether an input was
+/// kept (all, some, none) and the thread count change no byte of output.
+#[test]
+fn kept_inputs_change_no_output_whatever_the_budget_and_threads() {
+    let Some(docs) = bbc() else {
+        return;
+    };
+    let corpus = build(&docs, params(13));
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("corpus.jsonl");
+    let lines: Vec<String> = corpus.iter().map(Generated::json_line).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    assert!(
+        std::fs::metadata(&input).unwrap().len() > 2 << 20,
+        "a budget of 1 MiB keeps some"
+    );
+    let outputs: Vec<Vec<u8>> = [("0", "1"), ("1", "2"), ("1024", "2"), ("1024", "1")]
+        .iter()
+        .map(|(keep_mb, threads)| {
+            let out = dir.path().join(format!("out-{keep_mb}-{threads}.jsonl"));
+            newspipe()
+                .env("NEWSPIPE__BOILERPLATE__LEARN_KEEP_MB", keep_mb)
+                .args([
+                    "run",
+                    "--no-entities",
+                    "--learn",
+                    "--threads",
+                    threads,
+                    "-o",
+                ])
+                .arg(&out)
+                .arg(&input)
+                .assert()
+                .code(predicates::ord::eq(0).or(predicates::ord::eq(3)));
+            std::fs::read(&out).unwrap()
+        })
+        .collect();
+    let records = json_lines_of(&dir.path().join("out-0-1.jsonl"));
+    assert!(!learned_lines(&records).is_empty(), "it learned");
+    for (i, o) in outputs.iter().enumerate().skip(1) {
+        assert!(
+            o == &outputs[0],
+            "run {i} differs from the run that kept nothing"
+        );
+    }
+}
+
 #[test]
 fn the_rules_alone_miss_most_of_the_outlets_chrome() {
     let Some(docs) = bbc() else {

@@ -386,6 +386,62 @@ fn metrics_and_summary_of_a_kafka_run() {
     assert_eq!(s["rejected"]["malformed_json"], 2, "{s}");
 }
 
+/// With learning on, an instance learns the topic's chrome from the messages
+/// it reads and removes it from then on: with a snapshot every 10 messages,
+/// the first 10 keep the masthead and every later one loses it, recorded as
+/// `learned:<topic>`.
+#[test]
+fn an_instance_learns_the_topics_chrome_as_it_reads() {
+    let Some(brokers) = brokers() else { return };
+    let t = Topics::create(&brokers);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("a.log");
+    let mut a = Instance(
+        instance_command(&brokers, &t, 200, &log)
+            .env("NEWSPIPE__BOILERPLATE__LEARN", "true")
+            .env("NEWSPIPE__BOILERPLATE__LEARN_MIN_STORIES", "4")
+            .env("NEWSPIPE__BOILERPLATE__LEARN_MIN_SHARE", "0")
+            .env("NEWSPIPE__BOILERPLATE__LEARN_REFRESH_ARTICLES", "10")
+            .spawn()
+            .expect("start newspipe kafka"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(100);
+    wait_until(deadline, "partitions", || assigned(&log));
+    const N: usize = 40;
+    const MASTHEAD: &str = "Harbor Courier is printed on the quay every single morning";
+    let producer = input_producer(&brokers);
+    for i in 0..N {
+        let text = format!("{}\n{MASTHEAD}\n", support::article(i));
+        let payload = serde_json::json!({ "id": article_id(i), "text": text }).to_string();
+        let key = article_id(i);
+        let record = BaseRecord::to(&t.input).key(&key).payload(&payload);
+        producer.send(record).map_err(|(e, _)| e).expect("send");
+    }
+    producer
+        .flush(Duration::from_secs(10))
+        .expect("flush input");
+    let mut reader = OutputReader::new(&brokers, &t.output, &format!("{}-reader", t.group));
+    wait_until(deadline, "every record", || {
+        reader.drain();
+        reader.source_ids().len() == N
+    });
+    stop_cleanly(&mut a, &log);
+    let rule = format!("learned:{}", t.input);
+    let (mut learned, mut kept) = (0, 0);
+    for (_, r) in &reader.records {
+        let v: serde_json::Value = serde_json::from_str(r).expect("json");
+        let removed = v["boilerplate"].as_array().cloned().unwrap_or_default();
+        let by_learning = removed.iter().any(|b| {
+            b["rule"] == rule.as_str() && b["text"] == MASTHEAD && b["stories"].as_u64() >= Some(4)
+        });
+        let in_text = v["text"].as_str().is_some_and(|t| t.contains(MASTHEAD));
+        assert!(by_learning != in_text, "removed or kept, not both: {v}");
+        learned += usize::from(by_learning);
+        kept += usize::from(in_text);
+    }
+    assert_eq!((kept, learned), (10, N - 10), "{}", show(&log));
+}
+
 /// A graceful rebalance hands partitions over without redoing any work:
 /// the first instance commits nothing on its own (its commit interval is
 /// longer than the test), so every article it wrote before the second one

@@ -22,7 +22,7 @@ use crate::boilerplate::learn::Bounds;
 use crate::boilerplate::{Chrome, LearnParams, Observation};
 use crate::dedup::Fingerprinter;
 use crate::error::{Error, Result};
-use crate::record::{Article, Removed};
+use crate::record::{Article, Removed, Ruled};
 use crate::stage::title::ends_like_sentence_or_clause;
 use crate::stage::{Stage, Verdict};
 
@@ -75,6 +75,9 @@ pub struct BoilerplateConfig {
     pub learn_max_words: usize,
     /// Templates kept per source in a saved learned state.
     pub learn_max_templates: usize,
+    /// Memory (MiB) a batch run's learning pass may hold prepared inputs
+    /// in, so the second pass does not read and prepare them again.
+    pub learn_keep_mb: u64,
     /// The daemon's learned chrome is renewed every this many inputs.
     pub learn_refresh_articles: u64,
     /// Sources the daemon's learner remembers (the least recent go first).
@@ -111,6 +114,7 @@ impl Default for BoilerplateConfig {
             learn_min_share: p.min_share,
             learn_max_words: p.max_words,
             learn_max_templates: p.max_templates,
+            learn_keep_mb: 1024,
             learn_refresh_articles: 1000,
             learn_max_sources: 256,
             learn_max_stories: 1024,
@@ -125,6 +129,8 @@ pub const MIN_STORIES_RANGE: (u32, u32) = (2, 1_000_000);
 pub const MAX_LEARN_WORDS: usize = 200;
 /// Most `boilerplate.learn_max_templates`.
 pub const MAX_LEARN_TEMPLATES: usize = 1_000_000;
+/// Most `boilerplate.learn_keep_mb` (1 TiB).
+pub const MAX_LEARN_KEEP_MB: u64 = 1 << 20;
 /// Most `boilerplate.learn_refresh_articles`.
 pub const MAX_LEARN_REFRESH: u64 = 1_000_000;
 /// Most `boilerplate.learn_max_sources`, `learn_max_stories` and `learn_max_counted`.
@@ -150,6 +156,9 @@ impl BoilerplateConfig {
         }
         if !(1..=MAX_LEARN_TEMPLATES).contains(&self.learn_max_templates) {
             return bad("learn_max_templates", format!("1 to {MAX_LEARN_TEMPLATES}"));
+        }
+        if self.learn_keep_mb > MAX_LEARN_KEEP_MB {
+            return bad("learn_keep_mb", format!("0 to {MAX_LEARN_KEEP_MB}"));
         }
         if !(1..=MAX_LEARN_REFRESH).contains(&self.learn_refresh_articles) {
             return bad(
@@ -205,6 +214,11 @@ impl BoilerplateConfig {
             self.learn_max_counted
         )
         .to_lowercase()
+    }
+
+    /// `learn_keep_mb` in bytes.
+    pub fn learn_keep_bytes(&self) -> usize {
+        usize::try_from(self.learn_keep_mb << 20).unwrap_or(usize::MAX)
     }
 
     /// Whether learning runs: the stage on and `learn` set.
@@ -773,6 +787,9 @@ pub struct Boilerplate {
     /// What observing an article needs (the daemon learns as it goes).
     learn_params: LearnParams,
     story_fingerprinter: Fingerprinter,
+    /// The dedup stage signs text as `story_fingerprinter` does, so a
+    /// signature taken while observing is the article's own.
+    signs_alike: bool,
 }
 
 impl Boilerplate {
@@ -796,6 +813,7 @@ impl Boilerplate {
             chrome,
             learn_params: cfg.learn_params(),
             story_fingerprinter: crate::boilerplate::learn::story_fingerprinter(),
+            signs_alike: false,
         })
     }
 
@@ -807,6 +825,7 @@ impl Boilerplate {
             chrome: Arc::default(),
             learn_params: LearnParams::default(),
             story_fingerprinter: crate::boilerplate::learn::story_fingerprinter(),
+            signs_alike: false,
         }
     }
 
@@ -817,14 +836,19 @@ impl Boilerplate {
 
     /// The stage when `[boilerplate]` enables it, applying the chrome put
     /// into `chrome` once it is there.
+    /// `dedup` is the dedup stage's signer, when that stage runs: a
+    /// signature taken while observing is reused when it signs alike.
     pub fn build(
         cfg: &BoilerplateConfig,
         chrome: Arc<ChromeSlot>,
+        dedup: Option<&Fingerprinter>,
     ) -> Result<Option<Box<dyn Stage>>> {
         if !cfg.enabled {
             return Ok(None);
         }
-        Ok(Some(Box::new(Boilerplate::with_chrome(cfg, chrome)?)))
+        let mut stage = Boilerplate::with_chrome(cfg, chrome)?;
+        stage.signs_alike = dedup == Some(&stage.story_fingerprinter);
+        Ok(Some(Box::new(stage)))
     }
 
     /// The article's source, as learning names it.
@@ -907,10 +931,14 @@ impl Boilerplate {
         if chrome.is_some_and(|c| self.apply_learned(c, article)) {
             self.apply_rules(article);
         } else {
-            // Nothing learned applies: the rules' result is the article's.
+            // Nothing learned applies: the rules' result is the article's,
+            // and so is the signature taken of it.
             article.title = ruled.title;
             article.text = ruled.text;
             article.boilerplate.append(&mut ruled.boilerplate);
+            if self.signs_alike {
+                article.fingerprint = Some(observation.fingerprint.clone());
+            }
         }
         article.observation = Some(Box::new(observation));
     }
@@ -930,10 +958,26 @@ impl Stage for Boilerplate {
         // Learned chrome first: whole lines, learned from text the rules had
         // cleaned, so the rules then see the story as it starts (a masthead
         // gone, its headline is the first line again).
-        if let Some(chrome) = chrome {
-            self.apply_learned(&chrome, article);
+        let learned = chrome.is_some_and(|c| self.apply_learned(&c, article));
+        match article.ruled.take() {
+            // The rules already ran on this very text (a batch run's
+            // learning pass): their result stands.
+            Some(ruled) if !learned => {
+                let Ruled {
+                    title,
+                    text,
+                    boilerplate,
+                    fingerprint,
+                } = *ruled;
+                article.title = title;
+                article.text = text;
+                article.boilerplate.extend(boilerplate);
+                if fingerprint.is_some() {
+                    article.fingerprint = fingerprint;
+                }
+            }
+            _ => self.apply_rules(article),
         }
-        self.apply_rules(article);
         Ok(())
     }
 }
@@ -965,7 +1009,8 @@ mod tests {
     fn out_of_range_learning_bounds_are_refused_naming_the_key() {
         assert!(BoilerplateConfig::default().validate().is_ok());
         type Set = fn(&mut BoilerplateConfig);
-        let cases: [(&str, Set); 4] = [
+        let cases: [(&str, Set); 5] = [
+            ("learn_keep_mb", |c| c.learn_keep_mb = MAX_LEARN_KEEP_MB + 1),
             ("learn_refresh_articles", |c| c.learn_refresh_articles = 0),
             ("learn_max_sources", |c| c.learn_max_sources = 0),
             ("learn_max_stories", |c| c.learn_max_stories = 1),
