@@ -121,6 +121,12 @@ struct Container {
     likely: bool,
     /// `<article>`, `<main>` or `itemprop=articleBody`.
     semantic: bool,
+    /// A paragraph or list item: its text credits the elements around it,
+    /// not itself (readability's way), so an article whose paragraphs each
+    /// sit in their own wrapper is still found whole.
+    leaf: bool,
+    /// Tag, id and class, for [`debug_containers`].
+    label: String,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -250,7 +256,14 @@ impl State {
             BlockKind::Text
         };
         let mut near = [usize::MAX; 3];
-        for (slot, &c) in near.iter_mut().zip(self.open_containers.iter().rev()) {
+        let around = self
+            .open_containers
+            .iter()
+            .rev()
+            .enumerate()
+            .filter(|&(i, &c)| !(i == 0 && self.containers[c].leaf))
+            .map(|(_, &c)| c);
+        for (slot, c) in near.iter_mut().zip(around) {
             *slot = c;
         }
         let block = Block {
@@ -337,6 +350,8 @@ impl State {
                 score: 0.0,
                 likely: flags.likely,
                 semantic,
+                leaf: matches!(name.as_str(), "p" | "li" | "dt" | "dd"),
+                label: format!("{name}{}", words.chars().take(60).collect::<String>()),
             });
             self.containers.len() - 1
         });
@@ -707,12 +722,23 @@ pub fn page_blocks(html: &str) -> PageBlocks {
         all.push(all.last().copied().unwrap_or(0) + if b.boiler { 0 } else { n });
     }
     let sum = |v: &[usize], c: &Container| v[c.end_block] - v[c.first_block];
-    for _ in 0..MAX_WIDEN {
-        let Some(p) = st.containers[best].parent else {
+    // Wrappers that add no prose are passed through (they may still add
+    // chrome, so they are not taken themselves) and do not use up the levels.
+    let mut at = best;
+    let mut levels = 0;
+    let mut steps = 0;
+    while levels < MAX_WIDEN && steps < MAX_WIDEN_STEPS {
+        steps += 1;
+        let Some(p) = st.containers[at].parent else {
             break;
         };
         let (cur, par) = (&st.containers[best], &st.containers[p]);
         let (g_cur, g_par) = (sum(&good, cur), sum(&good, par));
+        at = p;
+        if g_par == g_cur {
+            continue;
+        }
+        levels += 1;
         if g_par as f64 >= g_cur as f64 * WIDEN_GAIN
             && g_par as f64 >= sum(&all, par) as f64 * WIDEN_DENSITY
         {
@@ -730,10 +756,33 @@ pub fn page_blocks(html: &str) -> PageBlocks {
 
 /// Levels the chosen container may widen by.
 const MAX_WIDEN: usize = 4;
+/// Ancestors looked at when widening, prose-neutral wrappers included.
+const MAX_WIDEN_STEPS: usize = 12;
 /// How much more prose an ancestor must hold to be taken instead.
 const WIDEN_GAIN: f64 = 1.15;
 /// The share of an ancestor's (non-boilerplate) text that must be prose.
 const WIDEN_DENSITY: f64 = 0.5;
+
+/// The `n` best-scoring containers of `html` and the chosen range, one a
+/// line: for studying pages, not for the pipeline.
+#[doc(hidden)]
+pub fn debug_containers(html: &str, n: usize) -> String {
+    let st = segment(html);
+    let mut order: Vec<usize> = (0..st.containers.len()).collect();
+    order.sort_by(|&a, &b| st.containers[b].score.total_cmp(&st.containers[a].score));
+    let mut out = String::new();
+    for i in order.into_iter().take(n) {
+        let c = &st.containers[i];
+        let depth = std::iter::successors(c.parent, |&p| st.containers[p].parent).count();
+        out.push_str(&format!(
+            "#{i} d{depth} score {:.1} blocks {}..{} parent {:?} {}\n",
+            c.score, c.first_block, c.end_block, c.parent, c.label
+        ));
+    }
+    let page = page_blocks(html);
+    out.push_str(&format!("chosen {:?}\n", page.article));
+    out
+}
 
 /// Whether a block inside the chosen container is article text.
 pub fn keep(b: &Block) -> bool {
@@ -853,6 +902,26 @@ mod tests {
             text.ends_with("Three.") && !text.contains("Short note"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn paragraphs_each_in_their_own_wrappers_are_taken_together() {
+        let para =
+            |s: &str| format!(r#"<div><div class="rich-text"><p>{PROSE} {s}</p></div></div>"#);
+        let html = format!(
+            r#"<body><div class="layout"><div class="toc"><a href="#a">Start</a></div>
+            <div class="story">{}{}{}{}</div></div>
+            <div class="more"><p>{PROSE} Elsewhere.</p></div></body>"#,
+            para("One."),
+            para("Two, with more words, so that it is the longest paragraph on the page."),
+            para("Three."),
+            para("Four.")
+        );
+        let text = text_of(&html);
+        for w in ["One.", "longest paragraph", "Three.", "Four."] {
+            assert!(text.contains(w), "{w} missing from {text}");
+        }
+        assert!(!text.contains("Elsewhere"), "{text}");
     }
 
     #[test]
