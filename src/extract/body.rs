@@ -909,9 +909,9 @@ mod tests {
         let para =
             |s: &str| format!(r#"<div><div class="rich-text"><p>{PROSE} {s}</p></div></div>"#);
         let html = format!(
-            r#"<body><div class="layout"><div class="toc"><a href="#a">Start</a></div>
+            r##"<body><div class="layout"><div class="toc"><a href="#a">Start</a></div>
             <div class="story">{}{}{}{}</div></div>
-            <div class="more"><p>{PROSE} Elsewhere.</p></div></body>"#,
+            <div class="more"><p>{PROSE} Elsewhere.</p></div></body>"##,
             para("One."),
             para("Two, with more words, so that it is the longest paragraph on the page."),
             para("Three."),
