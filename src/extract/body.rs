@@ -146,6 +146,10 @@ struct Open {
     name: String,
     flags: Flags,
     container: Option<usize>,
+    /// Boilerplate by class words only.
+    soft: bool,
+    /// An article element, see [`State::open_shield`].
+    shield: bool,
 }
 
 #[derive(Default)]
@@ -156,6 +160,11 @@ struct State {
     open_containers: Vec<usize>,
     /// Those of them that look like boilerplate.
     open_boiler: Vec<usize>,
+    /// Those that look like boilerplate by class or id words only; an
+    /// article inside one of them (`with-sidebar-layout`) is not.
+    open_soft_boiler: Vec<usize>,
+    /// Open `<article>`, `<main>` and article-body elements.
+    open_shield: Vec<usize>,
     blocks: Vec<Block>,
     current: String,
     current_link_chars: usize,
@@ -261,7 +270,10 @@ impl State {
             .iter()
             .rev()
             .enumerate()
-            .filter(|&(i, &c)| !(i == 0 && self.containers[c].leaf))
+            // A page of bare paragraphs still credits them.
+            .filter(|&(i, &c)| {
+                !(i == 0 && self.containers[c].leaf && self.open_containers.len() > 1)
+            })
             .map(|(_, &c)| c);
         for (slot, c) in near.iter_mut().zip(around) {
             *slot = c;
@@ -273,11 +285,25 @@ impl State {
             boiler: false,
             likely: self.likely > 0,
             h1: self.h1 > 0,
-            boiler_by: self.open_boiler.last().copied(),
+            boiler_by: self.boiler_by(),
             near,
         };
         self.chars += block.chars();
         self.blocks.push(block);
+    }
+
+    /// The innermost boilerplate region around the next block: a region
+    /// marked by its tag or role, or by its class words unless an article
+    /// element opened inside it.
+    fn boiler_by(&self) -> Option<usize> {
+        let hard = self.open_boiler.last().copied();
+        let shield = self.open_shield.last().copied();
+        let soft = self
+            .open_soft_boiler
+            .last()
+            .copied()
+            .filter(|&s| shield.is_none_or(|sh| s > sh));
+        hard.max(soft)
     }
 
     fn push(&mut self, name: String, attrs: &[html5ever::Attribute]) {
@@ -323,6 +349,13 @@ impl State {
                 _ => {}
             }
         }
+        let mut soft = false;
+        // An `<article>` shields what it holds from the layout's class words,
+        // unless it is an entry of a list (comments, teasers) or its own
+        // words say it is one (`article-comment-12`).
+        let mut shield = flags.likely
+            || name == "main"
+            || semantic && self.item == 0 && !UNLIKELY.is_match(&words);
         if !words.is_empty() {
             if LIKELY.is_match(&words) {
                 flags.likely = true;
@@ -330,13 +363,16 @@ impl State {
                 && !MAYBE.is_match(&words)
                 && !matches!(name.as_str(), "body" | "html" | "article" | "main")
             {
+                soft = !flags.boiler;
                 flags.boiler = true;
             }
         }
         if flags.likely {
             // The article body is never boilerplate, whatever encloses it.
             flags.boiler = false;
+            soft = false;
         }
+        shield |= flags.likely;
         let is_inline = INLINE.contains(&name.as_str());
         if !is_inline {
             self.flush();
@@ -357,8 +393,13 @@ impl State {
         });
         if let Some(c) = container {
             self.open_containers.push(c);
-            if flags.boiler {
+            if soft {
+                self.open_soft_boiler.push(c);
+            } else if flags.boiler {
                 self.open_boiler.push(c);
+            }
+            if shield {
+                self.open_shield.push(c);
             }
         }
         self.count(flags, 1);
@@ -366,6 +407,8 @@ impl State {
             name,
             flags,
             container,
+            soft,
+            shield,
         });
     }
 
@@ -393,8 +436,13 @@ impl State {
         if let Some(c) = open.container {
             self.containers[c].end_block = self.blocks.len();
             self.open_containers.pop();
-            if open.flags.boiler {
+            if open.soft {
+                self.open_soft_boiler.pop();
+            } else if open.flags.boiler {
                 self.open_boiler.pop();
+            }
+            if open.shield {
+                self.open_shield.pop();
             }
         }
         if open.name == "head" {
@@ -911,7 +959,7 @@ mod tests {
         let html = format!(
             r##"<body><div class="layout"><div class="toc"><a href="#a">Start</a></div>
             <div class="story">{}{}{}{}</div></div>
-            <div class="more"><p>{PROSE} Elsewhere.</p></div></body>"##,
+            <aside><p>{PROSE} Elsewhere.</p></aside></body>"##,
             para("One."),
             para("Two, with more words, so that it is the longest paragraph on the page."),
             para("Three."),
@@ -922,6 +970,24 @@ mod tests {
             assert!(text.contains(w), "{w} missing from {text}");
         }
         assert!(!text.contains("Elsewhere"), "{text}");
+    }
+
+    #[test]
+    fn an_article_inside_a_layout_named_for_its_sidebar_is_kept() {
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav><div class="with-sidebar-layout">
+            <article><p>{PROSE}</p><p>{PROSE} Two.</p></article>
+            <div class="comments"><p>{PROSE} A comment.</p>
+            <ol><li class="comment"><article><p>{PROSE} Listed comment.</p></article></li></ol>
+            <article class="article-comment-2"><p>{PROSE} Comment two.</p></article></div></div>
+            <aside><article><p>{PROSE} A teaser.</p></article></aside></body>"#
+        );
+        let text = text_of(&html);
+        assert!(text.ends_with("Two."), "{text}");
+        assert!(
+            !text.contains("comment") && !text.contains("teaser"),
+            "{text}"
+        );
     }
 
     #[test]
