@@ -791,9 +791,9 @@ pub fn page_blocks(html: &str) -> PageBlocks {
             && g_par as f64 >= sum(&all, par) as f64 * WIDEN_DENSITY
         {
             best = p;
-        } else {
-            break;
         }
+        // An ancestor that fails may be a wrapper adding a teaser or a
+        // caption; the one above it can still hold the rest of the article.
     }
     let article = st.containers[best].first_block..st.containers[best].end_block;
     PageBlocks {
@@ -988,6 +988,20 @@ mod tests {
             !text.contains("comment") && !text.contains("teaser"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn widening_looks_past_an_ancestor_that_adds_too_little() {
+        let links = r#"<a href="/t">Bridges and rivers of the region</a> "#.repeat(20);
+        let html = format!(
+            r#"<body><div class="page"><div class="part1">
+            <div class="a"><p>{PROSE} One.</p><p>{PROSE} Two.</p><p>{PROSE} Three.</p></div>
+            <div class="topics">{links}</div><div class="note">A short note, with a comma.</div></div>
+            <div class="part2"><p>{PROSE} Four.</p><p>{PROSE} Five.</p></div></div></body>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("One.") && text.ends_with("Five."), "{text}");
+        assert!(!text.contains("Bridges and rivers"), "{text}");
     }
 
     #[test]
