@@ -4,7 +4,8 @@
 //! the pages whose truth has them. Also prints pages per second on one core.
 //!
 //! `cargo run --release --example html_eval` (`-- worst N` lists the N
-//! pages with the lowest body F1; `-- page NNNN` prints one page's output).
+//! pages with the lowest body F1; `-- page NNNN` prints one page's output, `-- tree NNNN` its best
+//! containers).
 
 #[path = "../tests/it/support/html_eval.rs"]
 mod support;
@@ -109,6 +110,15 @@ fn main() -> anyhow::Result<()> {
                         println!("  auth  got {:?} want {:?}", o.meta.authors, t.author);
                     }
                 }
+            }
+        }
+        Some("tree") => {
+            let id = args.get(1).map(String::as_str).unwrap_or("");
+            if let Some(i) = pages.iter().position(|p| p.id == id) {
+                print!(
+                    "{}",
+                    newspipe::extract::body::debug_containers(&texts[i], 25)
+                );
             }
         }
         Some("page") => {

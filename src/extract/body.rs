@@ -121,6 +121,12 @@ struct Container {
     likely: bool,
     /// `<article>`, `<main>` or `itemprop=articleBody`.
     semantic: bool,
+    /// A paragraph or list item: its text credits the elements around it,
+    /// not itself (readability's way), so an article whose paragraphs each
+    /// sit in their own wrapper is still found whole.
+    leaf: bool,
+    /// Tag, id and class, for [`debug_containers`].
+    label: String,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -140,6 +146,10 @@ struct Open {
     name: String,
     flags: Flags,
     container: Option<usize>,
+    /// Boilerplate by class words only.
+    soft: bool,
+    /// An article element, see [`State::open_shield`].
+    shield: bool,
 }
 
 #[derive(Default)]
@@ -150,6 +160,11 @@ struct State {
     open_containers: Vec<usize>,
     /// Those of them that look like boilerplate.
     open_boiler: Vec<usize>,
+    /// Those that look like boilerplate by class or id words only; an
+    /// article inside one of them (`with-sidebar-layout`) is not.
+    open_soft_boiler: Vec<usize>,
+    /// Open `<article>`, `<main>` and article-body elements.
+    open_shield: Vec<usize>,
     blocks: Vec<Block>,
     current: String,
     current_link_chars: usize,
@@ -250,7 +265,17 @@ impl State {
             BlockKind::Text
         };
         let mut near = [usize::MAX; 3];
-        for (slot, &c) in near.iter_mut().zip(self.open_containers.iter().rev()) {
+        let around = self
+            .open_containers
+            .iter()
+            .rev()
+            .enumerate()
+            // A page of bare paragraphs still credits them.
+            .filter(|&(i, &c)| {
+                !(i == 0 && self.containers[c].leaf && self.open_containers.len() > 1)
+            })
+            .map(|(_, &c)| c);
+        for (slot, c) in near.iter_mut().zip(around) {
             *slot = c;
         }
         let block = Block {
@@ -260,11 +285,25 @@ impl State {
             boiler: false,
             likely: self.likely > 0,
             h1: self.h1 > 0,
-            boiler_by: self.open_boiler.last().copied(),
+            boiler_by: self.boiler_by(),
             near,
         };
         self.chars += block.chars();
         self.blocks.push(block);
+    }
+
+    /// The innermost boilerplate region around the next block: a region
+    /// marked by its tag or role, or by its class words unless an article
+    /// element opened inside it.
+    fn boiler_by(&self) -> Option<usize> {
+        let hard = self.open_boiler.last().copied();
+        let shield = self.open_shield.last().copied();
+        let soft = self
+            .open_soft_boiler
+            .last()
+            .copied()
+            .filter(|&s| shield.is_none_or(|sh| s > sh));
+        hard.max(soft)
     }
 
     fn push(&mut self, name: String, attrs: &[html5ever::Attribute]) {
@@ -310,6 +349,13 @@ impl State {
                 _ => {}
             }
         }
+        let mut soft = false;
+        // An `<article>` shields what it holds from the layout's class words,
+        // unless it is an entry of a list (comments, teasers) or its own
+        // words say it is one (`article-comment-12`).
+        let mut shield = flags.likely
+            || name == "main"
+            || semantic && self.item == 0 && !UNLIKELY.is_match(&words);
         if !words.is_empty() {
             if LIKELY.is_match(&words) {
                 flags.likely = true;
@@ -317,13 +363,16 @@ impl State {
                 && !MAYBE.is_match(&words)
                 && !matches!(name.as_str(), "body" | "html" | "article" | "main")
             {
+                soft = !flags.boiler;
                 flags.boiler = true;
             }
         }
         if flags.likely {
             // The article body is never boilerplate, whatever encloses it.
             flags.boiler = false;
+            soft = false;
         }
+        shield |= flags.likely;
         let is_inline = INLINE.contains(&name.as_str());
         if !is_inline {
             self.flush();
@@ -337,13 +386,20 @@ impl State {
                 score: 0.0,
                 likely: flags.likely,
                 semantic,
+                leaf: matches!(name.as_str(), "p" | "li" | "dt" | "dd"),
+                label: format!("{name}{}", words.chars().take(60).collect::<String>()),
             });
             self.containers.len() - 1
         });
         if let Some(c) = container {
             self.open_containers.push(c);
-            if flags.boiler {
+            if soft {
+                self.open_soft_boiler.push(c);
+            } else if flags.boiler {
                 self.open_boiler.push(c);
+            }
+            if shield {
+                self.open_shield.push(c);
             }
         }
         self.count(flags, 1);
@@ -351,6 +407,8 @@ impl State {
             name,
             flags,
             container,
+            soft,
+            shield,
         });
     }
 
@@ -378,8 +436,13 @@ impl State {
         if let Some(c) = open.container {
             self.containers[c].end_block = self.blocks.len();
             self.open_containers.pop();
-            if open.flags.boiler {
+            if open.soft {
+                self.open_soft_boiler.pop();
+            } else if open.flags.boiler {
                 self.open_boiler.pop();
+            }
+            if open.shield {
+                self.open_shield.pop();
             }
         }
         if open.name == "head" {
@@ -707,19 +770,30 @@ pub fn page_blocks(html: &str) -> PageBlocks {
         all.push(all.last().copied().unwrap_or(0) + if b.boiler { 0 } else { n });
     }
     let sum = |v: &[usize], c: &Container| v[c.end_block] - v[c.first_block];
-    for _ in 0..MAX_WIDEN {
-        let Some(p) = st.containers[best].parent else {
+    // Wrappers that add no prose are passed through (they may still add
+    // chrome, so they are not taken themselves) and do not use up the levels.
+    let mut at = best;
+    let mut levels = 0;
+    let mut steps = 0;
+    while levels < MAX_WIDEN && steps < MAX_WIDEN_STEPS {
+        steps += 1;
+        let Some(p) = st.containers[at].parent else {
             break;
         };
         let (cur, par) = (&st.containers[best], &st.containers[p]);
         let (g_cur, g_par) = (sum(&good, cur), sum(&good, par));
+        at = p;
+        if g_par == g_cur {
+            continue;
+        }
+        levels += 1;
         if g_par as f64 >= g_cur as f64 * WIDEN_GAIN
             && g_par as f64 >= sum(&all, par) as f64 * WIDEN_DENSITY
         {
             best = p;
-        } else {
-            break;
         }
+        // An ancestor that fails may be a wrapper adding a teaser or a
+        // caption; the one above it can still hold the rest of the article.
     }
     let article = st.containers[best].first_block..st.containers[best].end_block;
     PageBlocks {
@@ -730,10 +804,33 @@ pub fn page_blocks(html: &str) -> PageBlocks {
 
 /// Levels the chosen container may widen by.
 const MAX_WIDEN: usize = 4;
+/// Ancestors looked at when widening, prose-neutral wrappers included.
+const MAX_WIDEN_STEPS: usize = 12;
 /// How much more prose an ancestor must hold to be taken instead.
 const WIDEN_GAIN: f64 = 1.15;
 /// The share of an ancestor's (non-boilerplate) text that must be prose.
 const WIDEN_DENSITY: f64 = 0.5;
+
+/// The `n` best-scoring containers of `html` and the chosen range, one a
+/// line: for studying pages, not for the pipeline.
+#[doc(hidden)]
+pub fn debug_containers(html: &str, n: usize) -> String {
+    let st = segment(html);
+    let mut order: Vec<usize> = (0..st.containers.len()).collect();
+    order.sort_by(|&a, &b| st.containers[b].score.total_cmp(&st.containers[a].score));
+    let mut out = String::new();
+    for i in order.into_iter().take(n) {
+        let c = &st.containers[i];
+        let depth = std::iter::successors(c.parent, |&p| st.containers[p].parent).count();
+        out.push_str(&format!(
+            "#{i} d{depth} score {:.1} blocks {}..{} parent {:?} {}\n",
+            c.score, c.first_block, c.end_block, c.parent, c.label
+        ));
+    }
+    let page = page_blocks(html);
+    out.push_str(&format!("chosen {:?}\n", page.article));
+    out
+}
 
 /// Whether a block inside the chosen container is article text.
 pub fn keep(b: &Block) -> bool {
@@ -853,6 +950,58 @@ mod tests {
             text.ends_with("Three.") && !text.contains("Short note"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn paragraphs_each_in_their_own_wrappers_are_taken_together() {
+        let para =
+            |s: &str| format!(r#"<div><div class="rich-text"><p>{PROSE} {s}</p></div></div>"#);
+        let html = format!(
+            r##"<body><div class="layout"><div class="toc"><a href="#a">Start</a></div>
+            <div class="story">{}{}{}{}</div></div>
+            <aside><p>{PROSE} Elsewhere.</p></aside></body>"##,
+            para("One."),
+            para("Two, with more words, so that it is the longest paragraph on the page."),
+            para("Three."),
+            para("Four.")
+        );
+        let text = text_of(&html);
+        for w in ["One.", "longest paragraph", "Three.", "Four."] {
+            assert!(text.contains(w), "{w} missing from {text}");
+        }
+        assert!(!text.contains("Elsewhere"), "{text}");
+    }
+
+    #[test]
+    fn an_article_inside_a_layout_named_for_its_sidebar_is_kept() {
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav><div class="with-sidebar-layout">
+            <article><p>{PROSE}</p><p>{PROSE} Two.</p></article>
+            <div class="comments"><p>{PROSE} A comment.</p>
+            <ol><li class="comment"><article><p>{PROSE} Listed comment.</p></article></li></ol>
+            <article class="article-comment-2"><p>{PROSE} Comment two.</p></article></div></div>
+            <aside><article><p>{PROSE} A teaser.</p></article></aside></body>"#
+        );
+        let text = text_of(&html);
+        assert!(text.ends_with("Two."), "{text}");
+        assert!(
+            !text.contains("comment") && !text.contains("teaser"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn widening_looks_past_an_ancestor_that_adds_too_little() {
+        let links = r#"<a href="/t">Bridges and rivers of the region</a> "#.repeat(20);
+        let html = format!(
+            r#"<body><div class="page"><div class="part1">
+            <div class="a"><p>{PROSE} One.</p><p>{PROSE} Two.</p><p>{PROSE} Three.</p></div>
+            <div class="topics">{links}</div><div class="note">A short note, with a comma.</div></div>
+            <div class="part2"><p>{PROSE} Four.</p><p>{PROSE} Five.</p></div></div></body>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("One.") && text.ends_with("Five."), "{text}");
+        assert!(!text.contains("Bridges and rivers"), "{text}");
     }
 
     #[test]
