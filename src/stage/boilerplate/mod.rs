@@ -106,8 +106,8 @@ impl Default for BoilerplateConfig {
         BoilerplateConfig {
             enabled: true,
             rules_file: String::new(),
-            // Off by default: the learning pass does not yet meet the
-            // throughput target (see the README's Boilerplate section).
+            // Off by default: the second pass still costs up to a fifth
+            // more time (see the README's Boilerplate section, Cost).
             learn: false,
             source: SourceMode::Host,
             learn_min_stories: p.min_stories,
