@@ -227,6 +227,7 @@ fn line_of(input: &Input) -> Option<u64> {
         Input::Parsed(a) => a.source.line,
         Input::Rejected(r) => r.line,
         Input::Raw { source, .. } => source.line,
+        Input::Prepared(k) => k.article.source.line,
     }
 }
 
