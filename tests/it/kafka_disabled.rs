@@ -15,5 +15,9 @@ fn metrics_and_summary_of_a_kafka_run() {}
 fn a_joining_instance_redoes_nothing_after_commit_on_revoke() {}
 
 #[test]
+#[ignore = "needs --features kafka and a broker (scripts/ci-kafka.sh)"]
+fn an_instance_learns_the_topics_chrome_as_it_reads() {}
+
+#[test]
 #[ignore = "needs --features kafka and a broker; and tansu 0.6.0 serves no EndTxn"]
 fn broker_supports_transactions_with_offsets_and_fencing() {}
