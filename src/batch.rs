@@ -1,6 +1,7 @@
 //! Batch mode (`newspipe run`): files, directories and stdin in, one output
 //! written in input order, published only when the run completes.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 use crate::boilerplate::{Learned, Learner};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
-use crate::pipeline::learn::{learn_pass, resume, KeptInputs};
+use crate::pipeline::learn::{learn_pass, resume, take_whole, KeptInputs};
 use crate::pipeline::{drive, Core, DriveOptions, Ending, OutcomeSink};
 use crate::record::Article;
 use crate::record::DedupInfo;
@@ -441,10 +442,14 @@ pub async fn run(
             if kept.is_empty() {
                 return read(emitter);
             }
-            // Inputs the first pass kept resume at the boilerplate stage.
+            // Inputs the first pass kept resume at the boilerplate stage;
+            // whole files among them are not even read again.
             let stop = emitter.stop_flag();
-            let mut forward = |input| emitter.emit(resume(&mut kept, input));
-            let mut inner = Emitter::new(&mut forward, stop);
+            let kept = RefCell::new(kept);
+            let mut forward = |input| emitter.emit(resume(&mut kept.borrow_mut(), input));
+            let mut lookup =
+                |seq, path: &str, bytes| take_whole(&mut kept.borrow_mut(), seq, path, bytes);
+            let mut inner = Emitter::new(&mut forward, stop).with_kept(&mut lookup);
             read(&mut inner);
             let skipped = inner.take_skipped();
             drop(inner);

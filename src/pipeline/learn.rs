@@ -133,6 +133,17 @@ where
 /// One input as the learning pass saw it, and what it kept of it.
 type Observed = (Observation, Option<Box<Kept>>);
 
+/// The kept input at `seq` when it is the whole file `path` of `bytes`
+/// bytes, taken out of `kept` (so the second pass need not read the file).
+pub fn take_whole(kept: &mut KeptInputs, seq: u64, path: &str, bytes: u64) -> Option<Input> {
+    let k = kept.get(&seq)?;
+    let was = &k.article.source;
+    if was.line.is_some() || was.path != path || was.bytes != bytes {
+        return None;
+    }
+    kept.remove(&seq).map(Input::Prepared)
+}
+
 /// Put back what the learning pass kept of `input`, when it kept the same
 /// input at that position (a file added or resized between the passes
 /// shifts or changes what is read, and is then prepared afresh).

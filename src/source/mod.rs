@@ -190,7 +190,13 @@ pub struct Emitter<'a> {
     emit: &'a mut dyn FnMut(Input) -> bool,
     stop: &'a AtomicBool,
     skipped: BTreeMap<&'static str, u64>,
+    kept: Option<&'a mut KeptLookup<'a>>,
 }
+
+/// Looks up an input kept prepared by an earlier pass: given the sequence
+/// number, relative path and size of a whole file about to be read, the
+/// kept input if it is that file.
+pub type KeptLookup<'a> = dyn FnMut(u64, &str, u64) -> Option<Input> + 'a;
 
 impl<'a> Emitter<'a> {
     /// Wrap a callback that forwards inputs downstream.
@@ -200,7 +206,23 @@ impl<'a> Emitter<'a> {
             emit,
             stop,
             skipped: BTreeMap::new(),
+            kept: None,
         }
+    }
+
+    /// Consult `kept` before reading a whole file, so a file an earlier
+    /// pass kept prepared is not opened and read again.
+    pub fn with_kept(mut self, kept: &'a mut KeptLookup<'a>) -> Self {
+        self.kept = Some(kept);
+        self
+    }
+
+    /// The kept input for the whole file `rel` of `bytes` bytes about to be
+    /// read, numbered as the next input, if there is one.
+    fn take_kept(&mut self, rel: &str, bytes: u64) -> Option<Input> {
+        let input = (self.kept.as_mut()?)(self.next_seq, rel, bytes)?;
+        self.next_seq += 1;
+        Some(input)
     }
 
     /// Count one part of an input passed over on purpose, by its kind (a
@@ -652,6 +674,14 @@ fn read_file(path: &Path, rel: &str, cfg: &InputConfig, out: &mut Emitter<'_>) -
         return out.reject(&info, RejectReason::NotAFile);
     }
     info.bytes = meta.len();
+    // A whole file an earlier pass kept is taken as kept, unread.
+    let whole = !matches!(
+        format_of(path, cfg.format),
+        InputFormat::Jsonl | InputFormat::Json | InputFormat::Warc
+    ) && compression_of(path).1.is_none();
+    if let Some(input) = whole.then(|| out.take_kept(rel, info.bytes)).flatten() {
+        return out.emit(input);
+    }
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return out.reject(&info, RejectReason::Unreadable(io_reason(&e))),

@@ -441,6 +441,28 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_whole_file_is_taken_unread_only_when_path_size_and_position_match() {
+        use crate::pipeline::learn::take_whole;
+        let stages = learning_stages();
+        let mut kept = crate::pipeline::learn::KeptInputs::new();
+        kept.insert(3, stages.observe(story(3), true).unwrap().1.unwrap());
+        let (path, bytes) = match story(3) {
+            Input::Raw { source, .. } => (source.path, source.bytes),
+            _ => unreachable!(),
+        };
+        // Another position, another file, or the file grown: read afresh.
+        assert!(take_whole(&mut kept, 4, &path, bytes).is_none());
+        assert!(take_whole(&mut kept, 3, "harbor/new.txt", bytes).is_none());
+        assert!(take_whole(&mut kept, 3, &path, bytes + 1).is_none());
+        assert_eq!(kept.len(), 1);
+        assert!(matches!(
+            take_whole(&mut kept, 3, &path, bytes),
+            Some(Input::Prepared(_))
+        ));
+        assert!(kept.is_empty());
+    }
+
+    #[test]
     fn names_follow_pipeline_order_and_leave_out_disabled_stages() {
         let all = settings_with(|_, _| {});
         assert_eq!(
