@@ -14,6 +14,7 @@
 pub mod body;
 pub mod date;
 pub mod eval;
+pub mod lang;
 pub mod metadata;
 
 pub use metadata::Metadata;
@@ -81,6 +82,9 @@ pub fn detect_lang(text: &str) -> Option<String> {
     let mut end = text.len().min(4096);
     while !text.is_char_boundary(end) {
         end -= 1;
+    }
+    if lang::mostly_english(&text[..end]) {
+        return Some("en".to_owned());
     }
     let info = whatlang::detect(&text[..end])?;
     if !info.is_reliable() {
