@@ -9,7 +9,7 @@
 # same BBC bodies) runs in a virtualenv under /tmp that the script creates.
 #
 # Boilerplate learning (a first pass over the inputs) is measured on against
-# off in pairs, interleaved, best of 3 each, with every stage on and without
+# off in pairs, interleaved, best of 5 each, with every stage on and without
 # entities; `--learning-only` runs just that comparison.
 #
 # The HTML line runs trafilatura (PyPI, in the same virtualenv) and
@@ -72,11 +72,11 @@ secs() {
   { /usr/bin/time -f '%e' "$BIN" run -q --progress never "$@" > /dev/null || true; } 2>&1 | tail -1
 }
 
-# learning LABEL DIR BYTES ARGS... : learning on against off, interleaved, best of 3
+# learning LABEL DIR BYTES ARGS... : learning on against off, interleaved, best of 5 (BBC runs last under a second)
 learning() {
   local label="$1" dir="$2" bytes="$3"; shift 3
   local on=999999 off=999999 t
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     t=$(secs "$@" --no-learn "$dir"); off=$(python3 -c "print(min($off, $t))")
     t=$(secs "$@" --learn "$dir"); on=$(python3 -c "print(min($on, $t))")
   done
