@@ -4,7 +4,7 @@
 # same files in the same script. Prints both throughputs, their ratio, and the
 # RSS samples so a leak shows as a trend.
 #
-# usage: [RETENTION_DAYS=30] scripts/soak.sh [--articles 100000]
+# usage: [RETENTION_DAYS=30] [BIN=...] scripts/soak.sh [--articles 100000]
 # needs: ../shared/data/bbc, python3, curl
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +19,11 @@ done
 BBC=../shared/data/bbc
 [ -d "$BBC" ] || { echo "soak: $BBC not found; nothing to measure"; exit 0; }
 
-cargo build --release --quiet
-BIN=$PWD/target/release/newspipe
+# BIN=path/to/newspipe measures a binary already built.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=$PWD/target/release/newspipe
+fi
 WORK=$(mktemp -d /tmp/newspipe-soak.XXXXXX)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PID=
