@@ -1138,9 +1138,13 @@ mod tests {
             HashSet::new(),
             || {
                 std::thread::sleep(Duration::from_millis(200));
-                std::fs::write(d.join("growing.txt"), "still being written").unwrap();
+                // The renamed file arrives first: one arriving after a file
+                // still settling waits behind it, by design (arrival order),
+                // and with coarse change times the order of the two would
+                // hang on a clock tick.
                 std::fs::write(d.join("done.txt.part"), "complete").unwrap();
                 std::fs::rename(d.join("done.txt.part"), d.join("done.txt")).unwrap();
+                std::fs::write(d.join("growing.txt"), "still being written").unwrap();
             },
             Duration::from_millis(800),
         );
