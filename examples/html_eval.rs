@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
                     .as_deref()
                     .is_some_and(|w| !newspipe::extract::eval::author_matches(&o.meta.authors, w));
                 if miss_t || miss_d || miss_a {
-                    println!("{}:", p.id);
+                    println!("{}: {}", p.id, p.url.as_deref().unwrap_or(""));
                     if miss_t {
                         println!("  title got {:?} want {:?}", o.meta.title, t.title);
                     }

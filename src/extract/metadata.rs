@@ -491,6 +491,59 @@ fn split_byline(byline: &str) -> Vec<String> {
         .collect()
 }
 
+/// The headline among the page's `<h1>`s and its declared title (JSON-LD
+/// `headline`, `og:title` or `<title>`, site suffix cut). The page's own
+/// `<h1>` wins, since declared titles are often rewritten for search
+/// engines and social cards, but only one with a quarter of its words in
+/// the declared title (the one with the most): an `<h1>` without is a site name, a
+/// section or a widget's heading. Without a declared title the first `<h1>`
+/// of two words or more is taken.
+fn pick_headline(h1s: &[String], declared: Option<String>) -> Option<String> {
+    let h1s: Vec<String> = h1s
+        .iter()
+        .map(|h| clean(h))
+        .filter(|h| h.split_whitespace().count() >= 2)
+        .collect();
+    let Some(declared) = declared.filter(|d| !d.is_empty()) else {
+        return h1s.into_iter().next();
+    };
+    let want = super::eval::words(&declared);
+    let want: std::collections::HashSet<&str> = want.split(' ').collect();
+    let shared = |h: &str| {
+        let w = super::eval::words(h);
+        let w: Vec<&str> = w.split(' ').filter(|t| !t.is_empty()).collect();
+        let hits = w.iter().filter(|t| want.contains(*t)).count();
+        hits as f64 / w.len().max(1) as f64
+    };
+    h1s.into_iter()
+        .map(|h| (shared(&h), h))
+        .filter(|(s, _)| *s >= 0.25)
+        // The first of the best: `max_by` would keep the last.
+        .fold(None::<(f64, String)>, |best, (s, h)| match best {
+            Some((b, _)) if b >= s => best,
+            _ => Some((s, h)),
+        })
+        .map(|(_, h)| trim_to_declared(h, &declared))
+        .or(Some(declared))
+}
+
+/// An `<h1>` that carries a tagline after a separator ("Best Movers 2025 |
+/// Top 19 Companies") is cut to the part the declared title names.
+fn trim_to_declared(h1: String, declared: &str) -> String {
+    let want = super::eval::words(declared);
+    for sep in TITLE_SEPARATORS {
+        if let Some(at) = h1.find(sep) {
+            let (head, tail) = (h1[..at].trim(), h1[at + sep.len()..].trim());
+            for part in [head, tail] {
+                if super::eval::words(part) == want {
+                    return part.to_owned();
+                }
+            }
+        }
+    }
+    h1
+}
+
 /// `<meta>` keys of the publication date, most trusted first.
 const PUBLISHED_KEYS: &[&str] = &[
     "article:published_time",
@@ -709,7 +762,6 @@ impl Metadata {
         let mut seen = std::collections::HashSet::new();
         authors.retain(|a| seen.insert(a.to_lowercase()));
 
-        let h1 = found.h1.iter().map(|h| clean(h)).find(|h| !h.is_empty());
         let candidates: Vec<String> = [
             article.and_then(|a| str_of(a.get("headline"))),
             meta(&["og:title", "twitter:title"]),
@@ -718,15 +770,10 @@ impl Metadata {
         .into_iter()
         .flatten()
         .collect();
-        // The page's own headline first: metadata titles are often
-        // rewritten for search engines and social cards.
-        let title = h1
-            .filter(|h| h.split_whitespace().count() >= 2)
-            .or_else(|| {
-                candidates
-                    .first()
-                    .map(|c| strip_site(c, site_name.as_deref()))
-            });
+        let declared_title = candidates
+            .first()
+            .map(|c| strip_site(c, site_name.as_deref()));
+        let title = pick_headline(&found.h1, declared_title);
 
         let canonical_url = found
             .canonical
@@ -808,6 +855,40 @@ mod tests {
         let m = Metadata::read("<p>x</p>", Some("https://n.example/2022/01/31/story"));
         assert_eq!(m.published.as_deref(), Some("2022-01-31"));
         assert_eq!(m.title, None);
+    }
+
+    #[test]
+    fn the_headline_is_the_h1_that_the_declared_title_names() {
+        let h1s = |hs: &[&str]| hs.iter().map(|h| h.to_string()).collect::<Vec<_>>();
+        let declared = Some("Rates rise again as inflation bites".to_owned());
+        // A site-name h1 before the article's own is passed over.
+        assert_eq!(
+            pick_headline(
+                &h1s(&["Daily Planet", "Rates rise again"]),
+                declared.clone()
+            )
+            .as_deref(),
+            Some("Rates rise again")
+        );
+        // No h1 shares a word: the declared title.
+        assert_eq!(
+            pick_headline(&h1s(&["Contact us"]), declared.clone()).as_deref(),
+            Some("Rates rise again as inflation bites")
+        );
+        // A tagline after a separator goes when the declared title is the head.
+        assert_eq!(
+            pick_headline(
+                &h1s(&["Best Movers 2025 | Top 19 Companies"]),
+                Some("Best Movers 2025".to_owned())
+            )
+            .as_deref(),
+            Some("Best Movers 2025")
+        );
+        // Nothing declared: the first h1 of two words or more.
+        assert_eq!(
+            pick_headline(&h1s(&["Menu", "Port strike ends"]), None).as_deref(),
+            Some("Port strike ends")
+        );
     }
 
     #[test]
