@@ -288,6 +288,9 @@ pub struct TrainArgs {
     /// slower tagging; not the shipped model).
     #[arg(long)]
     pub two_pass: bool,
+    /// Seed of the document shuffling (the shipped model uses the default).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// Arguments of `newspipe eval-tagger`.

@@ -105,7 +105,12 @@ fn stdout_is_open() -> anyhow::Result<()> {
     use std::os::fd::AsFd;
     let stdout = std::io::stdout();
     let fd = stdout.as_fd();
-    let closed = anyhow::anyhow!("standard output is closed; give -o FILE or open it");
+    // Python's `subprocess.DEVNULL` also opens /dev/null read-write: the
+    // message says how to discard the records on purpose.
+    let closed = anyhow::anyhow!(
+        "standard output is closed (or is /dev/null opened read-write, which looks the same); \
+         give -o FILE, or -o /dev/null to discard the records"
+    );
     let st = fstat(fd).map_err(|_| anyhow::anyhow!("standard output is closed"))?;
     let is_null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
         && stat("/dev/null").is_ok_and(|null| null.st_rdev == st.st_rdev);
@@ -397,6 +402,9 @@ fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
     }
     if let Some(e) = args.epochs {
         opts.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        opts.seed = s;
     }
     let started = std::time::Instant::now();
     let bytes = train(&args.train, Some(&args.dev), &opts, |r| {
