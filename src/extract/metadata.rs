@@ -263,8 +263,9 @@ fn scan(html: &str) -> Found {
     found.into_inner()
 }
 
-/// Elements that hold a byline.
-const BYLINE: &str = r#"[rel~="author"], [itemprop~="author"], [class*="byline" i], [class*="author" i], [class*="writer" i]"#;
+/// Elements that hold a byline: marked as the author's, classed so, or a
+/// link to the author's page (`/author/jane-doe`).
+const BYLINE: &str = r#"[rel~="author"], [itemprop~="author"], [class*="byline" i], [class*="author" i], [class*="writer" i], a[href*="/author/" i], a[href*="/authors/" i]"#;
 
 /// Separators between a headline and the site name in `<title>` and `og:title`.
 const TITLE_SEPARATORS: [&str; 7] = [" | ", " - ", " – ", " — ", " :: ", " · ", " » "];
@@ -399,11 +400,33 @@ fn str_of(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// A plausible person or desk name: not a URL, not a sentence, not a date.
+/// Words a byline block shows beside the name, never a name themselves:
+/// the label in its own element ("Written By" above "Jane Doe") and the
+/// account links of the header.
+const NOT_NAMES: [&str; 14] = [
+    "by",
+    "written by",
+    "posted by",
+    "words by",
+    "story by",
+    "author",
+    "authors",
+    "the author",
+    "about the author",
+    "sign in",
+    "log in",
+    "sign up",
+    "share",
+    "follow",
+];
+
+/// A plausible person or desk name: not a URL, not a sentence, not a date,
+/// not a label.
 fn plausible_author(name: &str) -> bool {
     let words = name.split_whitespace().count();
+    let label = name.trim_end_matches(':').trim();
     (1..=6).contains(&words)
-        && !name.eq_ignore_ascii_case("by")
+        && !NOT_NAMES.iter().any(|l| label.eq_ignore_ascii_case(l))
         && !name.contains("://")
         && !name.starts_with('@')
         && name.chars().any(char::is_alphabetic)
@@ -848,6 +871,26 @@ mod tests {
         assert_eq!(m.authors, ["Ana Lima", "Bo Chen"]);
         assert_eq!(m.canonical_url, None);
         assert_eq!(m.lang, None);
+    }
+
+    #[test]
+    fn a_byline_label_in_its_own_element_is_not_the_author() {
+        let html = r#"<html><head><title>Seed saving</title></head><body>
+            <div class="author-wrap"><div>Written By</div><div class="author-name">Mia Ortiz</div></div>
+            <p>Text.</p></body></html>"#;
+        assert_eq!(Metadata::read(html, None).authors, ["Mia Ortiz"]);
+        for label in ["Written By", "The Author:", "Sign In", "by"] {
+            assert!(!plausible_author(label), "{label}");
+        }
+        assert!(plausible_author("Bylina Author"));
+    }
+
+    #[test]
+    fn a_link_to_the_authors_page_names_the_author() {
+        let html = r#"<html><head><title>Patch early</title></head><body>
+            <h1>Patch early</h1><span><a href="/authors/lena-voss">Lena Voss</a></span>
+            <p>Text.</p><a href="/about">About Us</a></body></html>"#;
+        assert_eq!(Metadata::read(html, None).authors, ["Lena Voss"]);
     }
 
     #[test]
