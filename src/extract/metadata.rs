@@ -464,6 +464,10 @@ pub struct Hints {
     pub dates: Vec<String>,
     /// Bylines shown there ("By Jane Doe"), nearest first.
     pub bylines: Vec<String>,
+    /// The first date anywhere on the page that a label calls the
+    /// article's ("Published on May 2, 2024", "Last updated: ..."): the
+    /// answer of last resort, before the URL.
+    pub labelled_date: Option<String>,
 }
 
 impl Hints {
@@ -482,6 +486,44 @@ impl Hints {
         }
         hints
     }
+
+    /// Fill [`Hints::labelled_date`] from every short block of the page.
+    pub fn with_labelled_date<'a>(
+        mut self,
+        blocks: impl IntoIterator<Item = &'a super::body::Block>,
+    ) -> Hints {
+        self.labelled_date = blocks
+            .into_iter()
+            .filter(|b| b.text.len() <= LABELLED_DATE_MAX_BYTES)
+            .find_map(|b| labelled_date(&b.text));
+        self
+    }
+}
+
+/// Longer blocks are prose that mentions a date, not a dateline.
+const LABELLED_DATE_MAX_BYTES: usize = 120;
+
+/// Labels a page writes before the article's date.
+const DATE_LABELS: [&str; 6] = [
+    "published",
+    "posted",
+    "last updated",
+    "updated",
+    "date:",
+    "first published",
+];
+
+/// The date of a block that starts with a date label.
+pub(crate) fn labelled_date(text: &str) -> Option<String> {
+    let t = text.trim().as_bytes();
+    DATE_LABELS
+        .iter()
+        .any(|l| {
+            t.get(..l.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(l.as_bytes()))
+        })
+        .then(|| date::normalize(text))
+        .flatten()
 }
 
 /// "By Jane Doe and John Roe, Staff Writer" -> ["Jane Doe", "John Roe"].
@@ -714,6 +756,7 @@ impl Metadata {
             let rest = found.times.iter().filter(|(m, _)| !*m);
             marked.chain(rest).find_map(|(_, v)| date::normalize(v))
         })
+        .or_else(|| hints.labelled_date.clone())
         .or_else(|| url.and_then(date::from_url));
 
         let mut people = Vec::new();

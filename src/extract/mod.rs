@@ -56,7 +56,8 @@ impl Extractor for Streaming {
             return Err(ExtractError::NoArticle);
         }
         let mut text = body::join(&blocks);
-        let hints = metadata::Hints::from_blocks(page.around_headline());
+        let hints =
+            metadata::Hints::from_blocks(page.around_headline()).with_labelled_date(&page.blocks);
         let mut meta = Metadata::read_with(html, url, &hints);
         // The headline is the record's title, not the first line of its text.
         if let (Some(title), Some(first)) = (&meta.title, blocks.first()) {
@@ -206,6 +207,27 @@ mod tests {
         let page = Streaming.extract(html, None).unwrap();
         assert_eq!(page.meta.published.as_deref(), Some("2024-05-12"));
         assert_eq!(page.meta.authors, ["Ana Lima"]);
+    }
+
+    #[test]
+    fn a_labelled_date_far_from_the_headline_dates_a_page_that_says_nothing_else() {
+        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
+            traffic since 1921 and needs repair.</p>";
+        let html = format!(
+            "<html><body><h1>The bridge</h1>{}<div class=meta><p>Posted on April 13, 2023</p>\
+             <p>Updated often</p></div></body></html>",
+            para.repeat(34)
+        );
+        let page = Streaming.extract(&html, None).unwrap();
+        assert_eq!(page.meta.published.as_deref(), Some("2023-04-13"));
+        for (text, want) in [
+            ("Last updated: November 13, 2025", Some("2025-11-13")),
+            ("Published 2 May 2024", Some("2024-05-02")),
+            ("Postal code 2024-01-01", None),
+            ("Published", None),
+        ] {
+            assert_eq!(metadata::labelled_date(text).as_deref(), want, "{text}");
+        }
     }
 
     #[test]
