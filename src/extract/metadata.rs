@@ -154,12 +154,21 @@ fn scan(html: &str) -> Found {
             }
             Ok(())
         }))
+        .append_element_content_handler(element!("h1 *", |el: &mut Element| {
+            // A block or line break inside the headline separates words; an
+            // inline element does not (a drop cap: `<span>C</span>ycle`).
+            if !is_inline(&el.tag_name()) {
+                if let Some(last) = found.borrow_mut().h1.last_mut() {
+                    last.push(' ');
+                }
+            }
+            Ok(())
+        }))
         .append_element_content_handler(text!("h1", |t: &mut TextChunk| {
             let mut f = found.borrow_mut();
             if f.h1.len() <= 8 {
                 if let Some(last) = f.h1.last_mut() {
                     push_capped(last, t.as_str());
-                    last.push(' ');
                 }
             }
             Ok(())
@@ -263,18 +272,56 @@ fn scan(html: &str) -> Found {
     found.into_inner()
 }
 
+/// Phrasing elements, which a browser runs into the text around them.
+fn is_inline(tag: &str) -> bool {
+    matches!(
+        tag,
+        "a" | "abbr"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "cite"
+            | "code"
+            | "data"
+            | "dfn"
+            | "em"
+            | "font"
+            | "i"
+            | "kbd"
+            | "mark"
+            | "q"
+            | "s"
+            | "samp"
+            | "small"
+            | "span"
+            | "strong"
+            | "sub"
+            | "sup"
+            | "time"
+            | "u"
+            | "var"
+    )
+}
+
 /// Elements that hold a byline: marked as the author's, classed so, or a
 /// link to the author's page (`/author/jane-doe`).
 const BYLINE: &str = r#"[rel~="author"], [itemprop~="author"], [class*="byline" i], [class*="author" i], [class*="writer" i], a[href*="/author/" i], a[href*="/authors/" i]"#;
 
 /// Separators between a headline and the site name in `<title>` and `og:title`.
-const TITLE_SEPARATORS: [&str; 7] = [" | ", " - ", " – ", " — ", " :: ", " · ", " » "];
+const TITLE_SEPARATORS: [&str; 8] = [" | ", " - ", " – ", " — ", " :: ", " · ", " • ", " » "];
 
 /// Cut a " | Site" suffix (or "Site | " prefix): the side that names the
 /// site, or else the shorter side when it is short. At most
 /// `MAX_TITLE_CUTS` suffixes go, so a hostile title of a thousand
 /// separators costs a few linear scans, not a thousand.
+#[cfg(test)]
 fn strip_site(title: &str, site: Option<&str>) -> String {
+    site_cuts(title, site).pop().unwrap_or_default()
+}
+
+/// The title as each cut of [`strip_site`] leaves it, uncut first, fully
+/// cut last: a headline may keep a tagline that a cut took off.
+fn site_cuts(title: &str, site: Option<&str>) -> Vec<String> {
     const MAX_TITLE_CUTS: usize = 8;
     let names_site = |part: &str| {
         site.is_some_and(|s| {
@@ -283,6 +330,7 @@ fn strip_site(title: &str, site: Option<&str>) -> String {
         })
     };
     let mut title = title.trim();
+    let mut cuts = vec![title.to_owned()];
     'cut: for _ in 0..MAX_TITLE_CUTS {
         for sep in TITLE_SEPARATORS {
             if let Some(at) = title.rfind(sep) {
@@ -291,16 +339,18 @@ fn strip_site(title: &str, site: Option<&str>) -> String {
                     || (tail.split_whitespace().count() <= 4 && head.len() > tail.len())
                 {
                     title = head;
+                    cuts.push(title.to_owned());
                     continue 'cut;
                 }
                 if names_site(head) {
-                    return tail.to_owned();
+                    cuts.push(tail.to_owned());
+                    return cuts;
                 }
             }
         }
         break;
     }
-    title.to_owned()
+    cuts
 }
 
 /// JSON-LD objects, `@graph` members flattened, in page order.
@@ -556,23 +606,51 @@ fn split_byline(byline: &str) -> Vec<String> {
         .collect()
 }
 
-/// The headline among the page's `<h1>`s and its declared title (JSON-LD
-/// `headline`, `og:title` or `<title>`, site suffix cut). The page's own
-/// `<h1>` wins, since declared titles are often rewritten for search
-/// engines and social cards, but only one with a quarter of its words in
-/// the declared title (the one with the most): an `<h1>` without is a site name, a
-/// section or a widget's heading. Without a declared title the first `<h1>`
-/// of two words or more is taken.
-fn pick_headline(h1s: &[String], declared: Option<String>) -> Option<String> {
+/// The headline among the page's `<h1>`s and its declared titles (JSON-LD
+/// `headline`, `og:title`, `twitter:title`, `<title>`; each as
+/// [`site_cuts`] leaves it, the first of them the primary one). The page's
+/// own `<h1>` wins, since declared titles are often rewritten for search
+/// engines and social cards: first one that a declared title spells out,
+/// else the one with the most of its words in the primary title, at least
+/// a quarter (an `<h1>` without is a site name, a section or a widget's
+/// heading). Without a declared title the first `<h1>` of two words or more
+/// is taken.
+fn pick_headline(h1s: &[String], declared: &[Vec<String>]) -> Option<String> {
+    // An `<h1>` that is what a declared title's cut took off ("Headline –
+    // Yoga Pathways" and `<h1>Yoga Pathways</h1>`) is the site's name.
+    let cut_off = |h: &str| {
+        let h = super::eval::words(h);
+        declared.iter().any(|cuts| {
+            let (Some(full), Some(last)) = (cuts.first(), cuts.last()) else {
+                return false;
+            };
+            let (full, last) = (super::eval::words(full), super::eval::words(last));
+            cuts.len() > 1
+                && !last.contains(&h)
+                && (full.ends_with(&format!(" {h}")) || full.starts_with(&format!("{h} ")))
+        })
+    };
     let h1s: Vec<String> = h1s
         .iter()
         .map(|h| clean(h))
-        .filter(|h| h.split_whitespace().count() >= 2)
+        .filter(|h| h.split_whitespace().count() >= 2 && !cut_off(h))
         .collect();
-    let Some(declared) = declared.filter(|d| !d.is_empty()) else {
+    let Some(primary) = declared.first().and_then(|cuts| cuts.last()) else {
         return h1s.into_iter().next();
     };
-    let want = super::eval::words(&declared);
+    // An `<h1>` that one of the declared titles (`og:title`, `<title>`, ...)
+    // spells out, site name cut, is the headline even when the first
+    // declared title reads otherwise (a search-engine rewrite).
+    let forms: Vec<String> = declared
+        .iter()
+        .filter_map(|cuts| cuts.last())
+        .map(|d| super::eval::words(d))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if let Some(h1) = h1s.iter().find(|h| forms.contains(&super::eval::words(h))) {
+        return Some(h1.clone());
+    }
+    let want = super::eval::words(primary);
     let want: std::collections::HashSet<&str> = want.split(' ').collect();
     let shared = |h: &str| {
         let w = super::eval::words(h);
@@ -588,8 +666,48 @@ fn pick_headline(h1s: &[String], declared: Option<String>) -> Option<String> {
             Some((b, _)) if b >= s => best,
             _ => Some((s, h)),
         })
-        .map(|(_, h)| trim_to_declared(h, &declared))
-        .or(Some(declared))
+        .map(|(_, h)| trim_to_declared(h, primary))
+        .map(|h| within_h1(h, primary))
+        .or(Some(primary.clone()))
+}
+
+/// An `<h1>` whose words run on around a declared title's with a date or
+/// a domain ("Dec 18 2025 Preparing a transition", "... Security Posted on
+/// July 1, 2024 by infuy", "... Jobs (latimes.com) 87") has taken in a
+/// dateline or a source: the declared title is the headline. Other extra
+/// words stay, since sites shorten the declared title more often than they
+/// pad the headline.
+fn within_h1(h1: String, primary: &str) -> String {
+    let words = super::eval::words(&h1);
+    let want = super::eval::words(primary);
+    let padded = format!(" {words} ");
+    if want.split(' ').count() < 3 || want.len() >= words.len() {
+        return h1;
+    }
+    let Some(at) = padded.find(&format!(" {want} ")) else {
+        return h1;
+    };
+    let extra: Vec<&str> = padded[..at]
+        .split(' ')
+        .chain(padded[at + want.len() + 2..].split(' '))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let month = extra.iter().any(|w| {
+        crate::calendar::MONTHS
+            .iter()
+            .any(|m| *w == *m || (w.len() == 3 && m.starts_with(*w)))
+    });
+    let year = extra
+        .iter()
+        .any(|w| w.len() == 4 && w.parse::<u32>().is_ok_and(|y| (1990..2100).contains(&y)));
+    let domain = extra
+        .windows(2)
+        .any(|p| matches!(p[1], "com" | "org" | "net" | "io" | "dev" | "co" | "uk"));
+    if (month && year) || domain {
+        primary.to_owned()
+    } else {
+        h1
+    }
 }
 
 /// An `<h1>` that carries a tagline after a separator ("Best Movers 2025 |
@@ -830,16 +948,18 @@ impl Metadata {
 
         let candidates: Vec<String> = [
             article.and_then(|a| str_of(a.get("headline"))),
-            meta(&["og:title", "twitter:title"]),
+            meta(&["og:title"]),
+            meta(&["twitter:title"]),
             Some(clean(&found.title_tag)).filter(|t| !t.is_empty()),
         ]
         .into_iter()
         .flatten()
         .collect();
-        let declared_title = candidates
-            .first()
-            .map(|c| strip_site(c, site_name.as_deref()));
-        let title = pick_headline(&found.h1, declared_title);
+        let declared: Vec<Vec<String>> = candidates
+            .iter()
+            .map(|c| site_cuts(c, site_name.as_deref()))
+            .collect();
+        let title = pick_headline(&found.h1, &declared);
 
         let canonical_url = found
             .canonical
@@ -946,35 +1066,92 @@ mod tests {
     #[test]
     fn the_headline_is_the_h1_that_the_declared_title_names() {
         let h1s = |hs: &[&str]| hs.iter().map(|h| h.to_string()).collect::<Vec<_>>();
-        let declared = Some("Rates rise again as inflation bites".to_owned());
+        let one = |d: &str| vec![vec![d.to_owned()]];
+        let declared = one("Rates rise again as inflation bites");
         // A site-name h1 before the article's own is passed over.
         assert_eq!(
-            pick_headline(
-                &h1s(&["Daily Planet", "Rates rise again"]),
-                declared.clone()
-            )
-            .as_deref(),
+            pick_headline(&h1s(&["Daily Planet", "Rates rise again"]), &declared).as_deref(),
             Some("Rates rise again")
         );
         // No h1 shares a word: the declared title.
         assert_eq!(
-            pick_headline(&h1s(&["Contact us"]), declared.clone()).as_deref(),
+            pick_headline(&h1s(&["Contact us"]), &declared).as_deref(),
             Some("Rates rise again as inflation bites")
         );
         // A tagline after a separator goes when the declared title is the head.
         assert_eq!(
             pick_headline(
                 &h1s(&["Best Movers 2025 | Top 19 Companies"]),
-                Some("Best Movers 2025".to_owned())
+                &one("Best Movers 2025")
             )
             .as_deref(),
             Some("Best Movers 2025")
         );
         // Nothing declared: the first h1 of two words or more.
         assert_eq!(
-            pick_headline(&h1s(&["Menu", "Port strike ends"]), None).as_deref(),
+            pick_headline(&h1s(&["Menu", "Port strike ends"]), &[]).as_deref(),
             Some("Port strike ends")
         );
+    }
+
+    #[test]
+    fn the_h1_any_declared_title_spells_out_wins_and_a_site_name_h1_loses() {
+        let page = |head: &str, body: &str| {
+            Metadata::read(
+                &format!("<html><head>{head}</head><body>{body}</body></html>"),
+                None,
+            )
+            .title
+        };
+        // JSON-LD rewritten for search; og:title agrees with the h1.
+        let head = r#"<script type="application/ld+json">{"@type":"NewsArticle","headline":"Amp review with photos"}</script>
+            <meta property="og:title" content="I tried Amp and it may replace my gym">"#;
+        assert_eq!(
+            page(head, "<h1>I tried Amp and it may replace my gym</h1>").as_deref(),
+            Some("I tried Amp and it may replace my gym")
+        );
+        // The h1 is the site name the title's suffix gives: passed over
+        // although it shares a word with the headline.
+        let head = "<title>Yoga will not fix the plumbing – Yoga Pathways</title>";
+        assert_eq!(
+            page(head, "<h1>Yoga Pathways</h1>").as_deref(),
+            Some("Yoga will not fix the plumbing")
+        );
+        // A drop cap in its own span is part of the word.
+        assert_eq!(
+            page(
+                "",
+                "<h1>Cut your planning <span class=cap>C</span>ycle</h1>"
+            )
+            .as_deref(),
+            Some("Cut your planning Cycle")
+        );
+        assert_eq!(
+            page("", "<h1><div>Port strike</div><div>ends</div></h1>").as_deref(),
+            Some("Port strike ends")
+        );
+    }
+
+    #[test]
+    fn an_h1_that_took_in_a_dateline_or_a_source_gives_way_to_the_declared_title() {
+        let one = |d: &str| vec![vec![d.to_owned()]];
+        let h1s = |h: &str| vec![h.to_owned()];
+        let declared = one("Preparing a transition in Debusine");
+        for h1 in [
+            "Dec 18 2025 Preparing a transition in Debusine",
+            "Preparing a transition in Debusine Posted on July 1, 2024 by cj",
+            "Preparing a transition in Debusine (lwn.net) 87",
+        ] {
+            assert_eq!(
+                pick_headline(&h1s(h1), &declared).as_deref(),
+                Some("Preparing a transition in Debusine"),
+                "{h1}"
+            );
+        }
+        // Other words around it are the headline's own: a shortened
+        // declared title does not cut them.
+        let h1 = "Preparing a transition in Debusine for the 2026 release";
+        assert_eq!(pick_headline(&h1s(h1), &declared).as_deref(), Some(h1));
     }
 
     #[test]
