@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the output record layout. Bump on any change a consumer can see.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Where an article came from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -260,7 +260,8 @@ pub struct Article {
     /// Publication date, ISO 8601 when it parses (see [`crate::extract::date`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published: Option<String>,
-    /// Author names, from the page's metadata.
+    /// Author names, from the page's metadata or byline; the publisher
+    /// (`site_name`) when the page names no one (since `schema_version` 4).
     pub authors: Vec<String>,
     /// The page's canonical link or `og:url`.
     #[serde(skip_serializing_if = "Option::is_none")]

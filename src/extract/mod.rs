@@ -56,8 +56,7 @@ impl Extractor for Streaming {
             return Err(ExtractError::NoArticle);
         }
         let mut text = body::join(&blocks);
-        let hints =
-            metadata::Hints::from_blocks(page.around_headline()).with_labelled_date(&page.blocks);
+        let hints = metadata::Hints::from_blocks(page.around_headline()).with_labels(&page.blocks);
         let mut meta = Metadata::read_with(html, url, &hints);
         // The headline is the record's title, not the first line of its text.
         if let (Some(title), Some(first)) = (&meta.title, blocks.first()) {
@@ -228,6 +227,29 @@ mod tests {
         ] {
             assert_eq!(metadata::labelled_date(text).as_deref(), want, "{text}");
         }
+    }
+
+    #[test]
+    fn a_labelled_byline_anywhere_names_the_author_else_the_publisher_is_credited() {
+        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
+            traffic since 1921 and needs repair.</p>";
+        let page = |tail: &str| {
+            let html = format!(
+                "<html><head><meta property=\"og:site_name\" content=\"City Post\"></head>\
+                 <body><h1>The bridge</h1>{}{tail}</body></html>",
+                para.repeat(34)
+            );
+            Streaming.extract(&html, None).unwrap().meta.authors
+        };
+        assert_eq!(page("<div><p>Written by Jane Doe</p></div>"), ["Jane Doe"]);
+        // The label in its own element, the name in the next.
+        assert_eq!(
+            page("<div><p>Article by</p><p>Jane Doe</p></div>"),
+            ["Jane Doe"]
+        );
+        // A menu entry "By Topic" reads as no one's name: the publisher.
+        assert_eq!(page("<div><p>By topic</p></div>"), ["City Post"]);
+        assert_eq!(page(""), ["City Post"]);
     }
 
     #[test]

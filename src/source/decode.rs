@@ -151,8 +151,56 @@ pub fn decode_html(
             let (text, _) = enc.decode_without_bom_handling(bytes);
             Ok((text.into_owned(), Encoding::Detected(enc)))
         }
-        _ => decode(bytes),
+        _ => decode(bytes).map(|(text, enc)| (repair_mojibake(text), enc)),
     }
+}
+
+/// Undo UTF-8 that was decoded as Latin-1 and encoded again before the page
+/// was served ("Investorâ\u{80}\u{99}s" for "Investor’s"). Only a page with
+/// such a sequence holding a C1 control character (U+0080 to U+009F, which
+/// no real text uses) is touched; on it, every run of Latin-1 characters
+/// that spells a UTF-8 character is put back ("Â®" -> "®" as well).
+pub fn repair_mojibake(text: String) -> String {
+    let c1 = |c: char| ('\u{80}'..='\u{9f}').contains(&c);
+    if !text.chars().any(c1) {
+        return text;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    // A Latin-1 lead byte and its continuation bytes, as UTF-8 would have them.
+    let sequence = |i: usize| -> Option<(usize, char, bool)> {
+        let lead = u32::from(*chars.get(i)?);
+        let len = match lead {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return None,
+        };
+        let tail = chars.get(i + 1..i + len)?;
+        if !tail.iter().all(|c| ('\u{80}'..='\u{bf}').contains(c)) {
+            return None;
+        }
+        let bytes: Vec<u8> = chars[i..i + len].iter().map(|&c| c as u8).collect();
+        let fixed = std::str::from_utf8(&bytes).ok()?.chars().next()?;
+        Some((len, fixed, tail.iter().any(|&c| c1(c))))
+    };
+    if !(0..chars.len()).any(|i| sequence(i).is_some_and(|(_, _, has_c1)| has_c1)) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        match sequence(i) {
+            Some((len, fixed, _)) => {
+                out.push(fixed);
+                i += len;
+            }
+            None => {
+                out.push(chars[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The encoding a page declares in `<meta charset=...>` or
@@ -287,6 +335,20 @@ fn looks_like(bytes: &[u8], magic: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf8_decoded_as_latin1_and_served_again_is_put_back() {
+        // "Investor’s Guide ®" after one Latin-1 round trip.
+        let broken = "Investor\u{e2}\u{80}\u{99}s Guide \u{c2}\u{ae}";
+        assert_eq!(repair_mojibake(broken.to_owned()), "Investor’s Guide ®");
+        let page = format!("<html><meta charset=utf-8><p>{broken}</p>");
+        let (text, _) = decode_html(page.as_bytes(), None).unwrap();
+        assert!(text.contains("Investor’s Guide ®"), "{text}");
+        // Without a C1 control character, Latin-1 letters are just letters.
+        for fine in ["Ã la carte, Â£5", "café", "naïve ©"] {
+            assert_eq!(repair_mojibake(fine.to_owned()), fine);
+        }
+    }
 
     #[test]
     fn plain_utf8_is_kept_verbatim() {

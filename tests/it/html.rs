@@ -80,7 +80,7 @@ fn html_files_and_jsonl_pages_become_records_with_their_metadata() {
     assert_eq!(recs[0]["published"], "2024-06-01T08:00:00-04:00");
     assert_eq!(recs[0]["authors"], serde_json::json!(["Ana Lima"]));
     assert_eq!(recs[0]["site_name"], "City Post");
-    assert_eq!(recs[0]["schema_version"], 3);
+    assert_eq!(recs[0]["schema_version"], newspipe::record::SCHEMA_VERSION);
     assert_eq!(recs[1]["source"]["format"], "html");
     assert_eq!(field(&recs[1], "title"), "Ferry returns");
     assert_eq!(recs[2]["source"]["format"], "jsonl");
@@ -412,5 +412,5 @@ fn wcxb_dev_scores_hold() {
     assert!(scores.body_f1() >= 0.945, "{line}");
     assert!(scores.title() >= 0.88, "{line}");
     assert!(scores.date() >= 0.85, "{line}");
-    assert!(scores.author() >= 0.85, "{line}");
+    assert!(scores.author() >= 0.87, "{line}");
 }
