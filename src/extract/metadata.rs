@@ -654,7 +654,7 @@ fn split_byline(byline: &str) -> Vec<String> {
 /// engines and social cards: first one that a declared title spells out,
 /// else the one with the most of its words in the primary title, at least
 /// a quarter (an `<h1>` without is a site name, a section or a widget's
-/// heading). Without a declared title the first `<h1>` of two words or more
+/// heading, unless it is the page's only one and reads as a sentence). Without a declared title the first `<h1>` of two words or more
 /// is taken.
 fn pick_headline(h1s: &[String], declared: &[Vec<String>]) -> Option<String> {
     // An `<h1>` that is what a declared title's cut took off ("Headline –
@@ -676,9 +676,18 @@ fn pick_headline(h1s: &[String], declared: &[Vec<String>]) -> Option<String> {
         .map(|h| clean(h))
         .filter(|h| h.split_whitespace().count() >= 2 && !cut_off(h))
         .collect();
-    let Some(primary) = declared.first().and_then(|cuts| cuts.last()) else {
+    let Some(mut primary) = declared.first().and_then(|cuts| cuts.last()) else {
         return h1s.into_iter().next();
     };
+    // A declared title cut short ("... Solutions (Including") gives way to
+    // one that goes on from it.
+    let pw = super::eval::words(primary);
+    if let Some(longer) = declared.iter().filter_map(|cuts| cuts.last()).find(|d| {
+        let w = super::eval::words(d);
+        pw.split(' ').count() >= 4 && w.len() > pw.len() && w.starts_with(&format!("{pw} "))
+    }) {
+        primary = longer;
+    }
     // An `<h1>` that one of the declared titles (`og:title`, `<title>`, ...)
     // spells out, site name cut, is the headline even when the first
     // declared title reads otherwise (a search-engine rewrite).
@@ -699,9 +708,10 @@ fn pick_headline(h1s: &[String], declared: &[Vec<String>]) -> Option<String> {
         let hits = w.iter().filter(|t| want.contains(*t)).count();
         hits as f64 / w.len().max(1) as f64
     };
+    let sole = h1s.len() == 1;
     h1s.into_iter()
         .map(|h| (shared(&h), h))
-        .filter(|(s, _)| *s >= 0.25)
+        .filter(|(s, h)| *s >= 0.25 || (sole && h.split_whitespace().count() >= SOLE_H1_WORDS))
         // The first of the best: `max_by` would keep the last.
         .fold(None::<(f64, String)>, |best, (s, h)| match best {
             Some((b, _)) if b >= s => best,
@@ -750,6 +760,10 @@ fn within_h1(h1: String, primary: &str) -> String {
         h1
     }
 }
+
+/// A page's only `<h1>` this long is a headline, whatever the declared
+/// title says: section names and widget headings are shorter.
+const SOLE_H1_WORDS: usize = 5;
 
 /// An `<h1>` that carries a tagline after a separator ("Best Movers 2025 |
 /// Top 19 Companies") is cut to the part the declared title names.
@@ -1126,6 +1140,22 @@ mod tests {
         // No h1 shares a word: the declared title.
         assert_eq!(
             pick_headline(&h1s(&["Contact us"]), &declared).as_deref(),
+            Some("Rates rise again as inflation bites")
+        );
+        // A declared title cut short gives way to one that goes on.
+        let cut_short = vec![
+            vec!["Four readers find a layout (Including".to_owned()],
+            vec!["Four readers find a layout (Including one trick)".to_owned()],
+        ];
+        assert_eq!(
+            pick_headline(&[], &cut_short).as_deref(),
+            Some("Four readers find a layout (Including one trick)")
+        );
+        // Unless it is the page's only h1 and as long as a headline.
+        let h1 = "Find a used car that is right for you";
+        assert_eq!(pick_headline(&h1s(&[h1]), &declared).as_deref(), Some(h1));
+        assert_eq!(
+            pick_headline(&h1s(&["Contact us", h1]), &declared).as_deref(),
             Some("Rates rise again as inflation bites")
         );
         // A tagline after a separator goes when the declared title is the head.
