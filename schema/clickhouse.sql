@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS articles
     `text` String COMMENT 'Clean body text, paragraphs separated by a blank line.',
     `url` Nullable(String) COMMENT 'The input''s URL: JSONL `url`, WARC-Target-URI, else an HTML page''s canonical URL.',
     `published` Nullable(String) COMMENT 'Publication date, ISO 8601: YYYY-MM-DD, or RFC 3339 with its offset when a time is known; as given when it does not parse.',
-    `authors` Array(String) COMMENT 'Author names found in the page; when it names no one, the publisher (site_name, since schema_version 4); empty when neither is known.',
+    `authors` Array(String) COMMENT 'Author names found in the page; when it names no one, the publisher (site_name, else the copyright holder or the site its title names; since schema_version 4); empty when none is known.',
     `canonical_url` Nullable(String) COMMENT 'The page''s canonical link or og:url.',
     `site_name` Nullable(String) COMMENT 'og:site_name or the JSON-LD publisher''s name.',
     `lang` String COMMENT 'Primary language subtag (ISO 639-1, `en`): `<html lang>` or detected; `und` when unknown.',

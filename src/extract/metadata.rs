@@ -353,6 +353,60 @@ fn site_cuts(title: &str, site: Option<&str>) -> Vec<String> {
     cuts
 }
 
+/// The site name a title ends with, for a page that declares none:
+/// "Easy Car Maintenance Checklist | Farm Bureau Financial Services" ->
+/// "Farm Bureau Financial Services". Only after " | " and only a name in
+/// capitals, since other separators as often end a headline's own clause.
+fn title_site(title: &str) -> Option<String> {
+    let at = title.rfind(" | ")?;
+    let (head, tail) = (title[..at].trim(), title[at + 3..].trim());
+    let words: Vec<&str> = tail.split_whitespace().collect();
+    let capitalised = |w: &&str| w.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit());
+    let small = |w: &&str| ["of", "and", "for", "the", "&", "on", "in"].contains(w);
+    ((1..=5).contains(&words.len())
+        && head.split_whitespace().count() >= 2
+        && words.iter().all(|w| capitalised(w) || small(w))
+        && capitalised(&words[0]))
+    .then(|| tail.to_owned())
+}
+
+/// The registered name of a URL's host: "https://www.fbfs.com/x" -> "fbfs".
+fn host_label(url: &str) -> Option<String> {
+    let host = url
+        .split("://")
+        .nth(1)?
+        .split(['/', '?', '#', ':'])
+        .next()?;
+    let labels: Vec<&str> = host.split('.').collect();
+    let name = labels.len().checked_sub(2).map_or(host, |i| labels[i]);
+    (name.len() >= 3).then(|| name.to_ascii_lowercase())
+}
+
+/// Whether a site name spells the host: "Pierce Freeman" and `pierce`,
+/// "DianaHR" and `getdianahr`, "Farm Bureau Financial Services" and `fbfs`.
+fn names_host(name: &str, host: &str) -> bool {
+    let words: Vec<String> = super::eval::words(name)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let squashed: String = words.concat();
+    let initials: String = words.iter().filter_map(|w| w.chars().next()).collect();
+    words
+        .iter()
+        .any(|w| w.len() >= 4 && host.contains(w.as_str()))
+        || (squashed.len() >= 4 && squashed.contains(host))
+        || (initials.len() >= 2 && initials == host)
+}
+
+/// Whether two names share a word of three letters or more.
+fn share_word(a: &str, b: &str) -> bool {
+    let b = super::eval::words(b);
+    super::eval::words(a)
+        .split(' ')
+        .any(|w| w.len() >= 3 && b.split(' ').any(|v| v == w))
+}
+
 /// JSON-LD objects, `@graph` members flattened, in page order.
 fn json_ld_objects(found: &Found) -> Vec<Value> {
     let mut out = Vec::new();
@@ -529,6 +583,9 @@ pub struct Hints {
     pub dates: Vec<String>,
     /// Bylines shown there ("By Jane Doe"), nearest first.
     pub bylines: Vec<String>,
+    /// Names a dateline shows there beside its date ("Jane Doe | Staff
+    /// Writer | July 2, 2025"), nearest first.
+    pub dateline_names: Vec<String>,
     /// The first date anywhere on the page that a label calls the
     /// article's ("Published on May 2, 2024", "Last updated: ..."): the
     /// answer of last resort, before the URL.
@@ -536,6 +593,9 @@ pub struct Hints {
     /// The first byline anywhere on the page ("Written by Jane Doe") whose
     /// name reads as a person's: the answer before an organisation.
     pub labelled_byline: Vec<String>,
+    /// Who the page's copyright line names ("© 2025 Jane Doe. All rights
+    /// reserved."): the publisher when nothing else names one.
+    pub copyright: Option<String>,
 }
 
 impl Hints {
@@ -550,6 +610,9 @@ impl Hints {
             }
             if hints.bylines.len() < 4 && has_by_prefix(&b.text) {
                 hints.bylines.push(b.text.clone());
+            }
+            if hints.dateline_names.is_empty() {
+                hints.dateline_names = dateline_names(&b.text);
             }
         }
         hints
@@ -575,18 +638,139 @@ impl Hints {
             .or_else(|| {
                 // The label in an element of its own, the name in the next
                 // ("Written by" / "Jane Doe").
+                // A label that says so ("Written by", "Author") is taken
+                // in the page's chrome too, where meta columns often sit;
+                // a bare "By" is not.
                 short.windows(2).find_map(|w| {
                     let label = w[0].text.trim().trim_end_matches(':').trim();
-                    (fits(w[0])
-                        && fits(w[1])
-                        && BYLINE_LABELS.iter().any(|l| label.eq_ignore_ascii_case(l)))
+                    let short_enough =
+                        |b: &super::body::Block| b.text.len() <= LABELLED_BYLINE_MAX_BYTES;
+                    let said = BYLINE_LABELS.iter().any(|l| label.eq_ignore_ascii_case(l));
+                    (said
+                        && short_enough(w[0])
+                        && short_enough(w[1])
+                        && (!label.eq_ignore_ascii_case("by") || (fits(w[0]) && fits(w[1]))))
                     .then(|| named(split_byline(&w[1].text)))
                     .flatten()
                 })
             })
             .unwrap_or_default();
+        if self.labelled_byline.is_empty() {
+            // "Last updated March 3, 2025 by Jane Doe."
+            self.labelled_byline = short
+                .iter()
+                .filter(|b| {
+                    b.text.len() <= LABELLED_DATE_MAX_BYTES && labelled_date(&b.text).is_some()
+                })
+                .filter_map(|b| b.text.rfind(" by ").map(|at| &b.text[at + 1..]))
+                .find_map(|by| named(split_byline(by)))
+                .unwrap_or_default();
+        }
+        if self.dateline_names.is_empty() {
+            // A dateline whose name sits in the next element ("Dec 26, 2025 •"
+            // / "Jane Doe in Travel").
+            self.dateline_names = short
+                .windows(2)
+                .filter(|w| {
+                    let t = w[0].text.trim_end();
+                    t.ends_with(['|', '•', '\u{b7}'])
+                        && date::normalize(t.trim_end_matches(['|', '•', '\u{b7}'])).is_some()
+                })
+                .find_map(|w| named(split_byline(&w[1].text)))
+                .unwrap_or_default();
+        }
+        self.copyright = short.iter().find_map(|b| copyright_holder(&b.text));
         self
     }
+}
+
+/// The names in a dateline of parts ("Dec 26, 2025 • Jane Doe in Travel",
+/// "Jane Doe | Staff Writer | July 2, 2025"): the first part that reads as
+/// a name, when another part is a date.
+fn dateline_names(text: &str) -> Vec<String> {
+    if text.len() > LABELLED_DATE_MAX_BYTES {
+        return Vec::new();
+    }
+    let parts: Vec<&str> = text.split(['|', '•', '\u{b7}']).map(str::trim).collect();
+    if parts.len() < 2 || !parts.iter().any(|p| date::normalize(p).is_some()) {
+        return Vec::new();
+    }
+    parts
+        .iter()
+        .filter(|p| date::normalize(p).is_none())
+        .map(|p| split_byline(p))
+        .find(|names| names.iter().any(|n| looks_like_name(n)))
+        .unwrap_or_default()
+}
+
+/// The holder a copyright line names: "Copyright © 2012 - 2025 Menlo
+/// Coaching B.V." -> "Menlo Coaching B.V.", "© Conductor 2025. All Rights
+/// Reserved" -> "Conductor". `None` without a "©" or a year, so "Copyright
+/// Policy" names no one.
+pub(crate) fn copyright_holder(text: &str) -> Option<String> {
+    let at = text.find('©').or_else(|| {
+        let lower = text.to_ascii_lowercase();
+        lower
+            .find("copyright ")
+            .filter(|_| lower.contains(char::is_numeric))
+    })?;
+    // Years, ranges, the sign and the word, in any order, before the name.
+    let is_lead = |c: char| c.is_ascii_digit() || " ©-–,".contains(c);
+    let mut rest = text[at..].trim_start_matches(is_lead);
+    for word in ["copyright ", "by "] {
+        if rest
+            .get(..word.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(word))
+        {
+            rest = rest[word.len()..].trim_start_matches(is_lead);
+        }
+    }
+    let lower = rest.to_ascii_lowercase();
+    let end = [
+        ". ",
+        "all rights",
+        "|",
+        "•",
+        " - ",
+        " – ",
+        ", a ",
+        ", an ",
+        " powered by",
+        " built with",
+        "®",
+        "\u{2122}",
+    ]
+    .iter()
+    .filter_map(|stop| lower.find(stop))
+    .fold(rest.len(), usize::min);
+    let mut holder = rest[..end].trim();
+    // Trailing years, separators and a full stop ("Conductor 2025.").
+    loop {
+        let t = holder.trim_end_matches(|c: char| c.is_ascii_digit() || " ,-–—·•".contains(c));
+        let t = match t.strip_suffix('.') {
+            Some(h) if !keeps_dot(t) => h,
+            _ => t,
+        };
+        if t == holder {
+            break;
+        }
+        holder = t;
+    }
+    let holder = match holder.rsplit(' ').next() {
+        Some("Inc" | "Ltd" | "Corp" | "Co") => format!("{holder}."),
+        _ => holder.to_owned(),
+    };
+    (holder.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
+        && !holder.contains(['/', '@'])
+        && plausible_author(&holder))
+    .then_some(holder)
+}
+
+/// Whether a name's final dot belongs to it ("Inc.", "B.V.").
+fn keeps_dot(name: &str) -> bool {
+    let last = name.rsplit(' ').next().unwrap_or(name);
+    ["Inc.", "Ltd.", "Corp.", "Co.", "Jr."].contains(&last)
+        || last.trim_end_matches('.').contains('.')
 }
 
 /// Longer blocks are prose that mentions a date, not a dateline.
@@ -996,6 +1180,9 @@ impl Metadata {
             authors = hints.labelled_byline.clone();
         }
         if authors.is_empty() {
+            authors = hints.dateline_names.clone();
+        }
+        if authors.is_empty() {
             authors = people.into_iter().map(|(n, _)| n).collect();
         }
         if authors.is_empty() {
@@ -1004,12 +1191,6 @@ impl Metadata {
         authors.retain(|a| plausible_author(a));
         // A page that names no one is credited to its publisher, as
         // schema.org's Organization authors and the benchmark's annotators do.
-        if authors.is_empty() {
-            authors.extend(site_name.clone().filter(|s| plausible_author(s)));
-        }
-        let mut seen = std::collections::HashSet::new();
-        authors.retain(|a| seen.insert(a.to_lowercase()));
-
         let candidates: Vec<String> = [
             article.and_then(|a| str_of(a.get("headline"))),
             meta(&["og:title"]),
@@ -1024,13 +1205,35 @@ impl Metadata {
             .map(|c| site_cuts(c, site_name.as_deref()))
             .collect();
         let title = pick_headline(&found.h1, &declared);
-
         let canonical_url = found
             .canonical
             .as_deref()
             .map(clean)
             .or_else(|| meta(&["og:url"]))
             .filter(|u| u.starts_with("http"));
+        if authors.is_empty() {
+            authors.extend(
+                site_name
+                    .clone()
+                    .or_else(|| {
+                        // A title's tail may be a tagline: it must agree
+                        // with the host or with the copyright line.
+                        let host = [url, canonical_url.as_deref()]
+                            .into_iter()
+                            .flatten()
+                            .find_map(host_label);
+                        candidates.iter().filter_map(|c| title_site(c)).find(|t| {
+                            host.as_deref().is_some_and(|h| names_host(t, h))
+                                || hints.copyright.as_deref().is_some_and(|c| share_word(t, c))
+                        })
+                    })
+                    .or_else(|| hints.copyright.clone())
+                    .filter(|s| plausible_author(s)),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        authors.retain(|a| seen.insert(a.to_lowercase()));
+
         let lang = found
             .lang
             .as_deref()
@@ -1232,6 +1435,59 @@ mod tests {
         // declared title does not cut them.
         let h1 = "Preparing a transition in Debusine for the 2026 release";
         assert_eq!(pick_headline(&h1s(h1), &declared).as_deref(), Some(h1));
+    }
+
+    #[test]
+    fn a_copyright_line_names_its_holder() {
+        for (line, want) in [
+            (
+                "© 2025 Hevy Coach. All rights reserved.",
+                Some("Hevy Coach"),
+            ),
+            (
+                "Copyright © 2012 - 2025 Menlo Coaching B.V.",
+                Some("Menlo Coaching B.V."),
+            ),
+            ("© Conductor 2025. All Rights Reserved", Some("Conductor")),
+            ("© Copyright 2025 Craft Music", Some("Craft Music")),
+            ("©2025 by Sally Tomatoes.", Some("Sally Tomatoes")),
+            (
+                "© 2025 Flatworld Solutions Inc. All Rights Reserved.",
+                Some("Flatworld Solutions Inc."),
+            ),
+            (
+                "© 2025 Accounting.com, a Red Ventures Company",
+                Some("Accounting.com"),
+            ),
+            (
+                "© 2025 Steam Ritual • Built with GeneratePress",
+                Some("Steam Ritual"),
+            ),
+            ("Copyright Policy", None),
+            ("© 2025", None),
+            ("Image credit: © Depositphotos.com/AndrewLozovyi", None),
+        ] {
+            assert_eq!(copyright_holder(line).as_deref(), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_site_name_agrees_with_its_host_by_word_spelling_or_initials() {
+        assert_eq!(
+            host_label("https://www.fbfs.com/a/b").as_deref(),
+            Some("fbfs")
+        );
+        assert_eq!(host_label("https://pierce.dev").as_deref(), Some("pierce"));
+        assert!(names_host("Farm Bureau Financial Services", "fbfs"));
+        assert!(names_host("Pierce Freeman", "pierce"));
+        assert!(names_host("DianaHR", "getdianahr"));
+        assert!(!names_host("Tested & Ranked", "security"));
+        assert_eq!(
+            title_site("Easy Car Maintenance Checklist | Farm Bureau Financial Services")
+                .as_deref(),
+            Some("Farm Bureau Financial Services")
+        );
+        assert_eq!(title_site("How we cut costs | a guide"), None);
     }
 
     #[test]

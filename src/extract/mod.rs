@@ -250,6 +250,50 @@ mod tests {
         // A menu entry "By Topic" reads as no one's name: the publisher.
         assert_eq!(page("<div><p>By topic</p></div>"), ["City Post"]);
         assert_eq!(page(""), ["City Post"]);
+        // A label that says so counts in the chrome too; a bare "By" does not.
+        assert_eq!(
+            page("<aside><p>Author</p><p>Jane Doe</p></aside>"),
+            ["Jane Doe"]
+        );
+        assert_eq!(
+            page("<p>Last updated March 3, 2025 by Jane Doe.</p>"),
+            ["Jane Doe"]
+        );
+    }
+
+    #[test]
+    fn a_dateline_names_its_author_and_a_page_without_a_site_name_credits_its_owner() {
+        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
+            traffic since 1921 and needs repair.</p>";
+        let page = |head: &str, top: &str, tail: &str, url: &str| {
+            let html = format!(
+                "<html><head>{head}</head><body><h1>The bridge over the river</h1>{top}{}{tail}</body></html>",
+                para.repeat(34)
+            );
+            Streaming.extract(&html, Some(url)).unwrap().meta.authors
+        };
+        let url = "https://www.citypost.com/news/bridge";
+        assert_eq!(
+            page("", "<p>Jane Doe | Staff Writer | July 2, 2025</p>", "", url),
+            ["Jane Doe"]
+        );
+        // The name in the element after the date.
+        assert_eq!(
+            page(
+                "",
+                "<p>Dec 26, 2025 •</p><p>Jane Doe in Travel</p>",
+                "",
+                url
+            ),
+            ["Jane Doe"]
+        );
+        let copyright = "<footer><p>© 2019-2025 Jane Doe. All rights reserved.</p></footer>";
+        assert_eq!(page("", "", copyright, url), ["Jane Doe"]);
+        // A title's tail names the site when the host agrees...
+        let title = "<title>The bridge over the river | City Post</title>";
+        assert_eq!(page(title, "", "", url), ["City Post"]);
+        // ...and is taken for a tagline when nothing does.
+        assert!(page(title, "", "", "https://example.org/bridge").is_empty());
     }
 
     #[test]

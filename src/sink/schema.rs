@@ -203,7 +203,7 @@ pub const RECORD: &[Column] = &[
     col(
         "authors",
         Kind::StrList,
-        "Author names found in the page; when it names no one, the publisher (site_name, since schema_version 4); empty when neither is known.",
+        "Author names found in the page; when it names no one, the publisher (site_name, else the copyright holder or the site its title names; since schema_version 4); empty when none is known.",
     ),
     opt(
         "canonical_url",
