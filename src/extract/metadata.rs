@@ -310,27 +310,48 @@ const BYLINE: &str = r#"[rel~="author"], [itemprop~="author"], [class*="byline" 
 /// Separators between a headline and the site name in `<title>` and `og:title`.
 const TITLE_SEPARATORS: [&str; 8] = [" | ", " - ", " – ", " — ", " :: ", " · ", " • ", " » "];
 
-/// Cut a " | Site" suffix (or "Site | " prefix): the side that names the
-/// site, or else the shorter side when it is short. At most
+/// Cut " | Site" suffixes (or a "Site | " prefix), and the bare `domain`
+/// before or after the headline: the side that names the site (by `site`
+/// or `domain`), or else the shorter side when it is short. Returns the
+/// title as each cut leaves it, uncut first, fully cut last, since a
+/// headline may keep a tagline that a cut took off. At most
 /// `MAX_TITLE_CUTS` suffixes go, so a hostile title of a thousand
 /// separators costs a few linear scans, not a thousand.
-#[cfg(test)]
-fn strip_site(title: &str, site: Option<&str>) -> String {
-    site_cuts(title, site).pop().unwrap_or_default()
-}
-
-/// The title as each cut of [`strip_site`] leaves it, uncut first, fully
-/// cut last: a headline may keep a tagline that a cut took off.
-fn site_cuts(title: &str, site: Option<&str>) -> Vec<String> {
+fn site_cuts(title: &str, site: Option<&str>, domain: Option<&str>) -> Vec<String> {
     const MAX_TITLE_CUTS: usize = 8;
+    let domain_words = domain.map(super::eval::words).filter(|d| d.contains(' '));
     let names_site = |part: &str| {
-        site.is_some_and(|s| {
-            let (p, s) = (super::eval::words(part), super::eval::words(s));
+        let p = super::eval::words(part);
+        let by_name = site.is_some_and(|s| {
+            let s = super::eval::words(s);
             !p.is_empty() && (p == s || s.contains(&p) || p.contains(&s))
-        })
+        });
+        let padded = format!(" {p} ");
+        // A part with the domain in it names the site when it is little
+        // more than that ("SoundStage! Xperience | SoundStageXperience.com").
+        by_name
+            || domain_words.as_deref().is_some_and(|d| {
+                padded.contains(&format!(" {d} "))
+                    && p.split(' ').count() <= d.split(' ').count() + 3
+            })
     };
     let mut title = title.trim();
     let mut cuts = vec![title.to_owned()];
+    // The bare domain before or after the headline ("davidbau.com Vibe Coding").
+    if let Some(d) = domain {
+        let n = d.len();
+        let head = title.get(..n).filter(|h| h.eq_ignore_ascii_case(d));
+        let tail = title.len().checked_sub(n).and_then(|i| title.get(i..));
+        if head.is_some() && title[n..].starts_with(' ') {
+            title = title[n..].trim();
+            cuts.push(title.to_owned());
+        } else if tail.is_some_and(|t| t.eq_ignore_ascii_case(d))
+            && title[..title.len() - n].ends_with(' ')
+        {
+            title = title[..title.len() - n].trim();
+            cuts.push(title.to_owned());
+        }
+    }
     'cut: for _ in 0..MAX_TITLE_CUTS {
         for sep in TITLE_SEPARATORS {
             if let Some(at) = title.rfind(sep) {
@@ -368,6 +389,23 @@ fn title_site(title: &str) -> Option<String> {
         && words.iter().all(|w| capitalised(w) || small(w))
         && capitalised(&words[0]))
     .then(|| tail.to_owned())
+}
+
+/// A URL's host less its `www.`-style subdomains: "https://blog.x.co.uk/a"
+/// -> "x.co.uk", "https://www.davidbau.com/" -> "davidbau.com".
+fn registered_domain(url: &str) -> Option<String> {
+    let host = url
+        .split("://")
+        .nth(1)?
+        .split(['/', '?', '#', ':'])
+        .next()?;
+    let labels: Vec<&str> = host.split('.').filter(|l| !l.is_empty()).collect();
+    // "co.uk", "com.au": a short second-level label under a country code.
+    let keep = match labels.as_slice() {
+        [.., sld, tld] if tld.len() == 2 && sld.len() <= 3 => 3,
+        _ => 2,
+    };
+    (labels.len() >= keep).then(|| labels[labels.len() - keep..].join(".").to_ascii_lowercase())
 }
 
 /// The registered name of a URL's host: "https://www.fbfs.com/x" -> "fbfs".
@@ -882,7 +920,7 @@ fn pick_headline(h1s: &[String], declared: &[Vec<String>]) -> Option<String> {
         .filter(|w| !w.is_empty())
         .collect();
     if let Some(h1) = h1s.iter().find(|h| forms.contains(&super::eval::words(h))) {
-        return Some(h1.clone());
+        return Some(fuller_declared(h1, &forms, declared).unwrap_or_else(|| h1.clone()));
     }
     let want = super::eval::words(primary);
     let want: std::collections::HashSet<&str> = want.split(' ').collect();
@@ -903,7 +941,48 @@ fn pick_headline(h1s: &[String], declared: &[Vec<String>]) -> Option<String> {
         })
         .map(|(_, h)| trim_to_declared(h, primary))
         .map(|h| within_h1(h, primary))
+        .map(|h| fuller_declared(&h, &forms, declared).unwrap_or(h))
         .or(Some(primary.clone()))
+}
+
+/// A declared title that only adds the year or the count to the `<h1>`
+/// ("15 Best Tutoring Platforms" / "... 2025"), when the page's `<title>`
+/// (the last declared title) says it too and no more declared titles
+/// (`forms`, as words) agree with the `<h1>` than with it.
+fn fuller_declared(h1: &str, forms: &[String], declared: &[Vec<String>]) -> Option<String> {
+    let h = super::eval::words(h1);
+    let votes = |w: &str| forms.iter().filter(|f| *f == w).count();
+    let title = forms.last()?;
+    declared
+        .iter()
+        .filter_map(|cuts| cuts.last())
+        .find(|d| {
+            let w = super::eval::words(d);
+            w == *title && dated_or_counted(&w, &h) && votes(&w) >= votes(&h)
+        })
+        .cloned()
+}
+
+/// Whether `longer` is `shorter` with only a year or a count added, before
+/// or after it ("8 ...", "... in 2025", "... (2025)"): words as
+/// [`super::eval::words`] gives them.
+fn dated_or_counted(longer: &str, shorter: &str) -> bool {
+    if shorter.split(' ').count() < 3 || longer.len() <= shorter.len() {
+        return false;
+    }
+    let extra: Vec<&str> = if let Some(rest) = longer.strip_prefix(shorter) {
+        rest.split(' ').filter(|w| !w.is_empty()).collect()
+    } else if let Some(rest) = longer.strip_suffix(shorter) {
+        rest.split(' ').filter(|w| !w.is_empty()).collect()
+    } else {
+        return false;
+    };
+    let number = |w: &&str| w.len() <= 4 && w.chars().all(|c| c.is_ascii_digit());
+    (1..=2).contains(&extra.len())
+        && extra.iter().any(number)
+        && extra
+            .iter()
+            .all(|w| number(w) || ["in", "for", "of"].contains(w))
 }
 
 /// An `<h1>` whose words run on around a declared title's with a date or
@@ -938,7 +1017,14 @@ fn within_h1(h1: String, primary: &str) -> String {
     let domain = extra
         .windows(2)
         .any(|p| matches!(p[1], "com" | "org" | "net" | "io" | "dev" | "co" | "uk"));
-    if (month && year) || domain {
+    // A section label before the headline ("Blog: ...").
+    let label = extra.len() == 1
+        && padded[at + want.len() + 2..].trim().is_empty()
+        && h1
+            .trim_start()
+            .get(..extra[0].len() + 1)
+            .is_some_and(|h| h.eq_ignore_ascii_case(&format!("{}:", extra[0])));
+    if (month && year) || domain || label {
         primary.to_owned()
     } else {
         h1
@@ -1191,6 +1277,7 @@ impl Metadata {
         authors.retain(|a| plausible_author(a));
         // A page that names no one is credited to its publisher, as
         // schema.org's Organization authors and the benchmark's annotators do.
+        let domain = url.and_then(registered_domain);
         let candidates: Vec<String> = [
             article.and_then(|a| str_of(a.get("headline"))),
             meta(&["og:title"]),
@@ -1202,7 +1289,7 @@ impl Metadata {
         .collect();
         let declared: Vec<Vec<String>> = candidates
             .iter()
-            .map(|c| site_cuts(c, site_name.as_deref()))
+            .map(|c| site_cuts(c, site_name.as_deref(), domain.as_deref()))
             .collect();
         let title = pick_headline(&found.h1, &declared);
         let canonical_url = found
@@ -1267,6 +1354,11 @@ pub fn primary_subtag(tag: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fully cut title.
+    fn strip_site(title: &str, site: Option<&str>) -> String {
+        site_cuts(title, site, None).pop().unwrap_or_default()
+    }
 
     #[test]
     fn json_ld_wins_and_the_site_suffix_goes() {
@@ -1435,6 +1527,74 @@ mod tests {
         // declared title does not cut them.
         let h1 = "Preparing a transition in Debusine for the 2026 release";
         assert_eq!(pick_headline(&h1s(h1), &declared).as_deref(), Some(h1));
+        // A section label before it goes.
+        assert_eq!(
+            pick_headline(&h1s("Blog: Preparing a transition in Debusine"), &declared).as_deref(),
+            Some("Preparing a transition in Debusine")
+        );
+    }
+
+    #[test]
+    fn a_declared_title_that_adds_the_year_wins_when_the_title_tag_says_it_too() {
+        let h1s = vec!["15 Best Online Tutoring Platforms".to_owned()];
+        let dated = "15 Best Online Tutoring Platforms 2025";
+        let form = |t: &str| vec![t.to_owned()];
+        // JSON-LD agrees with the <h1>; og:title and <title> add the year.
+        let declared = vec![form(&h1s[0]), form(dated), form(dated)];
+        assert_eq!(pick_headline(&h1s, &declared).as_deref(), Some(dated));
+        // More declared titles agree with the <h1>: it stays.
+        let declared = vec![form(&h1s[0]), form(&h1s[0]), form(dated)];
+        assert_eq!(
+            pick_headline(&h1s, &declared).as_deref(),
+            Some(h1s[0].as_str())
+        );
+        // The <title> says something else: the <h1> stays.
+        let declared = vec![form(dated), form("Tutoring platforms compared")];
+        assert_eq!(
+            pick_headline(&h1s, &declared).as_deref(),
+            Some(h1s[0].as_str())
+        );
+        assert!(!dated_or_counted(
+            "best tutoring platforms for kids",
+            "best tutoring platforms"
+        ));
+    }
+
+    #[test]
+    fn the_sites_domain_in_a_title_is_cut() {
+        let d = Some("davidbau.com");
+        assert_eq!(
+            registered_domain("https://www.davidbau.com/x").as_deref(),
+            d
+        );
+        assert_eq!(
+            registered_domain("https://blog.x.co.uk/a").as_deref(),
+            Some("x.co.uk")
+        );
+        assert_eq!(
+            site_cuts("davidbau.com Vibe Coding", None, d)
+                .pop()
+                .as_deref(),
+            Some("Vibe Coding")
+        );
+        assert_eq!(
+            site_cuts("Vibe Coding davidbau.com", None, d)
+                .pop()
+                .as_deref(),
+            Some("Vibe Coding")
+        );
+        let d = Some("soundstagexperience.com");
+        let t = "SoundStage! Xperience | SoundStageXperience.com - The Five Best Headphones (According to Me)";
+        assert_eq!(
+            site_cuts(t, None, d).pop().as_deref(),
+            Some("The Five Best Headphones (According to Me)")
+        );
+        // A headline that mentions the domain is not the site's name.
+        let t = "Why SoundStageXperience.com moved to a new home this year - Staff";
+        assert_eq!(
+            site_cuts(t, None, d).pop().as_deref(),
+            Some("Why SoundStageXperience.com moved to a new home this year")
+        );
     }
 
     #[test]
