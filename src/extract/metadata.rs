@@ -747,6 +747,10 @@ fn dateline_names(text: &str) -> Vec<String> {
 /// Policy" names no one.
 pub(crate) fn copyright_holder(text: &str) -> Option<String> {
     let at = text.find('©').or_else(|| {
+        // Most blocks have neither: no lower-cased copy for them.
+        if !text.contains("opyright") && !text.contains("OPYRIGHT") {
+            return None;
+        }
         let lower = text.to_ascii_lowercase();
         lower
             .find("copyright ")
