@@ -31,8 +31,14 @@ fi
 if [ ! -x "$TANSU" ]; then
   echo "== building the tansu broker (once; cached in $TANSU; budget ${BUILD_BUDGET}s)"
   # A persistent target dir lets an interrupted build resume on the next run.
-  timeout "$BUILD_BUDGET" cargo install tansu --locked --features dynostore,libsql \
-    --target-dir "${XDG_CACHE_HOME:-$HOME/.cache}/newspipe-tansu-build" ||
+  # Two runs at once (CI beside a local check) would share it and race on
+  # the final copy: the second waits for the first under a lock, then finds
+  # the broker installed. The wait counts against the same budget.
+  build_dir="${XDG_CACHE_HOME:-$HOME/.cache}/newspipe-tansu-build"
+  mkdir -p "$build_dir"
+  timeout "$BUILD_BUDGET" flock "$build_dir.lock" sh -c '
+    [ -x "$1" ] || cargo install tansu --locked --features dynostore,libsql --target-dir "$2"
+  ' sh "$TANSU" "$build_dir" ||
     skip "the tansu broker did not build within ${BUILD_BUDGET}s (progress is kept for the next run)"
 fi
 
