@@ -573,6 +573,41 @@ fn plausible_author(name: &str) -> bool {
         && !name.starts_with('@')
         && name.chars().any(char::is_alphabetic)
         && date::normalize(name).is_none()
+        && !is_day(name)
+        && !is_phrase(name)
+}
+
+/// "Dec 17", "17 December": a date without its year.
+fn is_day(name: &str) -> bool {
+    let words: Vec<String> = name
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let month = |w: &str| {
+        crate::calendar::MONTHS
+            .iter()
+            .any(|m| *m == w || (w.len() >= 3 && m.starts_with(w)))
+    };
+    let day = |w: &str| w.len() <= 2 && w.parse::<u8>().is_ok_and(|d| (1..=31).contains(&d));
+    matches!(words.as_slice(), [a, b] if (month(a) && day(b)) || (day(a) && month(b)))
+}
+
+/// Lower-case words of running text ("following the tips below"), which a
+/// sentence starting "By ..." leaves behind, not a name.
+fn is_phrase(name: &str) -> bool {
+    const SMALL: [&str; 14] = [
+        "the", "a", "an", "of", "to", "and", "for", "in", "on", "with", "this", "that", "our",
+        "your",
+    ];
+    let words: Vec<&str> = name.split_whitespace().collect();
+    words.len() >= 2
+        && !name.chars().any(char::is_uppercase)
+        && words
+            .iter()
+            .any(|w| SMALL.contains(w) || w.ends_with("ing"))
 }
 
 /// Labels that stand alone before the author's name.
@@ -1599,6 +1634,21 @@ mod tests {
             site_cuts(t, None, d).pop().as_deref(),
             Some("Why SoundStageXperience.com moved to a new home this year")
         );
+    }
+
+    #[test]
+    fn days_and_running_text_are_not_names() {
+        for name in [
+            "Dec 17",
+            "17 December",
+            "following the tips below",
+            "remaining vigilant",
+        ] {
+            assert!(!plausible_author(name), "{name}");
+        }
+        for name in ["Jane Doe", "annette thurmon", "Newsdesk", "May Smith"] {
+            assert!(plausible_author(name), "{name}");
+        }
     }
 
     #[test]
