@@ -410,14 +410,9 @@ fn registered_domain(url: &str) -> Option<String> {
 
 /// The registered name of a URL's host: "https://www.fbfs.com/x" -> "fbfs".
 fn host_label(url: &str) -> Option<String> {
-    let host = url
-        .split("://")
-        .nth(1)?
-        .split(['/', '?', '#', ':'])
-        .next()?;
-    let labels: Vec<&str> = host.split('.').collect();
-    let name = labels.len().checked_sub(2).map_or(host, |i| labels[i]);
-    (name.len() >= 3).then(|| name.to_ascii_lowercase())
+    let domain = registered_domain(url)?;
+    let name = domain.split('.').next()?;
+    (name.len() >= 3).then(|| name.to_owned())
 }
 
 /// Whether a site name spells the host: "Pierce Freeman" and `pierce`,
@@ -1692,6 +1687,10 @@ mod tests {
             Some("fbfs")
         );
         assert_eq!(host_label("https://pierce.dev").as_deref(), Some("pierce"));
+        assert_eq!(
+            host_label("https://www.bbc.co.uk/news").as_deref(),
+            Some("bbc")
+        );
         assert!(names_host("Farm Bureau Financial Services", "fbfs"));
         assert!(names_host("Pierce Freeman", "pierce"));
         assert!(names_host("DianaHR", "getdianahr"));
