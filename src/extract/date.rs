@@ -11,24 +11,34 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat};
 use regex::Regex;
 
 #[allow(clippy::unwrap_used)] // constant patterns
-static YMD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b((?:19|20)\d\d)[-/.](\d{1,2})[-/.](\d{1,2})\b").unwrap());
+static YMD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\D)((?:19|20)\d\d)[-/.](\d{1,2})[-/.](\d{1,2})(?:\D|$)").unwrap()
+});
 #[allow(clippy::unwrap_used)]
 static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b").unwrap()
+    Regex::new(
+        r"(?i)(?:^|[^a-z])([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)(?:\D|$)",
+    )
+    .unwrap()
 });
 #[allow(clippy::unwrap_used)]
 static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?([a-z]{3,9})\.?,?\s+((?:19|20)\d\d)\b",
+        r"(?i)(?:^|\D)(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?([a-z]{3,9})\.?,?\s+((?:19|20)\d\d)(?:\D|$)",
     )
     .unwrap()
 });
 /// `12.05.2024` (day first, as Europe writes it) and `5/12/2024` (month
 /// first, as the US does, unless the first number cannot be a month).
 #[allow(clippy::unwrap_used)]
-static NUMERIC: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(\d{1,2})([./])(\d{1,2})[./]((?:19|20)\d\d)\b").unwrap());
+static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\D)(\d{1,2})([./])(\d{1,2})[./]((?:19|20)\d\d)(?:\D|$)").unwrap()
+});
+/// `2023 Jan 7`, as citations (PubMed, NLM style) write it.
+#[allow(clippy::unwrap_used)]
+static YEAR_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|\D)((?:19|20)\d\d)\s+([a-z]{3,9})\.?\s+(\d{1,2})(?:\D|$)").unwrap()
+});
 #[allow(clippy::unwrap_used)]
 static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -96,6 +106,11 @@ pub fn normalize(value: &str) -> Option<String> {
             return Some(d);
         }
     }
+    if let Some(c) = YEAR_FIRST.captures(v) {
+        if let Some(d) = month(&c[2]).and_then(|m| day(&c[1], m, &c[3])) {
+            return Some(d);
+        }
+    }
     if let Some(c) = NUMERIC.captures(v) {
         let (a, b): (u32, u32) = (c[1].parse().ok()?, c[3].parse().ok()?);
         let (m, d) = if &c[2] == "." || a > 12 {
@@ -109,6 +124,36 @@ pub fn normalize(value: &str) -> Option<String> {
         return day(&v[..4], v[4..6].parse().ok()?, &v[6..]);
     }
     None
+}
+
+/// Every day written in `text` as words or numbers ("May 21, 2025April 24,
+/// 2025 by Jane Doe" gives both), as `YYYY-MM-DD`, in the order written.
+/// Times and ISO 8601 stamps are left to [`normalize`].
+pub fn days_in(text: &str) -> Vec<String> {
+    let mut found: Vec<(usize, String)> = Vec::new();
+    // Matches may share the characters that bound them ("2025April"), so
+    // each search resumes just after the previous match's first field.
+    let mut each = |re: &Regex, read: &dyn Fn(&regex::Captures) -> Option<String>| {
+        let mut from = 0;
+        while let Some(c) = re.captures_at(text, from) {
+            let Some(first) = c.get(1) else { break };
+            if let Some(d) = read(&c) {
+                found.push((first.start(), d));
+            }
+            from = first.start() + 1;
+        }
+    };
+    each(&MONTH_FIRST, &|c| {
+        month(&c[1]).and_then(|m| day(&c[3], m, &c[2]))
+    });
+    each(&DAY_FIRST, &|c| {
+        month(&c[2]).and_then(|m| day(&c[3], m, &c[1]))
+    });
+    each(&YMD, &|c| {
+        c[2].parse().ok().and_then(|m| day(&c[1], m, &c[3]))
+    });
+    found.sort_by_key(|(at, _)| *at);
+    found.into_iter().map(|(_, d)| d).collect()
 }
 
 /// A date written in a URL's path (`/2024/05/01/`, `/20240501/`), as `YYYY-MM-DD`.
@@ -143,6 +188,13 @@ mod tests {
             ("4 Sept. 2025", Some("2025-09-04")),
             ("Sep 4, 2025 at 10:00", Some("2025-09-04")),
             ("20250904", Some("2025-09-04")),
+            // Inline elements written without a space between them.
+            ("Dec 17, 2025Julian Doe", Some("2025-12-17")),
+            ("Posted2Sep 4, 2025", Some("2025-09-04")),
+            ("Jane3/4/2025", Some("2025-03-04")),
+            ("Posted2024-05-01", Some("2024-05-01")),
+            ("Cureus. 2023 Jan 7;15(1):e33475", Some("2023-01-07")),
+            ("Sep 4, 20251", None),
             ("2025-02-30", None),
             ("Mayday 4, 2025", None),
             ("yesterday", None),
@@ -151,6 +203,19 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(normalize(input).as_deref(), want, "{input}");
         }
+    }
+
+    #[test]
+    fn every_day_of_a_dateline_is_found_in_order() {
+        assert_eq!(
+            days_in("May 21, 2025April 24, 2025 by Jane Doe"),
+            ["2025-05-21", "2025-04-24"]
+        );
+        assert_eq!(
+            days_in("Published 3 March 2024, updated 2024-05-01"),
+            ["2024-03-03", "2024-05-01"]
+        );
+        assert!(days_in("no date here, 2025").is_empty());
     }
 
     #[test]

@@ -649,6 +649,9 @@ fn has_by_prefix(text: &str) -> bool {
 pub struct Hints {
     /// Dates shown there, nearest first, as ISO 8601.
     pub dates: Vec<String>,
+    /// Every day the nearest dated block shows: a dateline often carries
+    /// the publication and the last update side by side.
+    pub dateline_days: Vec<String>,
     /// Bylines shown there ("By Jane Doe"), nearest first.
     pub bylines: Vec<String>,
     /// Names a dateline shows there beside its date ("Jane Doe | Staff
@@ -673,6 +676,9 @@ impl Hints {
         for b in blocks {
             if hints.dates.len() < 4 {
                 if let Some(d) = date::normalize(&b.text) {
+                    if hints.dates.is_empty() {
+                        hints.dateline_days = date::days_in(&b.text);
+                    }
                     hints.dates.push(d);
                 }
             }
@@ -696,7 +702,40 @@ impl Hints {
             .into_iter()
             .filter(|b| b.text.len() <= LABELLED_DATE_MAX_BYTES)
             .collect();
-        self.labelled_date = short.iter().find_map(|b| labelled_date(&b.text));
+        self.labelled_date = short
+            .iter()
+            .find_map(|b| labelled_date(&b.text))
+            .or_else(|| {
+                // The label in an element of its own, the date in the next
+                // ("Published" / "Feb 2, 2023"), as `<dt>`/`<dd>` pairs write it.
+                short.windows(2).find_map(|w| {
+                    let label = w[0].text.trim().trim_end_matches(':').trim();
+                    let said = DATE_LABELS
+                        .iter()
+                        .chain(&["published on", "posted on", "updated on", "date"])
+                        .any(|l| label.eq_ignore_ascii_case(l.trim_end_matches(':')));
+                    said.then(|| date_alone(&w[1].text)).flatten()
+                })
+            })
+            .or_else(|| {
+                // A byline beside a block that is only a date: the author
+                // box, wherever the page puts it ("Written by Jane Doe" /
+                // "April 8, 2024").
+                short.windows(2).find_map(|w| {
+                    let byline = |b: &super::body::Block| {
+                        !b.boiler
+                            && b.text.len() <= LABELLED_BYLINE_MAX_BYTES
+                            && has_by_prefix(&b.text)
+                    };
+                    if byline(w[0]) {
+                        date_alone(&w[1].text)
+                    } else if byline(w[1]) {
+                        date_alone(&w[0].text)
+                    } else {
+                        None
+                    }
+                })
+            });
         let fits = |b: &super::body::Block| !b.boiler && b.text.len() <= LABELLED_BYLINE_MAX_BYTES;
         let named = |names: Vec<String>| names.iter().any(|n| looks_like_name(n)).then_some(names);
         self.labelled_byline = short
@@ -859,6 +898,16 @@ const DATE_LABELS: [&str; 6] = [
     "date:",
     "first published",
 ];
+
+/// Longer blocks are more than a date ("April 8, 2024 · 5 min read").
+const DATE_ALONE_MAX_BYTES: usize = 32;
+
+/// The date of a block that holds little else.
+fn date_alone(text: &str) -> Option<String> {
+    (text.trim().len() <= DATE_ALONE_MAX_BYTES)
+        .then(|| date::normalize(text))
+        .flatten()
+}
 
 /// The date of a block that starts with a date label.
 pub(crate) fn labelled_date(text: &str) -> Option<String> {
@@ -1219,7 +1268,13 @@ impl Metadata {
         // the first publication. A declared date of that day is preferred,
         // for its time and offset.
         let shown = hints.dates.first();
+        // A dateline that shows the declared publication day beside an
+        // update is dated by the publication.
+        let shown_published = [&declared, &marked_time].into_iter().flatten().find(|d| {
+            hints.dateline_days.len() > 1 && hints.dateline_days.iter().any(|day| same_day(d, day))
+        });
         let published = match shown {
+            _ if shown_published.is_some() => shown_published.cloned(),
             Some(day) => [&declared, &modified, &marked_time]
                 .into_iter()
                 .flatten()

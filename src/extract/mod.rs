@@ -230,6 +230,53 @@ mod tests {
     }
 
     #[test]
+    fn a_date_in_an_element_of_its_own_beside_its_label_or_byline_dates_the_page() {
+        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
+            traffic since 1921 and needs repair.</p>";
+        let published = |tail: &str| {
+            let html = format!(
+                "<html><body><h1>The bridge</h1>{}{tail}</body></html>",
+                para.repeat(34)
+            );
+            Streaming.extract(&html, None).unwrap().meta.published
+        };
+        assert_eq!(
+            published("<dl><dt>Published</dt><dd>Feb 2, 2023</dd></dl>").as_deref(),
+            Some("2023-02-02")
+        );
+        assert_eq!(
+            published("<div><p>Written by Jane Doe</p><p>April 8, 2024</p></div>").as_deref(),
+            Some("2024-04-08")
+        );
+        // A date beside anything else is not the article's.
+        assert_eq!(
+            published("<div><p>Opening hours</p><p>April 8, 2024</p></div>"),
+            None
+        );
+        assert_eq!(
+            published("<div><p>Written by Jane Doe</p><p>Our plans for April 8, 2024 and beyond</p></div>"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_dateline_showing_publication_and_update_is_dated_by_the_publication() {
+        let html = r#"<html><head>
+            <meta property="article:published_time" content="2025-04-24T16:12:49+00:00">
+            <meta property="article:modified_time" content="2025-05-21T14:06:47+00:00">
+            </head><body><article><h1>The guide</h1>
+            <div class="entry-meta"><time class="updated">May 21, 2025</time> <time>April 24, 2025</time> by Jane Doe</div>
+            <p>The council voted on Tuesday to rebuild the old bridge, which has carried traffic since 1921.</p>
+            </article></body></html>"#;
+        let page = Streaming.extract(html, None).unwrap();
+        assert_eq!(page.meta.published.as_deref(), Some("2025-04-24T16:12:49Z"));
+        // Only the update shown: the page's own choice stands.
+        let html = html.replace(" <time>April 24, 2025</time>", "");
+        let page = Streaming.extract(&html, None).unwrap();
+        assert_eq!(page.meta.published.as_deref(), Some("2025-05-21T14:06:47Z"));
+    }
+
+    #[test]
     fn a_labelled_byline_anywhere_names_the_author_else_the_publisher_is_credited() {
         let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
             traffic since 1921 and needs repair.</p>";
