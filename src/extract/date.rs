@@ -126,9 +126,9 @@ pub fn normalize(value: &str) -> Option<String> {
     None
 }
 
-/// Every day written in `text` as words or numbers ("May 21, 2025April 24,
-/// 2025 by Jane Doe" gives both), as `YYYY-MM-DD`, in the order written.
-/// Times and ISO 8601 stamps are left to [`normalize`].
+/// Every day written in `text` with its month in words ("May 21, 2025",
+/// "21 May 2025") or in ISO order ("2025-05-21"), as `YYYY-MM-DD`, in the
+/// order written: "May 21, 2025April 24, 2025 by Jane Doe" gives both.
 pub fn days_in(text: &str) -> Vec<String> {
     let mut found: Vec<(usize, String)> = Vec::new();
     // Matches may share the characters that bound them ("2025April"), so
