@@ -174,6 +174,18 @@ fn iso639_1(lang: whatlang::Lang) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// A page whose article runs long enough that what comes after it is
+    /// far from its headline: `head`, then the `<h1>`, `top`, the article
+    /// and `tail`.
+    fn long_page(head: &str, h1: &str, top: &str, tail: &str) -> String {
+        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
+            traffic since 1921 and needs repair.</p>";
+        format!(
+            "<html><head>{head}</head><body><h1>{h1}</h1>{top}{}{tail}</body></html>",
+            para.repeat(34)
+        )
+    }
+
     #[test]
     fn the_headline_becomes_the_title_not_the_first_line() {
         let html = "<html lang=fr><head><title>Le pont | Journal</title></head><body><article>\
@@ -210,12 +222,11 @@ mod tests {
 
     #[test]
     fn a_labelled_date_far_from_the_headline_dates_a_page_that_says_nothing_else() {
-        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
-            traffic since 1921 and needs repair.</p>";
-        let html = format!(
-            "<html><body><h1>The bridge</h1>{}<div class=meta><p>Posted on April 13, 2023</p>\
-             <p>Updated often</p></div></body></html>",
-            para.repeat(34)
+        let html = long_page(
+            "",
+            "The bridge",
+            "",
+            "<div class=meta><p>Posted on April 13, 2023</p><p>Updated often</p></div>",
         );
         let page = Streaming.extract(&html, None).unwrap();
         assert_eq!(page.meta.published.as_deref(), Some("2023-04-13"));
@@ -231,13 +242,8 @@ mod tests {
 
     #[test]
     fn a_date_in_an_element_of_its_own_beside_its_label_or_byline_dates_the_page() {
-        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
-            traffic since 1921 and needs repair.</p>";
         let published = |tail: &str| {
-            let html = format!(
-                "<html><body><h1>The bridge</h1>{}{tail}</body></html>",
-                para.repeat(34)
-            );
+            let html = long_page("", "The bridge", "", tail);
             Streaming.extract(&html, None).unwrap().meta.published
         };
         assert_eq!(
@@ -278,14 +284,9 @@ mod tests {
 
     #[test]
     fn a_labelled_byline_anywhere_names_the_author_else_the_publisher_is_credited() {
-        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
-            traffic since 1921 and needs repair.</p>";
         let page = |tail: &str| {
-            let html = format!(
-                "<html><head><meta property=\"og:site_name\" content=\"City Post\"></head>\
-                 <body><h1>The bridge</h1>{}{tail}</body></html>",
-                para.repeat(34)
-            );
+            let head = r#"<meta property="og:site_name" content="City Post">"#;
+            let html = long_page(head, "The bridge", "", tail);
             Streaming.extract(&html, None).unwrap().meta.authors
         };
         assert_eq!(page("<div><p>Written by Jane Doe</p></div>"), ["Jane Doe"]);
@@ -310,13 +311,8 @@ mod tests {
 
     #[test]
     fn a_dateline_names_its_author_and_a_page_without_a_site_name_credits_its_owner() {
-        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
-            traffic since 1921 and needs repair.</p>";
         let page = |head: &str, top: &str, tail: &str, url: &str| {
-            let html = format!(
-                "<html><head>{head}</head><body><h1>The bridge over the river</h1>{top}{}{tail}</body></html>",
-                para.repeat(34)
-            );
+            let html = long_page(head, "The bridge over the river", top, tail);
             Streaming.extract(&html, Some(url)).unwrap().meta.authors
         };
         let url = "https://www.citypost.com/news/bridge";
