@@ -709,12 +709,12 @@ impl Hints {
                 // The label in an element of its own, the date in the next
                 // ("Published" / "Feb 2, 2023"), as `<dt>`/`<dd>` pairs write it.
                 short.windows(2).find_map(|w| {
-                    let label = w[0].text.trim().trim_end_matches(':').trim();
-                    let said = DATE_LABELS
+                    let label = w[0].text.trim().trim_end_matches(':').trim_end();
+                    LONE_DATE_LABELS
                         .iter()
-                        .chain(&["published on", "posted on", "updated on", "date"])
-                        .any(|l| label.eq_ignore_ascii_case(l.trim_end_matches(':')));
-                    said.then(|| date_alone(&w[1].text)).flatten()
+                        .any(|l| label.eq_ignore_ascii_case(l))
+                        .then(|| date_alone(&w[1].text))
+                        .flatten()
                 })
             })
             .or_else(|| {
@@ -897,6 +897,19 @@ const DATE_LABELS: [&str; 6] = [
     "updated",
     "date:",
     "first published",
+];
+
+/// Date labels as an element of their own writes them, without a colon.
+const LONE_DATE_LABELS: [&str; 9] = [
+    "published",
+    "published on",
+    "posted",
+    "posted on",
+    "updated",
+    "updated on",
+    "last updated",
+    "first published",
+    "date",
 ];
 
 /// Longer blocks are more than a date ("April 8, 2024 · 5 min read").
@@ -1273,15 +1286,15 @@ impl Metadata {
         let shown_published = [&declared, &marked_time].into_iter().flatten().find(|d| {
             hints.dateline_days.len() > 1 && hints.dateline_days.iter().any(|day| same_day(d, day))
         });
-        let published = match shown {
-            _ if shown_published.is_some() => shown_published.cloned(),
-            Some(day) => [&declared, &modified, &marked_time]
+        let published = match (shown_published, shown) {
+            (Some(d), _) => Some(d.clone()),
+            (None, Some(day)) => [&declared, &modified, &marked_time]
                 .into_iter()
                 .flatten()
                 .find(|d| same_day(d, day))
                 .cloned()
                 .or_else(|| Some(day.clone())),
-            None => declared.or(marked_time).or(modified),
+            (None, None) => declared.or(marked_time).or(modified),
         }
         .or_else(|| {
             let marked = found.times.iter().filter(|(m, _)| *m);
