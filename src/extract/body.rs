@@ -20,6 +20,7 @@
 //! so time and memory are linear in the page, however deep its nesting.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use html5ever::tokenizer::states::RawKind;
@@ -763,11 +764,19 @@ pub fn page_blocks(html: &str) -> PageBlocks {
     let mut all = Vec::with_capacity(st.blocks.len() + 1);
     good.push(0usize);
     all.push(0usize);
+    // A copy of earlier prose (the same article laid out again for another
+    // screen size) is no gain: widening over it would give the text twice.
+    let mut seen = HashSet::with_capacity(st.blocks.len());
     for b in &st.blocks {
         let n = b.chars();
-        let g = if paragraph_score(b) > 0.0 { n } else { 0 };
+        let fresh = seen.insert(b.text.as_str());
+        let g = if fresh && paragraph_score(b) > 0.0 {
+            n
+        } else {
+            0
+        };
         good.push(good.last().copied().unwrap_or(0) + g);
-        all.push(all.last().copied().unwrap_or(0) + if b.boiler { 0 } else { n });
+        all.push(all.last().copied().unwrap_or(0) + if b.boiler || !fresh { 0 } else { n });
     }
     let sum = |v: &[usize], c: &Container| v[c.end_block] - v[c.first_block];
     // Wrappers that add no prose are passed through (they may still add
@@ -1002,6 +1011,20 @@ mod tests {
         let text = text_of(&html);
         assert!(text.contains("One.") && text.ends_with("Five."), "{text}");
         assert!(!text.contains("Bridges and rivers"), "{text}");
+    }
+
+    #[test]
+    fn an_article_laid_out_twice_is_taken_once() {
+        let copy = format!(
+            r#"<div class="text"><p>{PROSE} One.</p><p>{PROSE} Two.</p><p>{PROSE} Three.</p></div>"#
+        );
+        let html = format!(
+            r#"<body><div class="page"><div class="wide">{copy}</div>
+            <div class="narrow">{copy}</div></div></body>"#
+        );
+        let text = text_of(&html);
+        assert_eq!(text.matches("One.").count(), 1, "{text}");
+        assert!(text.ends_with("Three."), "{text}");
     }
 
     #[test]
