@@ -20,7 +20,7 @@
 //! so time and memory are linear in the page, however deep its nesting.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use html5ever::tokenizer::states::RawKind;
@@ -719,16 +719,47 @@ impl PageBlocks {
         near.into_iter().map(|(_, b)| b).collect()
     }
 
-    /// The article's blocks, in order.
+    /// The article's blocks, in order. A run of paragraphs that repeats
+    /// earlier ones is a second copy of the text (a layout for another
+    /// screen size, a carousel's clones) and is left out; a lone repeat (a
+    /// disclaimer under each item) is the page's own and stays.
     pub fn article_text_blocks(&self) -> Vec<Block> {
-        self.blocks[self.article.clone()]
+        let kept: Vec<&Block> = self.blocks[self.article.clone()]
             .iter()
             .filter(|b| keep(b))
-            .cloned()
+            .collect();
+        // Each paragraph of prose, in order, with the place among them of its
+        // first occurrence.
+        let mut first = HashMap::with_capacity(kept.len());
+        let prose: Vec<(usize, usize)> = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.kind == BlockKind::Text && b.chars() >= MIN_REPEAT_CHARS)
+            .enumerate()
+            .map(|(k, (i, b))| (i, *first.entry(b.text.as_str()).or_insert(k)))
+            .collect();
+        // A repeat is a copy when its neighbour repeats the original's.
+        let copy = |k: usize, d: isize| {
+            let (Some(j), Some(o)) = (k.checked_add_signed(d), prose[k].1.checked_add_signed(d))
+            else {
+                return false;
+            };
+            prose.get(j).is_some_and(|&(_, oj)| oj == o && oj != j)
+        };
+        let mut drop = vec![false; kept.len()];
+        for (k, &(i, o)) in prose.iter().enumerate() {
+            drop[i] = o != k && (copy(k, -1) || copy(k, 1));
+        }
+        kept.into_iter()
+            .zip(drop)
+            .filter(|(_, d)| !d)
+            .map(|(b, _)| b.clone())
             .collect()
     }
 }
 
+/// Paragraphs this long (in characters) or longer are checked for repeats.
+const MIN_REPEAT_CHARS: usize = 100;
 /// Blocks before the headline looked at for its byline and date.
 const HINT_BEFORE: usize = 12;
 /// Blocks after it.
@@ -1024,6 +1055,22 @@ mod tests {
         );
         let text = text_of(&html);
         assert_eq!(text.matches("One.").count(), 1, "{text}");
+        assert!(text.ends_with("Three."), "{text}");
+    }
+
+    #[test]
+    fn a_repeated_run_of_paragraphs_is_dropped_and_a_lone_repeat_kept() {
+        let note = "Prices were checked on the day of writing and may well have changed since then, so do check before you buy.";
+        let html = format!(
+            r#"<article><p>{PROSE} One.</p><p>{PROSE} Two.</p>
+            <div class="slides"><p>{PROSE} One.</p><p>{PROSE} Two.</p></div>
+            <h2>First pick</h2><p>{note}</p><h2>Second pick</h2><p>{note}</p>
+            <p>{PROSE} Three.</p></article>"#
+        );
+        let text = text_of(&html);
+        assert_eq!(text.matches("One.").count(), 1, "{text}");
+        assert_eq!(text.matches("Two.").count(), 1, "{text}");
+        assert_eq!(text.matches("day of writing").count(), 2, "{text}");
         assert!(text.ends_with("Three."), "{text}");
     }
 
