@@ -846,8 +846,10 @@ pub fn page_blocks(html: &str) -> PageBlocks {
 const MAX_WIDEN: usize = 4;
 /// Ancestors looked at when widening, prose-neutral wrappers included.
 const MAX_WIDEN_STEPS: usize = 12;
-/// How much more prose an ancestor must hold to be taken instead.
-const WIDEN_GAIN: f64 = 1.15;
+/// How much more prose an ancestor must hold to be taken instead: an
+/// article split over siblings doubles it, while the bio, disclaimer or
+/// teasers that follow one add a fifth or so.
+const WIDEN_GAIN: f64 = 1.3;
 /// The share of an ancestor's (non-boilerplate) text that must be prose.
 const WIDEN_DENSITY: f64 = 0.5;
 
@@ -1072,6 +1074,21 @@ mod tests {
         assert_eq!(text.matches("Two.").count(), 1, "{text}");
         assert_eq!(text.matches("day of writing").count(), 2, "{text}");
         assert!(text.ends_with("Three."), "{text}");
+    }
+
+    #[test]
+    fn widening_does_not_take_a_bio_that_adds_a_fifth_more_prose() {
+        let html = format!(
+            r#"<body><div class="post"><div class="text"><p>{PROSE} One.</p><p>{PROSE} Two.</p>
+            <p>{PROSE} Three.</p><p>{PROSE} Four.</p><p>{PROSE} Five.</p></div>
+            <div class="about"><p>Sam Reed writes about towns, roads and rivers, has covered the council for ten years, and lives by the old bridge with two cats.</p></div>
+            </div></body>"#
+        );
+        let text = text_of(&html);
+        assert!(
+            text.starts_with("The council") && text.ends_with("Five."),
+            "{text}"
+        );
     }
 
     #[test]
