@@ -37,14 +37,16 @@ const MAX_CLOSE_SEARCH: usize = 64;
 const MIN_PARAGRAPH_CHARS: usize = 25;
 
 /// Class or id words of regions that are not the article (after
-/// readability's list, with sharing, newsletters, paywalls and cookies).
+/// readability's list, with sharing, newsletters, paywalls and cookies,
+/// bylines and author cards, and footnotes).
 #[allow(clippy::unwrap_used)] // constant patterns
 static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|
         share|sharing|sharedaddy|addthis|newsletter|subscribe|subscription|signup|paywall|cookie|consent|promo|advert|
         recommended|more-stories|read-more|readmore|also-read|author-bio|author-box|about-author|
-        wp-caption-text|screen-reader-text|sr-only|visually-hidden|jp-relatedposts|yarpp|post-tags|tag-list|table-of-contents",
+        wp-caption-text|screen-reader-text|sr-only|visually-hidden|jp-relatedposts|yarpp|post-tags|tag-list|table-of-contents|
+        byline|vcard|footnotes",
     )
     .unwrap()
 });
@@ -1089,6 +1091,16 @@ mod tests {
             text.starts_with("The council") && text.ends_with("Five."),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_byline_card_and_footnotes_in_the_body_are_left_out() {
+        let html = format!(
+            r#"<article><div class="byline vcard"><span class="fn">Sam Reed</span>, city desk</div>
+            <p>{PROSE}</p><p>{PROSE} Two.</p>
+            <div class="footnotes"><ol><li>Minutes of the council meeting, page four.</li></ol></div></article>"#
+        );
+        assert_eq!(text_of(&html), format!("{PROSE}\n\n{PROSE} Two."));
     }
 
     #[test]
