@@ -812,8 +812,10 @@ pub fn page_blocks(html: &str) -> PageBlocks {
         all.push(all.last().copied().unwrap_or(0) + if b.boiler || !fresh { 0 } else { n });
     }
     let sum = |v: &[usize], c: &Container| v[c.end_block] - v[c.first_block];
-    // Wrappers that add no prose are passed through (they may still add
-    // chrome, so they are not taken themselves) and do not use up the levels.
+    // Wrappers that add no prose to the one below them are passed through
+    // (they may still add chrome, so they are not taken themselves) and do
+    // not use up the levels, also above an ancestor that was refused: a
+    // page builder nests each part of an article in five or six of them.
     let mut at = best;
     let mut levels = 0;
     let mut steps = 0;
@@ -824,8 +826,9 @@ pub fn page_blocks(html: &str) -> PageBlocks {
         };
         let (cur, par) = (&st.containers[best], &st.containers[p]);
         let (g_cur, g_par) = (sum(&good, cur), sum(&good, par));
+        let g_at = sum(&good, &st.containers[at]);
         at = p;
-        if g_par == g_cur {
+        if g_par == g_at {
             continue;
         }
         levels += 1;
@@ -1091,6 +1094,27 @@ mod tests {
             text.starts_with("The council") && text.ends_with("Five."),
             "{text}"
         );
+    }
+
+    #[test]
+    fn widening_passes_wrappers_above_a_refused_ancestor() {
+        let wrap = |s: String| {
+            format!(
+                r#"<div class="w"><div class="x"><div class="y"><div class="z">{s}</div></div></div></div>"#
+            )
+        };
+        let part1 = format!(
+            r#"<div class="part"><div class="text"><p>{PROSE} One.</p><p>{PROSE} Two.</p>
+            <p>{PROSE} Three.</p><p>{PROSE} Four.</p><p>{PROSE} Five.</p></div>
+            <p>{PROSE} A caption under the text.</p></div>"#
+        );
+        let html = format!(
+            r#"<body><div class="page">{}<div class="part2"><p>{PROSE} Six.</p><p>{PROSE} Seven.</p>
+            <p>{PROSE} Eight.</p></div></div></body>"#,
+            wrap(part1)
+        );
+        let text = text_of(&html);
+        assert!(text.contains("One.") && text.ends_with("Eight."), "{text}");
     }
 
     #[test]
