@@ -66,6 +66,21 @@ static LIKELY: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Labels of what follows an article (related stories, popular posts,
+/// comments): the article ends before them (see [`related_tail`]).
+#[allow(clippy::unwrap_used)]
+static AFTER_ARTICLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?xi)^(?:also\ in\ the\ news|related\ (?:articles?|posts?|stories|news|reading|content|topics|resources|guides)
+        |more\ (?:stories|news|articles|posts|to\ read|on\ this\ topic)|more\ from\ .{1,40}
+        |you\ (?:may|might)\ also\ (?:like|enjoy|be\ interested\ in)|recommended(?:\ (?:for\ you|reading|articles|stories))?
+        |read\ (?:next|also)|latest\ (?:news|posts|articles|stories)|(?:most\ )?popular(?:\ (?:posts|stories|articles))?
+        |trending(?:\ now|\ stories)?|top\ stories|don'?t\ miss|what\ to\ read\ next|keep\ reading|similar\ (?:articles|posts)
+        |other\ (?:articles|stories|news)|leave\ a\ (?:reply|comment)|comments?|\d+\ comments?)\s*:?$",
+    )
+    .unwrap()
+});
+
 /// What kind of text a block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockKind {
@@ -752,7 +767,9 @@ impl PageBlocks {
         for (k, &(i, o)) in prose.iter().enumerate() {
             drop[i] = o != k && (copy(k, -1) || copy(k, 1));
         }
+        let end = related_tail(&kept);
         kept.into_iter()
+            .take(end)
             .zip(drop)
             .filter(|(_, d)| !d)
             .map(|(b, _)| b.clone())
@@ -760,6 +777,45 @@ impl PageBlocks {
     }
 }
 
+/// Where a related-stories section closes the article: the first block that
+/// names one ([`AFTER_ARTICLE`]) with at least half of the article's prose
+/// before it and nothing after it longer than a teaser. `blocks.len()` when
+/// there is none. A box of links in the middle of an article is followed by
+/// more paragraphs, so it is left to [`keep`].
+fn related_tail(blocks: &[&Block]) -> usize {
+    let prose = |b: &Block| {
+        if b.kind == BlockKind::Text && b.chars() >= MIN_REPEAT_CHARS {
+            b.chars()
+        } else {
+            0
+        }
+    };
+    let total: usize = blocks.iter().map(|b| prose(b)).sum();
+    // Only a block after the last long one can start the tail: one pass.
+    let first = blocks
+        .iter()
+        .rposition(|b| b.chars() > MAX_TEASER_CHARS)
+        .map_or(0, |i| i + 1);
+    let mut before: usize = blocks[..first].iter().map(|b| prose(b)).sum();
+    for (i, b) in blocks.iter().enumerate().skip(first) {
+        before += prose(b);
+        if before > 0
+            && before * 2 >= total
+            && b.kind != BlockKind::Item
+            && b.chars() <= MAX_LABEL_CHARS
+            && AFTER_ARTICLE.is_match(&b.text)
+        {
+            return i;
+        }
+    }
+    blocks.len()
+}
+
+/// Blocks after a related-stories heading are at most this long (in
+/// characters): headlines and one-line teasers.
+const MAX_TEASER_CHARS: usize = 300;
+/// A section label is at most this long.
+const MAX_LABEL_CHARS: usize = 60;
 /// Paragraphs this long (in characters) or longer are checked for repeats.
 const MIN_REPEAT_CHARS: usize = 100;
 /// Blocks before the headline looked at for its byline and date.
@@ -965,6 +1021,38 @@ mod tests {
             !text.contains("Council approves") && !text.contains("Ten bridges"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn teasers_under_a_related_heading_at_the_end_are_left_out() {
+        // Plain text teasers, not links: only the label says what they are.
+        let teaser = "The harbour board met again on Monday and agreed a timetable for dredging the channel before the summer season begins...";
+        let html = format!(
+            r#"<div class="content"><p>{PROSE}</p><p>{PROSE} Second.</p>
+            <p>ALSO IN THE NEWS</p><p>Front Page</p><p>{teaser}</p><p>Front Page</p><p>{teaser} Again.</p></div>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("Second."), "{text}");
+        assert!(!text.contains("harbour") && !text.contains("ALSO IN"), "{text}");
+    }
+
+    #[test]
+    fn a_related_box_followed_by_more_article_is_not_the_end() {
+        let html = format!(
+            r#"<article><p>{PROSE}</p><p>{PROSE} Two.</p><h3>Related article</h3>
+            <p>The smart thermostat buying guide</p><p>{PROSE} {PROSE} Three.</p></article>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("Three."), "{text}");
+    }
+
+    #[test]
+    fn a_related_heading_before_most_of_the_article_is_not_the_end() {
+        let html = format!(
+            r#"<article><p>{PROSE}</p><h2>Related reading</h2><p>{PROSE} Two.</p><p>{PROSE} Three.</p><p>Short line.</p></article>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("Two.") && text.contains("Three."), "{text}");
     }
 
     #[test]
