@@ -937,7 +937,7 @@ pub fn debug_containers(html: &str, n: usize) -> String {
 
 /// Whether a block inside the chosen container is article text.
 pub fn keep(b: &Block) -> bool {
-    if b.boiler {
+    if b.boiler || is_placeholder(&b.text) {
         return false;
     }
     let n = b.chars();
@@ -946,6 +946,13 @@ pub fn keep(b: &Block) -> bool {
         BlockKind::Item => b.link_density() < 0.5 || n > 80 && b.link_density() < 0.7,
         BlockKind::Text => b.link_density() < 0.5 || n > 200 && b.link_density() < 0.7,
     }
+}
+
+/// Template filler ("Lorem ipsum dolor sit amet, ..."): a theme's demo
+/// content left in the page, never the article.
+fn is_placeholder(text: &str) -> bool {
+    text.get(..11)
+        .is_some_and(|h| h.eq_ignore_ascii_case("lorem ipsum"))
 }
 
 /// Join blocks as the record's text: one blank line between paragraphs,
@@ -1053,6 +1060,18 @@ mod tests {
         );
         let text = text_of(&html);
         assert!(text.contains("Two.") && text.contains("Three."), "{text}");
+    }
+
+    #[test]
+    fn template_filler_is_left_out() {
+        let html = format!(
+            r#"<article><p>{PROSE}</p><div class="tabs"><h3>Head Line 1</h3>
+            <p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt.</p></div>
+            <p>{PROSE} End.</p></article>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("End."), "{text}");
+        assert!(!text.to_lowercase().contains("lorem"), "{text}");
     }
 
     #[test]
