@@ -29,6 +29,8 @@ use html5ever::tokenizer::{
 };
 use regex::Regex;
 
+use super::date;
+
 /// How far down the stack an end tag looks for the element it closes; one
 /// not found there is ignored (stray end tags are common, and an unbounded
 /// search would make a deep page quadratic).
@@ -778,10 +780,12 @@ impl PageBlocks {
 }
 
 /// Where a related-stories section closes the article: the first block that
-/// names one ([`AFTER_ARTICLE`]) with at least half of the article's prose
-/// before it and nothing after it longer than a teaser. `blocks.len()` when
-/// there is none. A box of links in the middle of an article is followed by
-/// more paragraphs, so it is left to [`keep`].
+/// names one ([`AFTER_ARTICLE`]), after some of the article's prose, and
+/// followed either by teasers only (nothing longer than a teaser, with at
+/// least half of the prose before it) or by teaser cards (two or more blocks
+/// that are only a date). `blocks.len()` when there is none. A box of links
+/// in the middle of an article is followed by more paragraphs, so it is left
+/// to [`keep`].
 fn related_tail(blocks: &[&Block]) -> usize {
     let prose = |b: &Block| {
         if b.kind == BlockKind::Text && b.chars() >= MIN_REPEAT_CHARS {
@@ -791,20 +795,35 @@ fn related_tail(blocks: &[&Block]) -> usize {
         }
     };
     let total: usize = blocks.iter().map(|b| prose(b)).sum();
-    // Only a block after the last long one can start the tail: one pass.
+    // Teasers only: after the last long block.
     let first = blocks
         .iter()
         .rposition(|b| b.chars() > MAX_TEASER_CHARS)
         .map_or(0, |i| i + 1);
-    let mut before: usize = blocks[..first].iter().map(|b| prose(b)).sum();
-    for (i, b) in blocks.iter().enumerate().skip(first) {
+    // Cards, counted once and only for a page with a label.
+    let mut dates: Option<Vec<usize>> = None;
+    let mut before = 0;
+    for (i, b) in blocks.iter().enumerate() {
         before += prose(b);
-        if before > 0
-            && before * 2 >= total
-            && b.kind != BlockKind::Item
-            && b.chars() <= MAX_LABEL_CHARS
-            && AFTER_ARTICLE.is_match(&b.text)
+        if before == 0
+            || b.kind == BlockKind::Item
+            || b.chars() > MAX_LABEL_CHARS
+            || !AFTER_ARTICLE.is_match(&b.text)
         {
+            continue;
+        }
+        if before * 2 >= total && i >= first {
+            return i;
+        }
+        let dates = dates.get_or_insert_with(|| {
+            (0..blocks.len())
+                .filter(|&j| {
+                    let t = &blocks[j].text;
+                    t.len() <= MAX_DATE_BYTES && date::normalize(t).is_some()
+                })
+                .collect()
+        });
+        if dates.len() - dates.partition_point(|&d| d <= i) >= 2 {
             return i;
         }
     }
@@ -814,6 +833,8 @@ fn related_tail(blocks: &[&Block]) -> usize {
 /// Blocks after a related-stories heading are at most this long (in
 /// characters): headlines and one-line teasers.
 const MAX_TEASER_CHARS: usize = 300;
+/// A block of only a date is at most this long (in bytes).
+const MAX_DATE_BYTES: usize = 32;
 /// A section label is at most this long.
 const MAX_LABEL_CHARS: usize = 60;
 /// Paragraphs this long (in characters) or longer are checked for repeats.
@@ -1040,7 +1061,24 @@ mod tests {
         );
         let text = text_of(&html);
         assert!(text.contains("Second."), "{text}");
-        assert!(!text.contains("harbour") && !text.contains("ALSO IN"), "{text}");
+        assert!(
+            !text.contains("harbour") && !text.contains("ALSO IN"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn dated_cards_under_a_latest_news_label_are_left_out() {
+        // Long excerpts: only the dates say these are cards.
+        let excerpt = format!("{PROSE} {PROSE} {PROSE}");
+        let html = format!(
+            r#"<div class="page"><p>{PROSE}</p><p>{PROSE} Two.</p><h3>Latest News</h3>
+            <h4>Harbour dredging agreed</h4><p>March 29, 2025</p><p>{excerpt} Card one.</p>
+            <h4>Bridge tolls to rise</h4><p>March 27, 2025</p><p>{excerpt} Card two.</p></div>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("Two."), "{text}");
+        assert!(!text.contains("Card one") && !text.contains("Latest"), "{text}");
     }
 
     #[test]
