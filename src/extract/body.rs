@@ -76,7 +76,7 @@ static AFTER_ARTICLE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?xi)^(?:also\ in\ the\ news|related\ (?:articles?|posts?|stories|news|reading|content|topics|resources|guides)
         |more\ (?:stories|news|articles|posts|to\ read|on\ this\ topic)|more\ from\ .{1,40}
         |you\ (?:may|might)\ also\ (?:like|enjoy|be\ interested\ in)|recommended(?:\ (?:for\ you|reading|articles|stories))?
-        |read\ (?:next|also)|latest\ (?:news|posts|articles|stories)|(?:most\ )?popular(?:\ (?:posts|stories|articles))?
+        |read\ (?:this\ )?(?:next|also)|latest\ (?:news|posts|articles|stories)|(?:most\ )?popular(?:\ (?:posts|stories|articles))?
         |trending(?:\ now|\ stories)?|top\ stories|don'?t\ miss|what\ to\ read\ next|keep\ reading|similar\ (?:articles|posts)
         |other\ (?:articles|stories|news)|leave\ a\ (?:reply|comment)|comments?|\d+\ comments?|about\ the\ (?:authors?|reviewers?)|disclaimer)\s*:?$",
     )
