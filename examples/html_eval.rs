@@ -5,7 +5,7 @@
 //!
 //! `cargo run --release --example html_eval` (`-- worst N` lists the N
 //! pages with the lowest body F1; `-- page NNNN` prints one page's output, `-- tree NNNN` its best
-//! containers).
+//! containers, `-- dump DIR` writes each page's text to `DIR/NNNN.txt`).
 
 #[path = "../tests/it/support/html_eval.rs"]
 mod support;
@@ -119,6 +119,13 @@ fn main() -> anyhow::Result<()> {
                     "{}",
                     newspipe::extract::body::debug_containers(&texts[i], 25)
                 );
+            }
+        }
+        Some("dump") => {
+            let dir = std::path::Path::new(args.get(1).map_or("html-eval-out", String::as_str));
+            std::fs::create_dir_all(dir)?;
+            for (p, o) in pages.iter().zip(&outputs) {
+                std::fs::write(dir.join(format!("{}.txt", p.id)), &o.text)?;
             }
         }
         Some("page") => {

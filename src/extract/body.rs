@@ -59,6 +59,11 @@ static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
 static MAYBE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"and|article|body|column|content|main|shadow").unwrap());
 
+/// Class or id words of a layout's main column.
+#[allow(clippy::unwrap_used)]
+static MAIN_COLUMN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[\s_-])main(?:$|[\s_-])").unwrap());
+
 /// Class or id words that mark the article itself: never boilerplate.
 #[allow(clippy::unwrap_used)]
 static LIKELY: LazyLock<Regex> = LazyLock::new(|| {
@@ -373,9 +378,12 @@ impl State {
         // An `<article>` shields what it holds from the layout's class words,
         // unless it is an entry of a list (comments, teasers) or its own
         // words say it is one (`article-comment-12`).
+        // So does the layout's main column (`c-layout-main`) inside a
+        // wrapper named for its sidebar (`c-layout-sidebar-left`).
         let mut shield = flags.likely
             || name == "main"
-            || semantic && self.item == 0 && !UNLIKELY.is_match(&words);
+            || (semantic && self.item == 0 || MAIN_COLUMN.is_match(&words))
+                && !UNLIKELY.is_match(&words);
         if !words.is_empty() {
             if LIKELY.is_match(&words) {
                 flags.likely = true;
@@ -1078,7 +1086,10 @@ mod tests {
         );
         let text = text_of(&html);
         assert!(text.contains("Two."), "{text}");
-        assert!(!text.contains("Card one") && !text.contains("Latest"), "{text}");
+        assert!(
+            !text.contains("Card one") && !text.contains("Latest"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1180,6 +1191,21 @@ mod tests {
             !text.contains("comment") && !text.contains("teaser"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_main_column_of_a_layout_named_for_its_sidebar_is_kept() {
+        // The layout holds under 60% of the page's text, so only its main
+        // column says it is not a sidebar.
+        let footer = format!("<p>{PROSE}</p>").repeat(4);
+        let html = format!(
+            r#"<body><div class="c-layout-sidebar-left"><nav><a href="/a">Guide</a></nav>
+            <div class="c-layout-main"><div class="c-wysiwyg"><p>{PROSE} One.</p></div>
+            <div class="c-wysiwyg"><p>{PROSE} Two.</p></div></div></div>
+            <footer class="site-footer">{footer}</footer></body>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("One.") && text.contains("Two."), "{text}");
     }
 
     #[test]
