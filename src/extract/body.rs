@@ -894,7 +894,10 @@ pub fn page_blocks(html: &str) -> PageBlocks {
             0
         };
         good.push(good.last().copied().unwrap_or(0) + g);
-        all.push(all.last().copied().unwrap_or(0) + if b.boiler || !fresh { 0 } else { n });
+        // Density is over the text a widened article would give: the link
+        // lists [`keep`] leaves out do not dilute it.
+        let shown = fresh && keep(b);
+        all.push(all.last().copied().unwrap_or(0) + if shown { n } else { 0 });
     }
     let sum = |v: &[usize], c: &Container| v[c.end_block] - v[c.first_block];
     // Wrappers that add no prose to the one below them are passed through
@@ -940,7 +943,8 @@ const MAX_WIDEN_STEPS: usize = 12;
 /// article split over siblings doubles it, while the bio, disclaimer or
 /// teasers that follow one add a fifth or so.
 const WIDEN_GAIN: f64 = 1.3;
-/// The share of an ancestor's (non-boilerplate) text that must be prose.
+/// The share of the text an ancestor would give (see [`keep`]) that must be
+/// prose.
 const WIDEN_DENSITY: f64 = 0.5;
 
 /// The `n` best-scoring containers of `html` and the chosen range, one a
@@ -1203,6 +1207,19 @@ mod tests {
             <div class="c-layout-main"><div class="c-wysiwyg"><p>{PROSE} One.</p></div>
             <div class="c-wysiwyg"><p>{PROSE} Two.</p></div></div></div>
             <footer class="site-footer">{footer}</footer></body>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("One.") && text.contains("Two."), "{text}");
+    }
+
+    #[test]
+    fn link_lists_left_out_do_not_stop_widening() {
+        let links: String = (0..10)
+            .map(|i| format!(r#"<li><a href="/pr/{i}">Regenerate the intrinsics and update the dependency {i}</a></li>"#))
+            .collect();
+        let html = format!(
+            r#"<div class="doc"><div class="sect1"><div class="sectionbody"><p>{PROSE}</p><p>{PROSE}</p><p>{PROSE} One.</p></div></div>
+            <div class="sect1"><div class="sectionbody"><p>{PROSE} Two.</p><ul>{links}</ul></div></div></div>"#
         );
         let text = text_of(&html);
         assert!(text.contains("One.") && text.contains("Two."), "{text}");
