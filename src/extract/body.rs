@@ -380,14 +380,16 @@ impl State {
         // words say it is one (`article-comment-12`).
         // So does the layout's main column (`c-layout-main`) inside a
         // wrapper named for its sidebar (`c-layout-sidebar-left`).
+        // Each class pattern runs at most once per element.
+        let unlikely = !words.is_empty() && UNLIKELY.is_match(&words);
+        let main_column = words.contains("main") && MAIN_COLUMN.is_match(&words);
         let mut shield = flags.likely
             || name == "main"
-            || (semantic && self.item == 0 || MAIN_COLUMN.is_match(&words))
-                && !UNLIKELY.is_match(&words);
+            || (semantic && self.item == 0 || main_column) && !unlikely;
         if !words.is_empty() {
             if LIKELY.is_match(&words) {
                 flags.likely = true;
-            } else if UNLIKELY.is_match(&words)
+            } else if unlikely
                 && !MAYBE.is_match(&words)
                 && !matches!(name.as_str(), "body" | "html" | "article" | "main")
             {
