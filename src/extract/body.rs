@@ -120,11 +120,13 @@ pub struct Block {
     boiler_by: Option<usize>,
     /// Its nearest containers, innermost first (`usize::MAX` for none).
     near: [usize; 3],
+    /// Characters of `text`, counted once: every pass over the blocks asks.
+    n_chars: usize,
 }
 
 impl Block {
     fn chars(&self) -> usize {
-        self.text.chars().count()
+        self.n_chars
     }
 
     fn link_density(&self) -> f64 {
@@ -303,8 +305,10 @@ impl State {
         for (slot, c) in near.iter_mut().zip(around) {
             *slot = c;
         }
+        let n_chars = text.chars().count();
         let block = Block {
-            link_chars: link_chars.min(text.chars().count()),
+            n_chars,
+            link_chars: link_chars.min(n_chars),
             text,
             kind,
             boiler: false,
