@@ -793,13 +793,15 @@ impl PageBlocks {
     }
 }
 
-/// Where a related-stories section closes the article: the first block that
-/// names one ([`AFTER_ARTICLE`]), after some of the article's prose, and
-/// followed either by teasers only (nothing longer than a teaser, with at
+/// Where a related-stories section closes the article. Either the first
+/// block that names one ([`AFTER_ARTICLE`]), after some of the article's
+/// prose, and followed by teasers only (nothing longer than a teaser, with at
 /// least half of the prose before it) or by teaser cards (two or more blocks
-/// that are only a date). `blocks.len()` when there is none. A box of links
-/// in the middle of an article is followed by more paragraphs, so it is left
-/// to [`keep`].
+/// that are only a date); or, with no such label, the first date of three or
+/// more among the short blocks that end the page, with at least half of the
+/// prose before it. `blocks.len()` when there is none. A box of links in the
+/// middle of an article is followed by more paragraphs, so it is left to
+/// [`keep`].
 fn related_tail(blocks: &[&Block]) -> usize {
     let prose = |b: &Block| {
         if b.kind == BlockKind::Text && b.chars() >= MIN_REPEAT_CHARS {
@@ -814,8 +816,14 @@ fn related_tail(blocks: &[&Block]) -> usize {
         .iter()
         .rposition(|b| b.chars() > MAX_TEASER_CHARS)
         .map_or(0, |i| i + 1);
-    // Cards, counted once and only for a page with a label.
-    let mut dates: Option<Vec<usize>> = None;
+    // Blocks that are only a date: cards carry one each.
+    let dates: Vec<usize> = (0..blocks.len())
+        .filter(|&j| {
+            let t = &blocks[j].text;
+            t.len() <= MAX_DATE_BYTES && date::normalize(t).is_some()
+        })
+        .collect();
+    let dates_after = |i: usize| dates.len() - dates.partition_point(|&d| d <= i);
     let mut before = 0;
     for (i, b) in blocks.iter().enumerate() {
         before += prose(b);
@@ -826,19 +834,16 @@ fn related_tail(blocks: &[&Block]) -> usize {
         {
             continue;
         }
-        if before * 2 >= total && i >= first {
+        if before * 2 >= total && i >= first || dates_after(i) >= 2 {
             return i;
         }
-        let dates = dates.get_or_insert_with(|| {
-            (0..blocks.len())
-                .filter(|&j| {
-                    let t = &blocks[j].text;
-                    t.len() <= MAX_DATE_BYTES && date::normalize(t).is_some()
-                })
-                .collect()
-        });
-        if dates.len() - dates.partition_point(|&d| d <= i) >= 2 {
-            return i;
+    }
+    let k = dates.partition_point(|&d| d < first);
+    if dates.len() - k >= 3 {
+        let d = dates[k];
+        let before: usize = blocks[..d].iter().map(|b| prose(b)).sum();
+        if before > 0 && before * 2 >= total {
+            return d;
         }
     }
     blocks.len()
@@ -1098,6 +1103,22 @@ mod tests {
         assert!(text.contains("Two."), "{text}");
         assert!(
             !text.contains("Card one") && !text.contains("Latest"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn dated_cards_without_a_label_at_the_end_are_left_out() {
+        let html = format!(
+            r#"<div class="page"><p>{PROSE}</p><p>{PROSE} Two.</p><p>The deal ends on Friday.</p>
+            <p>09/28/2025</p><p>Not quite its lowest price ever, but a good deal.</p>
+            <p>10/16/2025</p><p>Our top pick for students is at a record low.</p>
+            <p>11/26/2025</p><p>Live stream the first round from anywhere.</p></div>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("Two.") && text.contains("Friday"), "{text}");
+        assert!(
+            !text.contains("record low") && !text.contains("2025"),
             "{text}"
         );
     }
