@@ -12,8 +12,11 @@
 //! range of blocks (the DOM is nested, so its descendants are contiguous in
 //! document order). A paragraph-like block credits its nearest containers,
 //! readability-style (1, 1/2, 1/3), so the best-scoring container is the one
-//! that directly holds most of the article's prose. Its range, less the
-//! boilerplate blocks in it, is the article.
+//! that directly holds most of the article's prose. It may widen to an
+//! ancestor holding clearly more prose at the same density (an article split
+//! over siblings). Its range, less the boilerplate and link-list blocks in
+//! it ([`keep`]), a second copy of its prose, and a related-stories tail
+//! ([`related_tail`]), is the article.
 //!
 //! Work per token is bounded (an end tag looks for its element among the top
 //! [`MAX_CLOSE_SEARCH`] open ones; credits go to at most three containers),
