@@ -739,7 +739,19 @@ impl PageBlocks {
             })
             .map_or(start, |(i, _)| i);
         let lo = anchor.saturating_sub(HINT_BEFORE);
-        let hi = (anchor + HINT_AFTER).min(self.blocks.len());
+        let mut hi = (anchor + HINT_AFTER).min(self.blocks.len());
+        // Once the article's prose is under way, a date belongs to what it
+        // quotes or lists (an embedded post, a comment, a related story).
+        let mut prose = 0;
+        for i in anchor + 1..hi {
+            if self.blocks[i].chars() > HINT_PROSE_CHARS {
+                prose += 1;
+                if prose == HINT_PROSE_BLOCKS {
+                    hi = i;
+                    break;
+                }
+            }
+        }
         let mut near: Vec<(usize, &Block)> = (lo..hi)
             .filter(|&i| self.blocks[i].chars() <= HINT_MAX_CHARS)
             .map(|i| {
@@ -867,6 +879,10 @@ const HINT_BEFORE: usize = 12;
 const HINT_AFTER: usize = 30;
 /// Longer blocks are prose, not a byline or a dateline.
 const HINT_MAX_CHARS: usize = 120;
+/// Blocks this long are the article's prose ...
+const HINT_PROSE_CHARS: usize = 200;
+/// ... and this many of them end the search for a dateline.
+const HINT_PROSE_BLOCKS: usize = 2;
 
 /// Segment `html` and choose its article container.
 pub fn page_blocks(html: &str) -> PageBlocks {

@@ -221,6 +221,21 @@ mod tests {
     }
 
     #[test]
+    fn a_date_inside_the_article_prose_is_not_its_dateline() {
+        let para = "<p>The council voted on Tuesday to rebuild the old bridge, which has carried \
+            traffic since 1921, and to close it for two summers while the deck is replaced in full. \
+            Shops on both banks asked for a ferry in the meantime; the mayor said one would run.</p>";
+        let html = format!(
+            r#"<html><head><meta property="article:published_time" content="2025-12-19T10:00:00+00:00">
+            </head><body><article><h1>The bridge</h1>{para}{para}
+            <blockquote>It will take years. Jane Doe (@jdoe) October 16, 2024</blockquote>
+            <p>October 16, 2024</p>{para}</article></body></html>"#
+        );
+        let page = Streaming.extract(&html, None).unwrap();
+        assert_eq!(page.meta.published.as_deref(), Some("2025-12-19T10:00:00Z"));
+    }
+
+    #[test]
     fn a_labelled_date_far_from_the_headline_dates_a_page_that_says_nothing_else() {
         let html = long_page(
             "",
