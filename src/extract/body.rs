@@ -377,7 +377,14 @@ impl State {
                 {
                     flags.boiler = true
                 }
-                "style" if a.value.replace(' ', "").contains("display:none") => flags.skip = true,
+                // A collapsed accordion panel (WAI-ARIA's pattern: `role="region"`
+                // under its header button) is the article folded for the reader,
+                // not chrome; other elements hidden by style stay out.
+                "style" if a.value.replace(' ', "").contains("display:none") => {
+                    flags.skip = !attrs
+                        .iter()
+                        .any(|a| &*a.name.local == "role" && &*a.value == "region")
+                }
                 _ => {}
             }
         }
@@ -1180,6 +1187,19 @@ mod tests {
             "<template>".repeat(70)
         );
         assert!(text_of(&html).contains(PROSE), "{}", text_of(&html));
+    }
+
+    #[test]
+    fn a_collapsed_accordion_panel_is_article_and_other_hidden_text_is_not() {
+        let html = format!(
+            r#"<article><p>{PROSE} One.</p><div class="steps">
+            <button aria-expanded="false" aria-controls="s1">Week 1</button>
+            <div id="s1" role="region" aria-labelledby="b1" style="display: none"><p>{PROSE} Folded.</p></div></div>
+            <div style="display:none"><p>{PROSE} Popup.</p></div><p>{PROSE} Two.</p></article>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("Folded."), "{text}");
+        assert!(!text.contains("Popup."), "{text}");
     }
 
     #[test]
