@@ -1020,16 +1020,25 @@ fn pick_headline(h1s: &[String], declared: &[Vec<String>]) -> Option<String> {
     }
     let want = super::eval::words(primary);
     let want: std::collections::HashSet<&str> = want.split(' ').collect();
+    // The share of the `<h1>`'s words in the declared title, or 0 when the
+    // `<h1>` covers less than a quarter of that title: a section heading
+    // of a long page ("So many models!") shares a word with most titles.
     let shared = |h: &str| {
         let w = super::eval::words(h);
         let w: Vec<&str> = w.split(' ').filter(|t| !t.is_empty()).collect();
         let hits = w.iter().filter(|t| want.contains(*t)).count();
+        let covered = want.iter().filter(|t| w.contains(t)).count();
+        if (covered as f64) < want.len() as f64 * H1_MIN_SHARE {
+            return 0.0;
+        }
         hits as f64 / w.len().max(1) as f64
     };
     let sole = h1s.len() == 1;
     h1s.into_iter()
         .map(|h| (shared(&h), h))
-        .filter(|(s, h)| *s >= 0.25 || (sole && h.split_whitespace().count() >= SOLE_H1_WORDS))
+        .filter(|(s, h)| {
+            *s >= H1_MIN_SHARE || (sole && h.split_whitespace().count() >= SOLE_H1_WORDS)
+        })
         // The first of the best: `max_by` would keep the last.
         .fold(None::<(f64, String)>, |best, (s, h)| match best {
             Some((b, _)) if b >= s => best,
@@ -1130,6 +1139,9 @@ fn within_h1(h1: String, primary: &str) -> String {
 /// A page's only `<h1>` this long is a headline, whatever the declared
 /// title says: section names and widget headings are shorter.
 const SOLE_H1_WORDS: usize = 5;
+/// The share of its words an `<h1>` must have in the declared title, and
+/// of the declared title's words it must hold, to be taken for it.
+const H1_MIN_SHARE: f64 = 0.25;
 
 /// An `<h1>` that carries a tagline after a separator ("Best Movers 2025 |
 /// Top 19 Companies") is cut to the part the declared title names.
@@ -1568,6 +1580,12 @@ mod tests {
         assert_eq!(
             pick_headline(&h1s(&["Menu", "Port strike ends"]), &[]).as_deref(),
             Some("Port strike ends")
+        );
+        // A section heading that shares a word, but holds little of the
+        // declared title, is not the headline.
+        assert_eq!(
+            pick_headline(&h1s(&["Why inflation?", "Who pays"]), &declared).as_deref(),
+            Some("Rates rise again as inflation bites")
         );
     }
 
