@@ -972,8 +972,10 @@ pub fn page_blocks(html: &str) -> PageBlocks {
     }
 }
 
-/// Levels the chosen container may widen by.
-const MAX_WIDEN: usize = 4;
+/// Levels the chosen container may widen by: an article whose sections
+/// each nest the next one adds a little prose per level, and its start
+/// can be five levels up.
+const MAX_WIDEN: usize = 5;
 /// Ancestors looked at when widening, prose-neutral wrappers included.
 const MAX_WIDEN_STEPS: usize = 12;
 /// How much more prose an ancestor must hold to be taken instead: an
@@ -1369,6 +1371,29 @@ mod tests {
         );
         let text = text_of(&html);
         assert!(text.contains("One.") && text.ends_with("Eight."), "{text}");
+    }
+
+    #[test]
+    fn widening_reaches_an_article_five_nested_sections_up() {
+        let paras = |n: usize, tag: &str| -> String {
+            (0..n)
+                .map(|k| format!("<p>{PROSE} {tag}{k}.</p>"))
+                .collect()
+        };
+        let mut inner = format!(r#"<div class="s5">{}</div>"#, paras(20, "Deep"));
+        for k in (1..=4).rev() {
+            inner = format!(r#"<div class="s{k}"><p>{PROSE} Level{k}.</p>{inner}</div>"#);
+        }
+        let html = format!(
+            r#"<body><div class="page">{}{inner}</div></body>"#,
+            paras(10, "Intro")
+        );
+        let text = text_of(&html);
+        assert!(text.starts_with(&format!("{PROSE} Intro0.")), "{text}");
+        assert!(
+            text.contains("Level1.") && text.ends_with("Deep19."),
+            "{text}"
+        );
     }
 
     #[test]
