@@ -43,11 +43,13 @@ const MIN_PARAGRAPH_CHARS: usize = 25;
 
 /// Class or id words of regions that are not the article (after
 /// readability's list, with sharing, newsletters, paywalls and cookies,
-/// bylines and author cards, and footnotes).
+/// bylines and author cards, and footnotes). `header` counts only at the
+/// start or end of a class name (`site-header`, `headerwrapper`): in the
+/// middle it is a style modifier (`kt-pane-header-alignment-left`).
 #[allow(clippy::unwrap_used)] // constant patterns
 static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?x)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|
+        r"(?x)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|(?:^|\s)(?:[\w-]*header|header[\w-]*)(?:$|\s)|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|
         share|sharing|sharedaddy|addthis|newsletter|subscribe|subscription|signup|paywall|cookie|consent|promo|advert|
         recommended|more-stories|read-more|readmore|also-read|author-bio|author-box|about-author|
         wp-caption-text|screen-reader-text|sr-only|visually-hidden|jp-relatedposts|yarpp|post-tags|tag-list|table-of-contents|
@@ -1202,6 +1204,18 @@ mod tests {
         let text = text_of(&html);
         assert!(text.contains("Folded."), "{text}");
         assert!(!text.contains("Popup."), "{text}");
+    }
+
+    #[test]
+    fn header_in_the_middle_of_a_class_name_is_a_style_not_chrome() {
+        let html = format!(
+            r#"<body><div class="site-header"><p>{PROSE} Masthead.</p></div><article>
+            <p>{PROSE} One.</p><div class="acc kt-pane-header-alignment-left"><p>{PROSE} Folded.</p></div>
+            <p>{PROSE} Two.</p></article></body>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("Folded."), "{text}");
+        assert!(!text.contains("Masthead."), "{text}");
     }
 
     #[test]
