@@ -778,8 +778,10 @@ impl PageBlocks {
 
     /// The article's blocks, in order. A run of paragraphs that repeats
     /// earlier ones is a second copy of the text (a layout for another
-    /// screen size, a carousel's clones) and is left out; a lone repeat (a
-    /// disclaimer under each item) is the page's own and stays.
+    /// screen size, a carousel's clones) and is left out, as is a block or a
+    /// pair repeated right after itself (a card's hover overlay); a lone
+    /// repeat further on (a disclaimer under each item) is the page's own
+    /// and stays.
     pub fn article_text_blocks(&self) -> Vec<Block> {
         let kept: Vec<&Block> = self.blocks[self.article.clone()]
             .iter()
@@ -806,6 +808,30 @@ impl PageBlocks {
         let mut drop = vec![false; kept.len()];
         for (k, &(i, o)) in prose.iter().enumerate() {
             drop[i] = o != k && (copy(k, -1) || copy(k, 1));
+        }
+        // A block that repeats the one before it, or a pair of blocks that
+        // repeats the pair before it (a card's title and teaser), is a
+        // layout's second copy: a hover overlay, a label for small screens.
+        // One of them must be a line of text: short cells ("Rest", "Best")
+        // repeat in tables.
+        let text = |i: Option<usize>| i.and_then(|i| kept.get(i)).map(|b| b.text.as_str());
+        let same = |i: usize, j: Option<usize>| text(Some(i)).is_some() && text(Some(i)) == text(j);
+        let long = |i: usize| {
+            kept.get(i)
+                .is_some_and(|b| b.chars() >= MIN_NEAR_REPEAT_CHARS)
+        };
+        for (i, d) in drop.iter_mut().enumerate().skip(1) {
+            let back = |k: usize| i.checked_sub(k);
+            // This block and the next repeat the two before, or this block
+            // and the one before repeat the two before them.
+            let first_of_pair =
+                same(i, back(2)) && same(i + 1, back(1)) && (long(i) || long(i + 1));
+            let second_of_pair = same(i, back(2))
+                && back(3).is_some_and(|k| same(k + 2, Some(k)))
+                && (long(i) || long(i - 1));
+            if same(i, back(1)) && long(i) || first_of_pair || second_of_pair {
+                *d = true;
+            }
         }
         let end = related_tail(&kept);
         kept.into_iter()
@@ -882,6 +908,9 @@ const MAX_DATE_BYTES: usize = 32;
 const MAX_LABEL_CHARS: usize = 60;
 /// Paragraphs this long (in characters) or longer are checked for repeats.
 const MIN_REPEAT_CHARS: usize = 100;
+/// A repeat of the block or pair just before is a copy when it holds a
+/// block this long; shorter ones ("Rest", "Best") repeat in tables.
+const MIN_NEAR_REPEAT_CHARS: usize = 40;
 /// Blocks before the headline looked at for its byline and date.
 const HINT_BEFORE: usize = 12;
 /// Blocks after it.
@@ -1216,6 +1245,24 @@ mod tests {
         let text = text_of(&html);
         assert!(text.contains("Folded."), "{text}");
         assert!(!text.contains("Masthead."), "{text}");
+    }
+
+    #[test]
+    fn a_card_shown_twice_in_a_row_is_taken_once_and_table_cells_may_repeat() {
+        let card = |t: &str| {
+            format!(
+                r#"<div class="card"><h3>{t}</h3><p>A museum in a small town, told to the whole region.</p></div>
+                <div class="hover"><h3>{t}</h3><p>A museum in a small town, told to the whole region.</p></div>"#
+            )
+        };
+        let html = format!(
+            r#"<article><p>{PROSE} One.</p>{}<table><tr><td>Rest</td><td>Rest</td></tr></table>
+            <p>{PROSE} Two.</p></article>"#,
+            card("Universal Appeal")
+        );
+        let text = text_of(&html);
+        assert_eq!(text.matches("small town").count(), 1, "{text}");
+        assert_eq!(text.matches("Rest").count(), 2, "{text}");
     }
 
     #[test]
