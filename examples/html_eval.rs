@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     }
     let mb = texts.iter().map(String::len).sum::<usize>() as f64 / 1e6;
     println!(
-        "wcxb-dev: {} pages, body F1 {:.3}, title {:.3} ({}/{}), date {:.3} ({}/{}), author {:.3} ({}/{}); {:.0} pages/s, {:.1} MB/s on one core",
+        "wcxb-dev: {} pages, body F1 {:.4}, title {:.3} ({}/{}), date {:.3} ({}/{}), author {:.3} ({}/{}); {:.0} pages/s, {:.1} MB/s on one core",
         scores.pages,
         scores.body_f1(),
         scores.title(),

@@ -212,6 +212,8 @@ struct State {
     in_head: bool,
     /// Characters in all blocks.
     chars: usize,
+    /// Read elements hidden by style (`display: none`) as shown.
+    reveal: bool,
 }
 
 const VOID: &[&str] = &[
@@ -383,9 +385,10 @@ impl State {
                 // under its header button) is the article folded for the reader,
                 // not chrome; other elements hidden by style stay out.
                 "style" if a.value.replace(' ', "").contains("display:none") => {
-                    flags.skip = !attrs
-                        .iter()
-                        .any(|a| &*a.name.local == "role" && &*a.value == "region")
+                    flags.skip = !self.reveal
+                        && !attrs
+                            .iter()
+                            .any(|a| &*a.name.local == "role" && &*a.value == "region")
                 }
                 _ => {}
             }
@@ -664,10 +667,14 @@ impl TokenSink for Sink {
     }
 }
 
-/// Tokenize `html` into blocks and containers.
-fn segment(html: &str) -> State {
+/// Tokenize `html` into blocks and containers; with `reveal`, elements
+/// hidden by style are read as shown.
+fn segment(html: &str, reveal: bool) -> State {
     let tokenizer = Tokenizer::new(
-        Sink(RefCell::new(State::default())),
+        Sink(RefCell::new(State {
+            reveal,
+            ..State::default()
+        })),
         TokenizerOpts::default(),
     );
     let input = BufferQueue::default();
@@ -922,11 +929,9 @@ const HINT_PROSE_CHARS: usize = 200;
 /// ... and this many of them end the search for a dateline.
 const HINT_PROSE_BLOCKS: usize = 2;
 
-/// Segment `html` and choose its article container.
-pub fn page_blocks(html: &str) -> PageBlocks {
-    let st = segment(html);
-    let best = st
-        .containers
+/// The container with the best boosted score, if any scores at all.
+fn best_container(st: &State) -> Option<usize> {
+    st.containers
         .iter()
         .enumerate()
         .filter(|(_, c)| c.score > 0.0)
@@ -937,7 +942,19 @@ pub fn page_blocks(html: &str) -> PageBlocks {
                 // The outermost of equals (ties go to the earlier index).
                 .then(j.cmp(i))
         })
-        .map(|(i, _)| i);
+        .map(|(i, _)| i)
+}
+
+/// Segment `html` and choose its article container. A page whose shown
+/// text holds no article is read again with the elements its style hides
+/// (a script reveals them: tabs, filtered portfolios).
+pub fn page_blocks(html: &str) -> PageBlocks {
+    let mut st = segment(html, false);
+    let mut best = best_container(&st);
+    if best.is_none() {
+        st = segment(html, true);
+        best = best_container(&st);
+    }
     let Some(mut best) = best else {
         return PageBlocks {
             blocks: st.blocks,
@@ -1021,7 +1038,7 @@ const WIDEN_DENSITY: f64 = 0.5;
 /// line: for studying pages, not for the pipeline.
 #[doc(hidden)]
 pub fn debug_containers(html: &str, n: usize) -> String {
-    let st = segment(html);
+    let st = segment(html, false);
     let mut order: Vec<usize> = (0..st.containers.len()).collect();
     order.sort_by(|&a, &b| st.containers[b].score.total_cmp(&st.containers[a].score));
     let mut out = String::new();
@@ -1263,6 +1280,16 @@ mod tests {
         let text = text_of(&html);
         assert_eq!(text.matches("small town").count(), 1, "{text}");
         assert_eq!(text.matches("Rest").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn a_page_whose_article_is_all_hidden_by_style_is_read_with_it_shown() {
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav><div class="grid" style="display:none">
+            <p>{PROSE} One.</p><p>{PROSE} Two.</p></div></body>"#
+        );
+        let text = text_of(&html);
+        assert!(text.contains("One.") && text.ends_with("Two."), "{text}");
     }
 
     #[test]

@@ -348,17 +348,17 @@ fn hostile_pages_are_bounded() {
         Streaming.extract(&only_script, None),
         Err(ExtractError::NoArticle)
     );
-    // A 50 MB page.
-    let para = format!("<p>{PROSE}</p>\n");
-    let big = format!(
-        "<html><body><article>{}</article></body></html>",
-        para.repeat(50_000_000 / para.len())
-    );
+    // A 50 MB page, of numbered paragraphs (a paragraph repeated right
+    // after itself is a layout's copy and taken once).
+    let mut big = String::from("<html><body><article>");
+    let mut n = 0;
+    while big.len() < 50_000_000 {
+        big.push_str(&format!("<p>{PROSE} {n}.</p>\n"));
+        n += 1;
+    }
+    big.push_str("</article></body></html>");
     let got = Streaming.extract(&big, None).unwrap();
-    assert_eq!(
-        got.text.matches("The council voted").count(),
-        50_000_000 / para.len()
-    );
+    assert_eq!(got.text.matches("The council voted").count(), n);
 }
 
 #[test]
@@ -382,9 +382,9 @@ fn binary_bytes_in_an_html_file_are_rejected() {
 }
 
 /// Floors under the scores measured on the dev set (see the README), so a
-/// change that lowers them fails. The targets (body 0.96, title
-/// 0.90, date 0.95, author 0.90) are not reached yet; `examples/html_eval.rs`
-/// prints where each stands.
+/// change that lowers them fails. Of the targets (body 0.96, title
+/// 0.90, date 0.95, author 0.90), body and date are not reached yet;
+/// `examples/html_eval.rs` prints where each stands.
 #[test]
 fn wcxb_dev_scores_hold() {
     let Some(dir) = support::shared_data("data/html/wcxb-dev") else {
@@ -402,14 +402,14 @@ fn wcxb_dev_scores_hold() {
         scores.add(&got, &p.truth);
     }
     let line = format!(
-        "body {:.3} title {:.3} date {:.3} author {:.3}",
+        "body {:.4} title {:.3} date {:.3} author {:.3}",
         scores.body_f1(),
         scores.title(),
         scores.date(),
         scores.author()
     );
     assert_eq!(scores.pages, 793, "{line}");
-    assert!(scores.body_f1() >= 0.955, "{line}");
+    assert!(scores.body_f1() >= 0.958, "{line}");
     assert!(scores.title() >= 0.905, "{line}");
     assert!(scores.date() >= 0.87, "{line}");
     assert!(scores.author() >= 0.90, "{line}");
