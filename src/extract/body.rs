@@ -43,13 +43,12 @@ const MIN_PARAGRAPH_CHARS: usize = 25;
 
 /// Class or id words of regions that are not the article (after
 /// readability's list, with sharing, newsletters, paywalls and cookies,
-/// bylines and author cards, and footnotes). `header` counts only at the
-/// start or end of a class name (`site-header`, `headerwrapper`): in the
-/// middle it is a style modifier (`kt-pane-header-alignment-left`).
+/// bylines and author cards, and footnotes). `header` is checked apart, by
+/// [`names_header`].
 #[allow(clippy::unwrap_used)] // constant patterns
 static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?x)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|(?:^|\s)(?:[\w-]*header|header[\w-]*)(?:$|\s)|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|
+        r"(?x)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote|
         share|sharing|sharedaddy|addthis|newsletter|subscribe|subscription|signup|paywall|cookie|consent|promo|advert|
         recommended|more-stories|read-more|readmore|also-read|author-bio|author-box|about-author|
         wp-caption-text|screen-reader-text|sr-only|visually-hidden|jp-relatedposts|yarpp|post-tags|tag-list|table-of-contents|
@@ -57,6 +56,16 @@ static UNLIKELY: LazyLock<Regex> = LazyLock::new(|| {
     )
     .unwrap()
 });
+
+/// Whether a class or id name starts or ends with `header` (`site-header`,
+/// `headerwrapper`); in the middle (`kt-pane-header-alignment-left`) it is
+/// a style modifier. Checked apart from [`UNLIKELY`], whose plain words
+/// keep it a fast literal search.
+fn names_header(words: &str) -> bool {
+    words
+        .split_ascii_whitespace()
+        .any(|w| w.starts_with("header") || w.ends_with("header"))
+}
 
 /// Words that keep an element whose class or id also matches [`UNLIKELY`]
 /// (`article-header` may hold the article; readability's exceptions).
@@ -400,7 +409,7 @@ impl State {
         // So does the layout's main column (`c-layout-main`) inside a
         // wrapper named for its sidebar (`c-layout-sidebar-left`).
         // Each class pattern runs at most once per element.
-        let unlikely = !words.is_empty() && UNLIKELY.is_match(&words);
+        let unlikely = !words.is_empty() && (UNLIKELY.is_match(&words) || names_header(&words));
         let main_column = words.contains("main") && MAIN_COLUMN.is_match(&words);
         let mut shield = flags.likely
             || name == "main"
