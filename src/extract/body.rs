@@ -15,8 +15,10 @@
 //! that directly holds most of the article's prose. It may widen to an
 //! ancestor holding clearly more prose at the same density (an article split
 //! over siblings). Its range, less the boilerplate and link-list blocks in
-//! it ([`keep`]), a second copy of its prose, and a related-stories tail
-//! ([`related_tail`]), is the article.
+//! it ([`keep`]), a second copy of its prose or of a block just shown, and
+//! a related-stories tail ([`related_tail`]), is the article. Elements
+//! hidden by style are left out, except an accordion's collapsed panels; a
+//! page with no article without them is read again with them shown.
 //!
 //! Work per token is bounded (an end tag looks for its element among the top
 //! [`MAX_CLOSE_SEARCH`] open ones; credits go to at most three containers),
