@@ -1049,7 +1049,11 @@ const WIDEN_DENSITY: f64 = 0.5;
 /// line: for studying pages, not for the pipeline.
 #[doc(hidden)]
 pub fn debug_containers(html: &str, n: usize) -> String {
-    let st = segment(html, false);
+    let mut st = segment(html, false);
+    if best_container(&st).is_none() {
+        // As [`page_blocks`] reads such a page.
+        st = segment(html, true);
+    }
     let mut order: Vec<usize> = (0..st.containers.len()).collect();
     order.sort_by(|&a, &b| st.containers[b].score.total_cmp(&st.containers[a].score));
     let mut out = String::new();
