@@ -299,6 +299,11 @@ pub struct Article {
     /// `html`); taken by the extract stage, which fills `text`.
     #[serde(skip)]
     pub html: Option<String>,
+    /// Whether `text` was extracted from a web page: the extractor judged
+    /// its links by their markup, so the boilerplate stage does not guess
+    /// them again from the text's shape.
+    #[serde(skip)]
+    pub from_markup: bool,
 }
 
 impl Article {

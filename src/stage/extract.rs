@@ -31,6 +31,7 @@ impl Stage for Extract {
             .map_err(|ExtractError::NoArticle| RejectReason::NoArticle)?;
         drop(html);
         article.text = page.text;
+        article.from_markup = true;
         if article.given_title.is_none() {
             article.given_title = page.meta.title;
         }
@@ -70,6 +71,7 @@ mod tests {
             a.text
         );
         assert_eq!(a.given_title.as_deref(), Some("Bridge reopens"));
+        assert!(a.from_markup);
         assert_eq!(a.published.as_deref(), Some("2024-06-01T08:00:00-04:00"));
         assert_eq!(a.authors, ["Ana Lima"]);
         assert_eq!(a.url, None);

@@ -490,12 +490,24 @@ impl Rules {
     /// Remove boilerplate from normalized text. Returns the text that is left
     /// (borrowed when nothing was removed) and the removed spans in text order.
     pub fn clean<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Removed>) {
+        self.clean_lines(text, self.generic.link_shape)
+    }
+
+    /// [`Rules::clean`] for text extracted from a web page: a related link
+    /// told only by its shape (`generic.link_shape`) is not looked for, as
+    /// the extractor already left out what its markup showed to be links;
+    /// in such text the shape is a list item's "Label: value".
+    pub fn clean_extracted<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Removed>) {
+        self.clean_lines(text, false)
+    }
+
+    fn clean_lines<'a>(&self, text: &'a str, link_shape: bool) -> (Cow<'a, str>, Vec<Removed>) {
         let mut lines = split_lines(text);
         let mut removed = Vec::new();
         let mut keep = vec![true; lines.len()];
         let mut i = 0;
         while i < lines.len() {
-            if let Some((len, rule)) = self.span_at(&lines, i) {
+            if let Some((len, rule)) = self.span_at(&lines, i, link_shape) {
                 let text = lines[i..i + len]
                     .iter()
                     .map(|(l, _)| *l)
@@ -536,19 +548,21 @@ impl Rules {
 
     /// The span of boilerplate starting at line `i`: its length in lines and
     /// the rule id.
-    fn span_at(&self, lines: &[(&str, bool)], i: usize) -> Option<(usize, &str)> {
-        self.span_from(lines, i, lines[i].0, false)
+    fn span_at(&self, lines: &[(&str, bool)], i: usize, link_shape: bool) -> Option<(usize, &str)> {
+        self.span_from(lines, i, lines[i].0, false, link_shape)
     }
 
     /// The span starting with `line` (line `i`, or the part of it from a
     /// [`midline_cuts`] offset when `midline`: then only a related link of
-    /// a rule in `generic.midline_rules` counts).
+    /// a rule in `generic.midline_rules` counts). `link_shape`: whether a
+    /// related link may be told by its shape alone.
     fn span_from(
         &self,
         lines: &[(&str, bool)],
         i: usize,
         line: &str,
         midline: bool,
+        link_shape: bool,
     ) -> Option<(usize, &str)> {
         let words = word_count(line);
         let (id, max_words, rest) = match self.rule_for(line, words) {
@@ -570,7 +584,7 @@ impl Rules {
                     let prev = lines[i - 1].0;
                     ends_like_sentence_or_clause(prev) || is_label_headline(prev)
                 };
-                if !(self.generic.link_shape
+                if !(link_shape
                     && after_text
                     && words <= LINK_SHAPE_MAX_WORDS
                     && is_label_headline(line))
@@ -643,7 +657,7 @@ impl Rules {
             if words_left > self.max_words {
                 return None;
             }
-            self.span_from(lines, i, &line[cut..], true)
+            self.span_from(lines, i, &line[cut..], true, false)
                 .map(|(len, id)| (cut, len, id))
         })
     }
@@ -873,7 +887,11 @@ impl Boilerplate {
                 article.text = format!("{title}\n\n{}", article.text);
             }
         }
-        let (text, removed) = rules.clean(&article.text);
+        let (text, removed) = if article.from_markup {
+            rules.clean_extracted(&article.text)
+        } else {
+            rules.clean(&article.text)
+        };
         if let Cow::Owned(text) = text {
             article.text = text;
         }
@@ -1220,6 +1238,28 @@ mod tests {
             rm[0].text,
             "More on this story: Director Heads for\nBafta glory"
         );
+    }
+
+    #[test]
+    fn text_from_a_web_page_keeps_label_value_lines_a_link_shape_would_take() {
+        let text = "Plans start at $5 a month.\n\nNetwork: 10 Gbps connections available\n\nSetup takes minutes.";
+        let (_, rm) = clean(text);
+        assert_eq!(rm.len(), 1, "{rm:?}");
+        let (out, rm) = rules().clean_extracted(text);
+        assert!(rm.is_empty(), "{rm:?}");
+        assert_eq!(out, text);
+        // The rules still apply.
+        let (_, rm) = rules().clean_extracted("Body.\n\nAdvertisement\n\nEnd.");
+        assert_eq!(rm.len(), 1, "{rm:?}");
+        // The stage picks the pass by where the text came from.
+        let bp = Boilerplate::with_rules(rules());
+        let mut a = Article::new(0, Default::default(), text.to_owned());
+        a.from_markup = true;
+        bp.apply_rules(&mut a);
+        assert!(a.boilerplate.is_empty(), "{:?}", a.boilerplate);
+        a.from_markup = false;
+        bp.apply_rules(&mut a);
+        assert_eq!(a.boilerplate.len(), 1, "{:?}", a.boilerplate);
     }
 
     #[test]
