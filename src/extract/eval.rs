@@ -7,8 +7,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+/// A word as the benchmark's Python scorer reads `\w+`: letters, numbers and
+/// `_`. The regex crate's `\w` also takes combining marks and the
+/// zero-width joiner, which split emoji and Indic words differently and
+/// moved the dev-set mean by 0.0001.
 #[allow(clippy::unwrap_used)] // a constant pattern
-static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\w+").unwrap());
+static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[\p{L}\p{N}_]+").unwrap());
 
 fn bag(text: &str) -> HashMap<String, usize> {
     let mut bag = HashMap::new();

@@ -119,7 +119,9 @@ pub fn parse_line(line: &[u8], seq: u64, source: SourceInfo) -> Result<Article, 
     source.format = SourceFormat::Jsonl;
     source.id = scalar_field("id", fields.id)?;
     let mut article = Article::new(seq, source, text);
-    article.html = html;
+    // A page whose UTF-8 was once read as Latin-1 is repaired here as it is
+    // when read from a file, so both ways in give the same text.
+    article.html = html.map(crate::source::decode::repair_mojibake);
     article.given_title = string_field("title", fields.title)?.filter(|t| !t.trim().is_empty());
     article.url = string_field("url", fields.url)?;
     article.published = scalar_field("published", fields.published)?
@@ -322,6 +324,20 @@ mod tests {
             "blank line 2 is skipped but counted"
         );
         assert_eq!((a.seq, b.seq), (0, 1));
+    }
+
+    #[test]
+    fn a_pages_mojibake_is_repaired_as_it_is_when_read_from_a_file() {
+        // "don’t" once read as Latin-1: "donâ" then U+0080 and U+0099.
+        let page = "<p>They don\u{e2}\u{80}\u{99}t know.</p>";
+        let line = serde_json::json!({ "html": page }).to_string();
+        let got = run(&line, 1000);
+        let Input::Parsed(a) = &got[0] else {
+            panic!("{:?}", got[0])
+        };
+        assert_eq!(a.html.as_deref(), Some("<p>They don\u{2019}t know.</p>"));
+        let (from_file, _) = crate::source::decode::decode_html(page.as_bytes(), None).unwrap();
+        assert_eq!(a.html.as_deref(), Some(from_file.as_str()));
     }
 
     #[test]

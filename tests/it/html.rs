@@ -381,9 +381,9 @@ fn binary_bytes_in_an_html_file_are_rejected() {
     );
 }
 
-/// Floors under the scores measured on the dev set (see the README), so a
-/// change that lowers them fails. Of the targets (body 0.96, title
-/// 0.90, date 0.95, author 0.90), body and date are not reached yet;
+/// The body target (0.96, on the records' `text`) and floors under
+/// the other scores measured on the dev set (see the README), so a change
+/// that lowers them fails. The date target (0.95) is not reached;
 /// `examples/html_eval.rs` prints where each stands.
 #[test]
 fn wcxb_dev_scores_hold() {
@@ -401,15 +401,24 @@ fn wcxb_dev_scores_hold() {
             .unwrap_or_default();
         scores.add(&got, &p.truth);
     }
+    // The metric scores the record's `text`: after the boilerplate stage too.
+    let records = html_eval::record_texts(&pages).unwrap();
+    let record_f1 = pages
+        .iter()
+        .zip(&records)
+        .map(|(p, t)| newspipe::extract::eval::word_f1(t, &p.truth.main_content))
+        .sum::<f64>()
+        / pages.len() as f64;
     let line = format!(
-        "body {:.4} title {:.3} date {:.3} author {:.3}",
+        "record body {record_f1:.5}, extractor body {:.4} title {:.3} date {:.3} author {:.3}",
         scores.body_f1(),
         scores.title(),
         scores.date(),
         scores.author()
     );
     assert_eq!(scores.pages, 793, "{line}");
-    assert!(scores.body_f1() >= 0.958, "{line}");
+    assert!(record_f1 >= 0.96, "{line}");
+    assert!(scores.body_f1() >= 0.959, "{line}");
     assert!(scores.title() >= 0.905, "{line}");
     assert!(scores.date() >= 0.87, "{line}");
     assert!(scores.author() >= 0.90, "{line}");

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
@@ -47,6 +47,14 @@ pub const GENERIC_NAV: &str = "generic-nav";
 /// Rule id recorded for related links told by their shape ("Don't miss:
 /// ...", a label no rule names, then a headline).
 pub const GENERIC_LINK: &str = "generic-link";
+
+/// Rule id recorded for a web page's dateline: a line that is only a date,
+/// above the article's first paragraph (see [`Generic::lead_dateline`]).
+pub const GENERIC_DATELINE: &str = "generic-dateline";
+
+/// Characters of the first line taken for the article's prose; a dateline
+/// stands above it.
+const PROSE_LINE_CHARS: usize = 200;
 
 /// Most words of a line taken for a related link by its shape.
 const LINK_SHAPE_MAX_WORDS: usize = 20;
@@ -302,6 +310,12 @@ pub struct Generic {
     /// Rules whose related link is cut from the middle of a line, after a
     /// sentence ("... she said. Also Read: ...").
     pub midline_rules: Vec<String>,
+    /// In text extracted from a web page, remove the dateline: the one line
+    /// that is only a date ("November 14, 2025"), when it stands above the
+    /// first paragraph. The record carries the date in `published`. Plain
+    /// text keeps it, as nothing else records it there; a page with several
+    /// such lines keeps them all, as they are a table or a list.
+    pub lead_dateline: bool,
 }
 
 impl Default for Generic {
@@ -313,6 +327,7 @@ impl Default for Generic {
             wrap_words: 8,
             link_shape: true,
             midline_rules: Vec::new(),
+            lead_dateline: true,
         }
     }
 }
@@ -490,24 +505,43 @@ impl Rules {
     /// Remove boilerplate from normalized text. Returns the text that is left
     /// (borrowed when nothing was removed) and the removed spans in text order.
     pub fn clean<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Removed>) {
-        self.clean_lines(text, self.generic.link_shape)
+        self.clean_lines(text, self.generic.link_shape, false)
     }
 
     /// [`Rules::clean`] for text extracted from a web page: a related link
     /// told only by its shape (`generic.link_shape`) is not looked for, as
     /// the extractor already left out what its markup showed to be links;
-    /// in such text the shape is a list item's "Label: value".
+    /// in such text the shape is a list item's "Label: value". The page's
+    /// dateline goes when `generic.lead_dateline` is on.
     pub fn clean_extracted<'a>(&self, text: &'a str) -> (Cow<'a, str>, Vec<Removed>) {
-        self.clean_lines(text, false)
+        self.clean_lines(text, false, self.generic.lead_dateline)
     }
 
-    fn clean_lines<'a>(&self, text: &'a str, link_shape: bool) -> (Cow<'a, str>, Vec<Removed>) {
+    fn clean_lines<'a>(
+        &self,
+        text: &'a str,
+        link_shape: bool,
+        lead_dateline: bool,
+    ) -> (Cow<'a, str>, Vec<Removed>) {
         let mut lines = split_lines(text);
         let mut removed = Vec::new();
         let mut keep = vec![true; lines.len()];
+        let dateline = if lead_dateline {
+            find_lead_dateline(&lines)
+        } else {
+            None
+        };
         let mut i = 0;
         while i < lines.len() {
-            if let Some((len, rule)) = self.span_at(&lines, i, link_shape) {
+            if Some(i) == dateline {
+                removed.push(Removed {
+                    rule: GENERIC_DATELINE.to_owned(),
+                    text: lines[i].0.to_owned(),
+                    stories: None,
+                });
+                keep[i] = false;
+                i += 1;
+            } else if let Some((len, rule)) = self.span_at(&lines, i, link_shape) {
                 let text = lines[i..i + len]
                     .iter()
                     .map(|(l, _)| *l)
@@ -751,6 +785,34 @@ pub fn remove_learned(chrome: &Chrome, source: &str, text: &str) -> (Option<Stri
 
 /// Prefix of the rule id of a learned removal; the source follows it.
 pub const LEARNED_PREFIX: &str = "learned:";
+
+#[allow(clippy::unwrap_used)] // a constant pattern
+static BARE_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    let month = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+    let ord = r"\d{1,2}(?:st|nd|rd|th)?";
+    Regex::new(&format!(
+        r"(?i)^(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:(?:{ord}\s+)?{month}\.?,?\s+(?:{ord},?\s+)?(?:19|20)\d\d|\d{{1,2}}/\d{{1,2}}/(?:19|20)?\d\d|(?:19|20)\d\d-\d\d-\d\d)(?:,?\s+(?:at\s+)?\d{{1,2}}[:.]\d\d\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{{2,4}})?)?\.?$"
+    ))
+    .unwrap()
+});
+
+/// The index of the page's dateline: the only line that is a date and
+/// nothing else, if it comes before the first line of prose.
+fn find_lead_dateline(lines: &[(&str, bool)]) -> Option<usize> {
+    let mut dates = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (l, _))| l.len() <= 60 && BARE_DATE.is_match(l));
+    let (at, _) = dates.next()?;
+    if dates.next().is_some() {
+        return None;
+    }
+    let prose = lines
+        .iter()
+        .position(|(l, _)| l.chars().count() > PROSE_LINE_CHARS)
+        .unwrap_or(lines.len());
+    (at < prose).then_some(at)
+}
 
 /// A separator drawn in symbols ("***", "* * *", "———"): no letter or digit, at
 /// least three marks, and not just sentence punctuation (a stray "." or "..."
@@ -1175,6 +1237,13 @@ mod tests {
             "More-Than-Expected Rainfall Floods Farms",
             "Trending upwards since March",
             "Watch the skies: astronomers expect a meteor shower tonight.",
+            "Here is the big picture: rates are falling.",
+            "Contents of the report were leaked on Monday.",
+            "Updated figures show inflation fell to 2% in May.",
+            "Written by hand, the letter was found in 1921 and kept in a drawer for decades.",
+            "By signing up early, members got a discount.",
+            "\u{201c}Demand has doubled.\u{201d} \u{2013} Source: Gitnux",
+            "10 minutes later, the police arrived.",
         ] {
             let (out, rm) = clean(line);
             assert!(rm.is_empty(), "{line}: {rm:?}");
@@ -1209,6 +1278,33 @@ mod tests {
             ("© 2025 Example Media. All rights reserved.", "copyright"),
             ("https://example.com/news/story-123", "bare-url"),
             ("Skip to main content", "site-chrome"),
+            ("Loading paragraph...", "site-chrome"),
+            ("Table of Contents", "toc-label"),
+            ("In this article:", "toc-label"),
+            (
+                "Last updated on September 16th, 2023 at 09:27 am",
+                "dateline",
+            ),
+            ("Published on May 02, 2024 07:44 PM IST", "dateline"),
+            ("Updated: 10/31/2024", "dateline"),
+            ("Written by Cassidy Horton", "byline-label"),
+            ("Medically reviewed by", "byline-label"),
+            ("5 min read", "reading-time"),
+            ("Reading Time: 11 minutes", "reading-time"),
+            ("Was this page helpful?", "feedback-prompt"),
+            (
+                "By signing up, you agree to receive our newsletter and offers.",
+                "consent-notice",
+            ),
+            (
+                "A portrait of the Queen in 2004 (Picture credit: Getty)",
+                "credited-caption",
+            ),
+            (
+                "The laptop is $1,300 off for the holidays Credit: Apple",
+                "credited-caption",
+            ),
+            ("Source: Bureau of Labor Statistics", "source-credit"),
             ("* * *", GENERIC_SYMBOLS),
             ("Home | News | Sport | Weather", GENERIC_NAV),
         ] {
@@ -1260,6 +1356,30 @@ mod tests {
         a.from_markup = false;
         bp.apply_rules(&mut a);
         assert_eq!(a.boilerplate.len(), 1, "{:?}", a.boilerplate);
+    }
+
+    #[test]
+    fn a_web_pages_dateline_goes_when_it_stands_above_the_first_paragraph() {
+        let prose = "The council voted on Monday to close the bridge for repairs that will take most of the winter, \
+                     diverting traffic through the town centre, where traders fear the queues will keep shoppers away until spring.";
+        let text = format!("November 14, 2025\n\n{prose}");
+        let (out, rm) = rules().clean_extracted(&text);
+        assert_eq!(out, prose);
+        assert_eq!(rm, [removed(GENERIC_DATELINE, "November 14, 2025")]);
+        // Plain text keeps it: nothing else records the date there.
+        assert!(clean(&text).1.is_empty());
+        // Below the first paragraph it belongs to the story.
+        let below = format!("{prose}\n\nNovember 14, 2025");
+        assert!(rules().clean_extracted(&below).1.is_empty());
+        // Several bare dates are a table or a list, all kept.
+        let list = format!("March 16, 2026\n\nMarch 17, 2026\n\n{prose}");
+        assert!(rules().clean_extracted(&list).1.is_empty());
+        let off = Rules::parse(
+            &DEFAULT_RULES.replace("lead_dateline = true", "lead_dateline = false"),
+            "test",
+        )
+        .unwrap();
+        assert!(off.clean_extracted(&text).1.is_empty());
     }
 
     #[test]

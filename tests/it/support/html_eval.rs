@@ -65,3 +65,40 @@ pub fn load_wcxb(dir: &Path) -> std::io::Result<Vec<EvalPage>> {
     }
     Ok(pages)
 }
+
+/// Each page's record `text` as `newspipe run` writes it with dedup and
+/// entities off: extracted, normalized, titled and cleaned by the built-in
+/// boilerplate rules. Empty for a page the pipeline rejects.
+pub fn record_texts(pages: &[EvalPage]) -> anyhow::Result<Vec<String>> {
+    use newspipe::config::{Overrides, Settings};
+    use newspipe::record::{SourceFormat, SourceInfo};
+    use newspipe::source::Input;
+    use newspipe::stage::Stages;
+
+    let mut settings = Settings::load(None, std::iter::empty(), &Overrides::default())?;
+    settings.dedup.enabled = false;
+    settings.entities.enabled = false;
+    let stages = Stages::new(settings.stages())?;
+    Ok(pages
+        .iter()
+        .zip(0..)
+        .map(|(p, seq)| {
+            let source = SourceInfo {
+                path: format!("{}.html", p.id),
+                bytes: p.html.len() as u64,
+                format: SourceFormat::Html,
+                url: p.url.clone(),
+                ..SourceInfo::default()
+            };
+            let input = Input::Raw {
+                seq,
+                source,
+                bytes: p.html.clone(),
+            };
+            stages
+                .prepare(input)
+                .map(|(a, _)| a.text)
+                .unwrap_or_default()
+        })
+        .collect())
+}
