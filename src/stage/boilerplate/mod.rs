@@ -52,6 +52,13 @@ pub const GENERIC_LINK: &str = "generic-link";
 /// above the article's first paragraph (see [`Generic::lead_dateline`]).
 pub const GENERIC_DATELINE: &str = "generic-dateline";
 
+/// Rule id recorded for a photo caption that ends with its credit
+/// ("... in 2004 (Picture credit: Getty)"), see [`Generic::credited_captions`].
+pub const GENERIC_CAPTION: &str = "generic-caption";
+
+/// Most words of a line taken for a credited caption.
+const CAPTION_MAX_WORDS: usize = 60;
+
 /// Characters of the first line taken for the article's prose; a dateline
 /// stands above it.
 const PROSE_LINE_CHARS: usize = 200;
@@ -316,6 +323,11 @@ pub struct Generic {
     /// text keeps it, as nothing else records it there; a page with several
     /// such lines keeps them all, as they are a table or a list.
     pub lead_dateline: bool,
+    /// Remove photo captions that end with their credit: a capitalized
+    /// `Photo:`, `Picture credit:`, `Image:` or `Credit:` and one to five
+    /// capitalized words. A signal rather than a rule because it is found
+    /// at the end of the line, and rules are anchored at its start.
+    pub credited_captions: bool,
 }
 
 impl Default for Generic {
@@ -328,6 +340,7 @@ impl Default for Generic {
             link_shape: true,
             midline_rules: Vec::new(),
             lead_dateline: true,
+            credited_captions: true,
         }
     }
 }
@@ -723,6 +736,9 @@ impl Rules {
         if g.nav_bars && words <= NAV_MAX_WORDS && is_nav_bar(line) {
             return Some(GENERIC_NAV);
         }
+        if g.credited_captions && words <= CAPTION_MAX_WORDS && CREDITED_CAPTION.is_match(line) {
+            return Some(GENERIC_CAPTION);
+        }
         None
     }
 }
@@ -793,6 +809,17 @@ static BARE_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?i)^(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:(?:{ord}\s+)?{month}\.?,?\s+(?:{ord},?\s+)?(?:19|20)\d\d|\d{{1,2}}/\d{{1,2}}/(?:19|20)?\d\d|(?:19|20)\d\d-\d\d-\d\d)(?:,?\s+(?:at\s+)?\d{{1,2}}[:.]\d\d\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{{2,4}})?)?\.?$"
     ))
+    .unwrap()
+});
+
+/// A credit closing a line: case-sensitive, so "the big picture: rates" is
+/// not one. Searched from the line's end by the regex engine's reverse
+/// scan, so a long line costs one pass.
+#[allow(clippy::unwrap_used)] // a constant pattern
+static CREDITED_CAPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|[\s(])(?:Photo|Picture|Image|Credit|PHOTO|CREDIT)(?: [Cc]redit| CREDIT)?\s*:\s*[A-Z][\w.'’&-]*(?:\s+(?:[A-Z][\w.'’&/-]*|and|via|for|/)){0,4}\s*\)?[\s.]*$",
+    )
     .unwrap()
 });
 
@@ -1298,11 +1325,11 @@ mod tests {
             ),
             (
                 "A portrait of the Queen in 2004 (Picture credit: Getty)",
-                "credited-caption",
+                GENERIC_CAPTION,
             ),
             (
                 "The laptop is $1,300 off for the holidays Credit: Apple",
-                "credited-caption",
+                GENERIC_CAPTION,
             ),
             ("Source: Bureau of Labor Statistics", "source-credit"),
             ("* * *", GENERIC_SYMBOLS),
