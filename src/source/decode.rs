@@ -162,7 +162,12 @@ pub fn decode_html(
 /// that spells a UTF-8 character is put back ("Â®" -> "®" as well).
 pub fn repair_mojibake(text: String) -> String {
     let c1 = |c: char| ('\u{80}'..='\u{9f}').contains(&c);
-    if !text.chars().any(c1) {
+    // U+0080 to U+009F are 0xC2 0x80 to 0xC2 0x9F in UTF-8: a byte search
+    // clears the common page in a fraction of a walk over its characters.
+    let bytes = text.as_bytes();
+    if !memchr::memchr_iter(0xC2, bytes)
+        .any(|i| bytes.get(i + 1).is_some_and(|b| (0x80..=0x9F).contains(b)))
+    {
         return text;
     }
     let chars: Vec<char> = text.chars().collect();
@@ -294,16 +299,12 @@ fn binary_reason(bytes: &[u8]) -> Option<String> {
     if let Some((_, name)) = MAGIC.iter().find(|(m, _)| looks_like(bytes, m)) {
         return Some(format!("{name} signature"));
     }
-    // Branch-free counts vectorize; the offset is only looked up when needed.
-    let nuls = bytes.iter().filter(|&&b| b == 0).count();
+    let (nuls, controls) = count_nuls_and_controls(bytes);
     if nuls > 0 {
+        // The offset is only looked up when needed.
         let at = bytes.iter().position(|&b| b == 0).unwrap_or(0);
         return Some(format!("NUL byte at offset {at} ({nuls} in all)"));
     }
-    let controls = bytes
-        .iter()
-        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F)
-        .count();
     if controls * 100 > bytes.len() * MAX_CONTROL_PERCENT {
         return Some(format!(
             "{controls} control bytes in {} ({}%)",
@@ -312,6 +313,26 @@ fn binary_reason(bytes: &[u8]) -> Option<String> {
         ));
     }
     None
+}
+
+/// NUL bytes, and control bytes other than tab, line feed, form feed and
+/// carriage return (NUL among them), in one pass. Every page goes through
+/// this, so it is written to vectorize: byte-wide counters over blocks of
+/// 255 bytes, and `&`/`|` on bools rather than branches. The plain filters
+/// it replaced took 4% of a run over web pages with every stage on.
+fn count_nuls_and_controls(bytes: &[u8]) -> (usize, usize) {
+    let (mut nuls, mut controls) = (0usize, 0usize);
+    for block in bytes.chunks(255) {
+        let (mut n, mut c) = (0u8, 0u8);
+        for &b in block {
+            let control = (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r') & (b != 0x0C);
+            n += u8::from(b == 0);
+            c += u8::from(control | (b == 0x7F));
+        }
+        nuls += usize::from(n);
+        controls += usize::from(c);
+    }
+    (nuls, controls)
 }
 
 /// Signatures short and plain enough to open a line of prose ("MZ Motors ...").
@@ -335,6 +356,19 @@ fn looks_like(bytes: &[u8], magic: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nuls_and_controls_are_counted_across_blocks() {
+        // Every byte value 300 times: blocks of 255 end mid-cycle.
+        let bytes: Vec<u8> = (0..300).flat_map(|_| 0..=255u8).collect();
+        // 0x00-0x1F less tab, LF, FF and CR, plus DEL.
+        assert_eq!(count_nuls_and_controls(&bytes), (300, 29 * 300));
+        assert_eq!(
+            count_nuls_and_controls(b"plain text\r\n\twith\x0cbreaks"),
+            (0, 0)
+        );
+        assert_eq!(count_nuls_and_controls(&[]), (0, 0));
+    }
 
     #[test]
     fn utf8_decoded_as_latin1_and_served_again_is_put_back() {
