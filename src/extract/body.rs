@@ -32,6 +32,7 @@ use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
+use html5ever::LocalName;
 use regex::Regex;
 
 use super::date;
@@ -186,7 +187,8 @@ struct Flags {
 
 #[derive(Debug)]
 struct Open {
-    name: String,
+    /// An interned tag name: cloning it costs no allocation.
+    name: LocalName,
     flags: Flags,
     container: Option<usize>,
     /// Boilerplate by class words only.
@@ -225,6 +227,9 @@ struct State {
     chars: usize,
     /// Read elements hidden by style (`display: none`) as shown.
     reveal: bool,
+    /// Fill [`Container::label`], for [`debug_containers`] only: building
+    /// it for every element of every page cost an allocation each.
+    labels: bool,
 }
 
 const VOID: &[&str] = &[
@@ -353,18 +358,18 @@ impl State {
         hard.max(soft)
     }
 
-    fn push(&mut self, name: String, attrs: &[html5ever::Attribute]) {
+    fn push(&mut self, name: LocalName, attrs: &[html5ever::Attribute]) {
         let mut flags = Flags {
-            skip: SKIP.contains(&name.as_str()),
-            boiler: BOILER.contains(&name.as_str()),
-            link: name == "a",
-            heading: matches!(name.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"),
-            h1: name == "h1",
-            item: matches!(name.as_str(), "li" | "dd" | "dt"),
-            pre: name == "pre",
+            skip: SKIP.contains(&&*name),
+            boiler: BOILER.contains(&&*name),
+            link: &*name == "a",
+            heading: matches!(&*name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6"),
+            h1: &*name == "h1",
+            item: matches!(&*name, "li" | "dd" | "dt"),
+            pre: &*name == "pre",
             likely: false,
         };
-        let mut semantic = matches!(name.as_str(), "article" | "main");
+        let mut semantic = matches!(&*name, "article" | "main");
         let mut words = String::new();
         for a in attrs {
             match &*a.name.local {
@@ -414,14 +419,14 @@ impl State {
         let unlikely = !words.is_empty() && (UNLIKELY.is_match(&words) || names_header(&words));
         let main_column = words.contains("main") && MAIN_COLUMN.is_match(&words);
         let mut shield = flags.likely
-            || name == "main"
+            || &*name == "main"
             || (semantic && self.item == 0 || main_column) && !unlikely;
         if !words.is_empty() {
             if LIKELY.is_match(&words) {
                 flags.likely = true;
             } else if unlikely
                 && !MAYBE.is_match(&words)
-                && !matches!(name.as_str(), "body" | "html" | "article" | "main")
+                && !matches!(&*name, "body" | "html" | "article" | "main")
             {
                 soft = !flags.boiler;
                 flags.boiler = true;
@@ -433,7 +438,7 @@ impl State {
             soft = false;
         }
         shield |= flags.likely;
-        let is_inline = INLINE.contains(&name.as_str());
+        let is_inline = INLINE.contains(&&*name);
         if !is_inline {
             self.flush();
         }
@@ -446,8 +451,12 @@ impl State {
                 score: 0.0,
                 likely: flags.likely,
                 semantic,
-                leaf: matches!(name.as_str(), "p" | "li" | "dt" | "dd"),
-                label: format!("{name}{}", words.chars().take(60).collect::<String>()),
+                leaf: matches!(&*name, "p" | "li" | "dt" | "dd"),
+                label: if self.labels {
+                    format!("{name}{}", words.chars().take(60).collect::<String>())
+                } else {
+                    String::new()
+                },
             });
             self.containers.len() - 1
         });
@@ -490,7 +499,7 @@ impl State {
 
     fn pop(&mut self) {
         let Some(open) = self.stack.pop() else { return };
-        if !INLINE.contains(&open.name.as_str()) {
+        if !INLINE.contains(&&*open.name) {
             self.flush();
         }
         if let Some(c) = open.container {
@@ -505,7 +514,7 @@ impl State {
                 self.open_shield.pop();
             }
         }
-        if open.name == "head" {
+        if &*open.name == "head" {
             self.in_head = false;
         }
         self.count(open.flags, -1);
@@ -528,8 +537,8 @@ impl State {
             .iter()
             .rev()
             .take(MAX_CLOSE_SEARCH)
-            .take_while(|o| o.name == name || !barriers.contains(&o.name.as_str()))
-            .position(|o| o.name == name);
+            .take_while(|o| &*o.name == name || !barriers.contains(&&*o.name))
+            .position(|o| &*o.name == name);
         match found {
             Some(depth) => {
                 for _ in 0..=depth {
@@ -542,7 +551,7 @@ impl State {
     }
 
     fn start(&mut self, tag: &Tag) -> TokenSinkResult<()> {
-        let name = tag.name.to_string();
+        let name = tag.name.clone();
         let n = &*tag.name;
         if self.in_head && !HEAD_ONLY.contains(&n) {
             self.leave_head();
@@ -681,9 +690,15 @@ impl TokenSink for Sink {
 /// Tokenize `html` into blocks and containers; with `reveal`, elements
 /// hidden by style are read as shown.
 fn segment(html: &str, reveal: bool) -> State {
+    segment_with(html, reveal, false)
+}
+
+/// [`segment`], with each container's label filled when `labels`.
+fn segment_with(html: &str, reveal: bool, labels: bool) -> State {
     let tokenizer = Tokenizer::new(
         Sink(RefCell::new(State {
             reveal,
+            labels,
             ..State::default()
         })),
         TokenizerOpts::default(),
@@ -1049,10 +1064,10 @@ const WIDEN_DENSITY: f64 = 0.5;
 /// line: for studying pages, not for the pipeline.
 #[doc(hidden)]
 pub fn debug_containers(html: &str, n: usize) -> String {
-    let mut st = segment(html, false);
+    let mut st = segment_with(html, false, true);
     if best_container(&st).is_none() {
         // As [`page_blocks`] reads such a page.
-        st = segment(html, true);
+        st = segment_with(html, true, true);
     }
     let mut order: Vec<usize> = (0..st.containers.len()).collect();
     order.sort_by(|&a, &b| st.containers[b].score.total_cmp(&st.containers[a].score));
