@@ -1298,7 +1298,7 @@ impl Metadata {
         let shown_published = [&declared, &marked_time].into_iter().flatten().find(|d| {
             hints.dateline_days.len() > 1 && hints.dateline_days.iter().any(|day| same_day(d, day))
         });
-        let published = match (shown_published, shown) {
+        let chosen = match (shown_published, shown) {
             (Some(d), _) => Some(d.clone()),
             (None, Some(day)) => [&declared, &modified, &marked_time]
                 .into_iter()
@@ -1315,6 +1315,16 @@ impl Metadata {
         })
         .or_else(|| hints.labelled_date.clone())
         .or_else(|| url.and_then(date::from_url));
+        // Open Graph's publication time is the field written for exactly
+        // this, and where the page shows another day by its headline (an
+        // update, a re-issue) the article's date is still its first
+        // publication: on the dev pages it was right 29 times where the shown
+        // date was wrong, and wrong 12 times where that was right. Other
+        // declared dates (JSON-LD, the other `<meta>` keys) did worse than
+        // the shown date and stay behind it.
+        let published = meta(&["article:published_time", "og:article:published_time"])
+            .and_then(|v| date::normalize(&v))
+            .or(chosen);
 
         let mut people = Vec::new();
         if let Some(a) = article.and_then(|a| a.get("author")) {

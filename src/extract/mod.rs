@@ -201,7 +201,6 @@ mod tests {
     fn the_shown_date_and_byline_win_over_weaker_metadata() {
         let html = r##"<html><head><title>Guide | Shop</title>
             <meta property="og:site_name" content="Shop">
-            <meta property="article:published_time" content="2020-01-02T10:00:00+00:00">
             <meta property="article:modified_time" content="2024-06-07T08:00:00+00:00">
             <script type="application/ld+json">{"@graph":[{"@type":"WebPage","datePublished":"2019-01-01"},
               {"@type":"Article","author":{"@id":"#p1"}},{"@type":"Person","@id":"#p1","name":"Rosa Park"}]}</script>
@@ -211,6 +210,15 @@ mod tests {
         let page = Streaming.extract(html, None).unwrap();
         assert_eq!(page.meta.published.as_deref(), Some("2024-06-07T08:00:00Z"));
         assert_eq!(page.meta.authors, ["Rosa Park"]);
+        // Open Graph's publication time is not weaker: it dates the article
+        // whatever update the page shows.
+        let html = html.replace(
+            "<meta property=\"og:site_name\" content=\"Shop\">",
+            "<meta property=\"og:site_name\" content=\"Shop\">
+            <meta property=\"article:published_time\" content=\"2020-01-02T10:00:00+00:00\">",
+        );
+        let page = Streaming.extract(&html, None).unwrap();
+        assert_eq!(page.meta.published.as_deref(), Some("2020-01-02T10:00:00Z"));
         let html = r#"<html><head><meta name="author" content="shopadmin"></head><body>
             <h1>Another guide</h1><p>By Ana Lima - 12.05.2024</p>
             <p>The council voted on Tuesday to rebuild the old bridge, which has carried traffic since 1921.</p>
@@ -291,8 +299,15 @@ mod tests {
             </article></body></html>"#;
         let page = Streaming.extract(html, None).unwrap();
         assert_eq!(page.meta.published.as_deref(), Some("2025-04-24T16:12:49Z"));
-        // Only the update shown: the page's own choice stands.
+        // Only the update shown: the declared publication still dates it.
         let html = html.replace(" <time>April 24, 2025</time>", "");
+        let page = Streaming.extract(&html, None).unwrap();
+        assert_eq!(page.meta.published.as_deref(), Some("2025-04-24T16:12:49Z"));
+        // Without Open Graph's time, the shown update is the page's choice.
+        let html = html.replace(
+            r#"<meta property="article:published_time" content="2025-04-24T16:12:49+00:00">"#,
+            "",
+        );
         let page = Streaming.extract(&html, None).unwrap();
         assert_eq!(page.meta.published.as_deref(), Some("2025-05-21T14:06:47Z"));
     }
