@@ -59,6 +59,10 @@ pub const GENERIC_CAPTION: &str = "generic-caption";
 /// Most words of a line taken for a credited caption.
 const CAPTION_MAX_WORDS: usize = 60;
 
+/// Longest line looked at as a bare date ("Wednesday, September 17th, 2025
+/// at 10:45 a.m. EST" is 46): longer lines skip the regex.
+const DATELINE_MAX_BYTES: usize = 60;
+
 /// Characters of the first line taken for the article's prose; a dateline
 /// stands above it.
 const PROSE_LINE_CHARS: usize = 200;
@@ -869,7 +873,7 @@ fn find_lead_dateline(lines: &[(&str, bool)]) -> Option<usize> {
     let mut dates = lines
         .iter()
         .enumerate()
-        .filter(|(_, (l, _))| l.len() <= 60 && BARE_DATE.is_match(l));
+        .filter(|(_, (l, _))| l.len() <= DATELINE_MAX_BYTES && BARE_DATE.is_match(l));
     let (at, _) = dates.next()?;
     if dates.next().is_some() {
         return None;
