@@ -17,6 +17,7 @@
 
 use std::ops::Range;
 
+use super::contexts::{Contexts, Share};
 use super::gazetteer::Gazetteer;
 use super::hash::{fold_into, hash_bytes, mix, HashKeyMap};
 use super::history::HISTORY_VALUES;
@@ -225,6 +226,8 @@ enum T {
     Rarity,
     History,
     DocHistory,
+    /// A word class near another mention of the word ([`super::contexts`]).
+    Lent,
 }
 
 /// Brown cluster prefix lengths (in bits) used as features, coarse to fine.
@@ -313,6 +316,10 @@ pub(crate) struct Scratch {
     types: Vec<u32>,
     /// Per token: its word class ([`extract`] only).
     class: Vec<WordClass>,
+    /// Where the other mentions of each word stand.
+    contexts: Contexts,
+    /// Per slot: the scores of every value lent to the word ([`score`] only).
+    lent_total: SlotMap<Acc>,
     buf: String,
     buf2: String,
 }
@@ -440,6 +447,14 @@ pub(crate) fn extract(
         s.names.push(gaz.name_bits(lh));
     }
     document_passes(gaz, sentences, s);
+    let class = &s.class;
+    s.contexts.build(
+        &s.slot,
+        &s.case,
+        &s.caps_line,
+        |j| class[j].cluster,
+        sentences,
+    );
 
     out.ids.clear();
     out.ids.reserve(n * 40);
@@ -455,6 +470,8 @@ pub(crate) fn extract(
         for i in r.clone() {
             let len = token_features(words, s, r, i, &mut depth, shift, true, &mut buf);
             out.ids.extend_from_slice(&buf[..len]);
+            s.contexts
+                .lent(s.slot[i], i, |v| out.ids.push(fid(T::Lent, v, shift)));
             out.offsets.push(out.ids.len());
         }
     }
@@ -624,6 +641,8 @@ pub(crate) struct TypeEntry {
     shape: u64,
     case: Case,
     names: u8,
+    /// Its Brown cluster (0 when unknown), lent to nearby capitalized words.
+    cluster: u32,
     /// Its own templates: bias, word, folded word, length, affixes, names,
     /// clusters, rarity, and its shape outside a capitals line.
     own: Acc,
@@ -849,6 +868,7 @@ impl TypeCache {
             shape,
             case,
             names,
+            cluster: wc.cluster,
             own,
             m1,
             m2,
@@ -898,14 +918,17 @@ pub(crate) fn score(
         s.types.push(k);
     }
     document_passes(gaz, sentences, s);
+    let types = &cache.types;
+    let ty = |j: usize| &types[s.types[j] as usize];
+    s.contexts
+        .build(&s.slot, &s.case, &s.caps_line, |j| ty(j).cluster, sentences);
+    s.lent_total.clear();
     let (Some(edges), Some(tab)) = (cache.edges, cache.tables.as_ref()) else {
         return;
     };
     out.clear();
     out.reserve(n);
     let mut buf = [0u32; 64];
-    let types = &cache.types;
-    let ty = |j: usize| &types[s.types[j] as usize];
     for r in sentences {
         let mut depth = 0usize;
         for i in r.clone() {
@@ -1011,6 +1034,31 @@ pub(crate) fn score(
             for &f in &buf[..len] {
                 model.add(f, &mut acc);
             }
+            let slot = s.slot[i];
+            let share = s.contexts.share(slot, i);
+            if share != Share::Nothing {
+                // What every mention lends, once per word, less what only
+                // this token lends (integer sums: exact in any order).
+                let total = match s.lent_total.get(slot) {
+                    Some(t) => *t,
+                    None => {
+                        let mut t = [0i32; NTAGS];
+                        s.contexts
+                            .all(slot, |v| model.add(fid(T::Lent, v, shift), &mut t));
+                        *s.lent_total.get_or_insert(slot, t) = t;
+                        t
+                    }
+                };
+                add_into(&mut acc, &total);
+                if share == Share::AllButOwn {
+                    let mut own = [0i32; NTAGS];
+                    s.contexts
+                        .only_from(slot, i, |v| model.add(fid(T::Lent, v, shift), &mut own));
+                    for (a, o) in acc.iter_mut().zip(own) {
+                        *a -= o;
+                    }
+                }
+            }
             out.push(acc);
         }
     }
@@ -1062,11 +1110,12 @@ mod tests {
         let (f, _) = run(&["in", "Paris", "and", "in", "Paris", "and"]);
         // Tokens 1 and 4 share every context except the words two away
         // (the second-left and second-right word, and the latter's two
-        // cluster prefixes).
+        // cluster prefixes), and one of the three clusters each lends the
+        // other (the word two away again).
         let a: Vec<u32> = f.of(1).to_vec();
         let b: Vec<u32> = f.of(4).to_vec();
         let shared = a.iter().filter(|x| b.contains(x)).count();
-        assert!(shared >= a.len() - 4, "{shared} of {}", a.len());
+        assert!(shared >= a.len() - 5, "{shared} of {}", a.len());
     }
 
     #[test]

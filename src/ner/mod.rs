@@ -7,8 +7,10 @@
 //! (`models/tagger.bin`, with its word classes) and the gazetteer
 //! (`models/gazetteer.tsv`) are compiled into the binary.
 //!
-//! Sentences are decoded in order, each seeing the labels given to earlier
-//! mentions of its words ([`history`]). After decoding, a document pass
+//! Two kinds of evidence cross sentences: every token of a word sees the
+//! word classes around the word's other capitalized mentions ([`contexts`]),
+//! and sentences are decoded in order, each seeing the labels given to
+//! earlier mentions of its words ([`history`]). After decoding, a document pass
 //! makes mentions consistent: a surname or acronym seen after its full form
 //! gets the full form's label and a `canonical` field, and places the
 //! gazetteer knows get a GeoNames id.
@@ -22,6 +24,7 @@
 
 mod conll;
 mod consistency;
+mod contexts;
 mod eval;
 mod features;
 mod gazetteer;
