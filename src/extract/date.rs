@@ -39,6 +39,10 @@ static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
 static YEAR_FIRST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:^|\D)((?:19|20)\d\d)\s+([a-z]{3,9})\.?\s+(\d{1,2})(?:\D|$)").unwrap()
 });
+/// `/2023/october/03/`: a path that spells its month.
+#[allow(clippy::unwrap_used)]
+static URL_WORDS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)/((?:19|20)\d\d)/([a-z]{3,9})/(\d{1,2})(?:/|$)").unwrap());
 #[allow(clippy::unwrap_used)]
 static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -156,10 +160,38 @@ pub fn days_in(text: &str) -> Vec<String> {
     found.into_iter().map(|(_, d)| d).collect()
 }
 
-/// A date written in a URL's path (`/2024/05/01/`, `/20240501/`), as `YYYY-MM-DD`.
+/// A date written in a URL's path (`/2024/05/01/`, `/20240501/`,
+/// `/2024/may/01/`), as `YYYY-MM-DD`.
 pub fn from_url(url: &str) -> Option<String> {
-    let c = URL_DATE.captures(url)?;
-    day(&c[1], c[2].parse().ok()?, &c[3])
+    if let Some(c) = URL_DATE.captures(url) {
+        return day(&c[1], c[2].parse().ok()?, &c[3]);
+    }
+    let c = URL_WORDS.captures(url)?;
+    day(&c[1], month(&c[2])?, &c[3])
+}
+
+/// The other reading of a date [`normalize`] read from numbers alone when
+/// either number could be the month (`09.10.2024`, `3/10/2023`): the
+/// writer's convention is a guess, which another date on the page may settle.
+pub fn other_reading(value: &str) -> Option<String> {
+    let read = normalize(value)?;
+    let c = NUMERIC.captures(value.trim())?;
+    let (a, b): (u32, u32) = (c[1].parse().ok()?, c[3].parse().ok()?);
+    if a == b || a > 12 || b > 12 {
+        return None;
+    }
+    let (ab, ba) = (
+        day(&c[4], a, &b.to_string())?,
+        day(&c[4], b, &a.to_string())?,
+    );
+    // Only when the numbers were what `normalize` read.
+    if read == ab {
+        Some(ba)
+    } else if read == ba {
+        Some(ab)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +260,27 @@ mod tests {
             from_url("https://x.org/news/20250904-story").as_deref(),
             Some("2025-09-04")
         );
+        assert_eq!(
+            from_url("https://x.org/blog/2023/october/03/wine/").as_deref(),
+            Some("2023-10-03")
+        );
+        assert_eq!(from_url("https://x.org/2023/mayday/03/"), None);
         assert_eq!(from_url("https://x.org/id/2025123456"), None);
+    }
+
+    #[test]
+    fn a_date_of_numbers_that_could_go_either_way_has_another_reading() {
+        assert_eq!(normalize("09.10.2024").as_deref(), Some("2024-10-09"));
+        assert_eq!(other_reading("09.10.2024").as_deref(), Some("2024-09-10"));
+        assert_eq!(
+            other_reading("Posted 3/10/2023").as_deref(),
+            Some("2023-10-03")
+        );
+        // A number above 12 is the day; equal numbers read the same both ways.
+        assert_eq!(other_reading("13.10.2024"), None);
+        assert_eq!(other_reading("5/5/2024"), None);
+        // A month in words settles it.
+        assert_eq!(other_reading("October 9, 2024"), None);
+        assert_eq!(other_reading("2024-10-09"), None);
     }
 }

@@ -652,6 +652,9 @@ pub struct Hints {
     /// Every day the nearest dated block shows: a dateline often carries
     /// the publication and the last update side by side.
     pub dateline_days: Vec<String>,
+    /// The other reading of the nearest date when it was written in
+    /// numbers either of which could be the month ([`date::other_reading`]).
+    pub first_date_swapped: Option<String>,
     /// Bylines shown there ("By Jane Doe"), nearest first.
     pub bylines: Vec<String>,
     /// Names a dateline shows there beside its date ("Jane Doe | Staff
@@ -678,6 +681,7 @@ impl Hints {
                 if let Some(d) = date::normalize(&b.text) {
                     if hints.dates.is_empty() {
                         hints.dateline_days = date::days_in(&b.text);
+                        hints.first_date_swapped = date::other_reading(&b.text);
                     }
                     hints.dates.push(d);
                 }
@@ -1292,7 +1296,20 @@ impl Metadata {
         // the benchmark) take as the article's: often the last update, not
         // the first publication. A declared date of that day is preferred,
         // for its time and offset.
-        let shown = hints.dates.first();
+        let url_date = url.and_then(date::from_url);
+        // A day shown in numbers that could be read the other way round
+        // (`09.10.2024`) is read the way the page's own declared dates or
+        // URL agree with, when they do and none agrees with the first guess.
+        let swapped = hints.first_date_swapped.as_ref().filter(|sw| {
+            let others = [&declared, &modified, &marked_time, &url_date];
+            let agree = |day: &str| {
+                others
+                    .iter()
+                    .any(|o| o.as_deref().is_some_and(|o| same_day(o, day)))
+            };
+            hints.dates.first().is_some_and(|d| !agree(d)) && agree(sw)
+        });
+        let shown = swapped.or(hints.dates.first());
         // A dateline that shows the declared publication day beside an
         // update is dated by the publication.
         let shown_published = [&declared, &marked_time].into_iter().flatten().find(|d| {
@@ -1314,7 +1331,7 @@ impl Metadata {
             marked.chain(rest).find_map(|(_, v)| date::normalize(v))
         })
         .or_else(|| hints.labelled_date.clone())
-        .or_else(|| url.and_then(date::from_url));
+        .or(url_date);
         // Open Graph's publication time is the field written for exactly
         // this, and where the page shows another day by its headline (an
         // update, a re-issue) the article's date is still its first
