@@ -28,11 +28,11 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::states::{RawKind, State as States};
 use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
-use html5ever::LocalName;
+use html5ever::{LocalName, TokenizerResult};
 use regex::Regex;
 
 use super::date;
@@ -230,6 +230,20 @@ struct State {
     /// Fill [`Container::label`], for [`debug_containers`] only: building
     /// it for every element of every page cost an allocation each.
     labels: bool,
+    /// A raw-text element just opened whose content is ignored: the
+    /// tokenizer was paused so that [`segment_with`] can step over it.
+    raw_pending: Option<RawSkip>,
+}
+
+/// An element whose text the tokenizer reads raw (`<script>`, `<style>`)
+/// and the blocks ignore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RawSkip {
+    /// Ends at the first `</script`, unless an HTML comment opener comes
+    /// first (its escape states are left to the tokenizer).
+    Script,
+    /// Ends at the first end tag of its own name.
+    Rawtext(&'static str),
 }
 
 const VOID: &[&str] = &[
@@ -615,11 +629,25 @@ impl State {
             self.in_head = true;
         }
         self.push(name, &tag.attrs);
-        match n {
-            "script" => TokenSinkResult::RawData(RawKind::ScriptData),
-            "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
-                TokenSinkResult::RawData(RawKind::Rawtext)
+        // Where `text` ignores what follows, pause the tokenizer instead, and
+        // let `segment_with` step over the element's text: scripts and
+        // styles are half of a page's bytes, and the tokenizer reads them
+        // one character at a time.
+        let ignored = self.skip > 0 || self.in_head;
+        let raw = |skip: RawSkip, kind: RawKind, st: &mut State| {
+            if ignored {
+                st.raw_pending = Some(skip);
+                TokenSinkResult::Script(())
+            } else {
+                TokenSinkResult::RawData(kind)
             }
+        };
+        match n {
+            "script" => raw(RawSkip::Script, RawKind::ScriptData, self),
+            "style" => raw(RawSkip::Rawtext("style"), RawKind::Rawtext, self),
+            "noscript" => raw(RawSkip::Rawtext("noscript"), RawKind::Rawtext, self),
+            "iframe" => raw(RawSkip::Rawtext("iframe"), RawKind::Rawtext, self),
+            "xmp" | "noembed" | "noframes" => TokenSinkResult::RawData(RawKind::Rawtext),
             "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
             "plaintext" => TokenSinkResult::Plaintext,
             _ => TokenSinkResult::Continue,
@@ -705,7 +733,35 @@ fn segment_with(html: &str, reveal: bool, labels: bool) -> State {
     );
     let input = BufferQueue::default();
     input.push_back(html.into());
-    let _ = tokenizer.feed(&input);
+    let mut tokenizer = tokenizer;
+    // The sink pauses the tokenizer after the start tag of an element whose
+    // text it ignores; the text up to the end tag is dropped from the input,
+    // and the tokenizer, back in its data state, reads the end tag next.
+    while let TokenizerResult::Script(()) = tokenizer.feed(&input) {
+        let pending = tokenizer.sink.0.borrow_mut().raw_pending.take();
+        let Some(skip) = pending else { continue };
+        let Some(rest) = input.pop_front() else { break };
+        match raw_text_end(&rest, skip) {
+            Some(end) => input.push_front(rest.subtendril(end as u32, rest.len32() - end as u32)),
+            // A script with a comment opener in it: the tokenizer's own
+            // script states decide where it ends.
+            None if skip == RawSkip::Script && rest.contains("<!--") => {
+                input.push_front(rest);
+                let st = std::mem::take(&mut *tokenizer.sink.0.borrow_mut());
+                tokenizer = Tokenizer::new(
+                    Sink(RefCell::new(st)),
+                    TokenizerOpts {
+                        discard_bom: false,
+                        initial_state: Some(States::RawData(RawKind::ScriptData)),
+                        last_start_tag_name: Some("script".to_owned()),
+                        ..TokenizerOpts::default()
+                    },
+                );
+            }
+            // Unclosed: the text runs to the end of the page.
+            None => {}
+        }
+    }
     tokenizer.end();
     let mut st = tokenizer.sink.0.into_inner();
     while !st.stack.is_empty() {
@@ -714,6 +770,38 @@ fn segment_with(html: &str, reveal: bool, labels: bool) -> State {
     st.flush();
     decide_boiler_and_score(&mut st);
     st
+}
+
+/// Where the raw text at the start of `rest` ends: the offset of the end
+/// tag that closes it (`</style` then whitespace, `/` or `>`, in any case),
+/// as the tokenizer's raw-text states find it. `None` when there is none,
+/// and for a script when an HTML comment opener comes before it (the
+/// tokenizer's escape states may then read past that end tag).
+fn raw_text_end(rest: &str, skip: RawSkip) -> Option<usize> {
+    let name = match skip {
+        RawSkip::Script => "script",
+        RawSkip::Rawtext(name) => name,
+    };
+    let bytes = rest.as_bytes();
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&bytes[from..], b"</").map(|i| from + i) {
+        let tag = at + 2;
+        let named = bytes
+            .get(tag..tag + name.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(name.as_bytes()));
+        let closed = matches!(
+            bytes.get(tag + name.len()),
+            Some(b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>')
+        );
+        if named && closed {
+            if skip == RawSkip::Script && memchr::memmem::find(&bytes[..at], b"<!--").is_some() {
+                return None;
+            }
+            return Some(at);
+        }
+        from = tag;
+    }
+    None
 }
 
 /// A boilerplate-looking region holding this share of the page's text or
@@ -1160,6 +1248,49 @@ mod tests {
         for chrome in ["Home", "Sidebar", "Copyright", "no</p>"] {
             assert!(!text.contains(chrome), "{chrome} in {text}");
         }
+    }
+
+    #[test]
+    fn raw_text_ends_at_its_own_end_tag_and_scripts_with_comments_are_left_to_the_tokenizer() {
+        let style = RawSkip::Rawtext("style");
+        assert_eq!(raw_text_end("p{} </styles> </STYLE >x", style), Some(14));
+        assert_eq!(raw_text_end("a</style/>", style), Some(1));
+        // No end tag, or one cut off by the end of the page.
+        assert_eq!(raw_text_end("p{}", style), None);
+        assert_eq!(raw_text_end("p{}</style", style), None);
+        assert_eq!(
+            raw_text_end("if (a</b) x = '</p>';</script>", RawSkip::Script),
+            Some(21)
+        );
+        assert_eq!(raw_text_end("<!-- x --></script>", RawSkip::Script), None);
+    }
+
+    #[test]
+    fn scripts_and_styles_stepped_over_leave_the_text_around_them() {
+        let texts = |html: &str| -> Vec<String> {
+            segment(html, false)
+                .blocks
+                .into_iter()
+                .map(|b| b.text)
+                .collect()
+        };
+        // A script's markup-like text, a style, a style in capitals that
+        // runs to the end of the page.
+        let html = r#"<body><p>Before the script.</p><script>if (a</b) x = "</p><p>not text";</script>
+            <style>p { color: red } </stylex> </style ><p>After the style.</p>
+            <noscript><p>Enable scripts</p></noscript><p>Last.</p><STYLE>p{}"#;
+        assert_eq!(
+            texts(html),
+            ["Before the script.", "After the style.", "Last."]
+        );
+        // Inside a comment in a script, a nested script's end tag does not end
+        // it (the tokenizer's double-escaped state): read as the tokenizer reads it.
+        let html =
+            r#"<body><script><!-- document.write("<script>x</script>"); --></script><p>After.</p>"#;
+        assert_eq!(texts(html), ["After."]);
+        // A comment in a script that does not nest one ends at the first end tag.
+        let html = r#"<body><script><!-- x = 1; </script><p>After.</p>"#;
+        assert_eq!(texts(html), ["After."]);
     }
 
     #[test]
