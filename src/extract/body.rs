@@ -740,7 +740,14 @@ fn segment_with(html: &str, reveal: bool, labels: bool) -> State {
     while let TokenizerResult::Script(()) = tokenizer.feed(&input) {
         let pending = tokenizer.sink.0.borrow_mut().raw_pending.take();
         let Some(skip) = pending else { continue };
-        let Some(rest) = input.pop_front() else { break };
+        let Some(mut rest) = input.pop_front() else {
+            break;
+        };
+        // The page is fed as one buffer; should the tokenizer have split
+        // it, the end tag is looked for in all that is left.
+        while let Some(more) = input.pop_front() {
+            rest.push_tendril(&more);
+        }
         match raw_text_end(&rest, skip) {
             Some(end) => input.push_front(rest.subtendril(end as u32, rest.len32() - end as u32)),
             // A script with a comment opener in it: the tokenizer's own

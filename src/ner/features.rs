@@ -1045,7 +1045,7 @@ pub(crate) fn score(
                         let mut t = [0i32; NTAGS];
                         s.contexts
                             .all(slot, |v| model.add(fid(T::Lent, v, shift), &mut t));
-                        *s.lent_total.get_or_insert(slot, t) = t;
+                        s.lent_total.get_or_insert(slot, t);
                         t
                     }
                 };
