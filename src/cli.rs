@@ -291,6 +291,29 @@ pub struct TrainArgs {
     /// Seed of the document shuffling (the shipped model uses the default).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Drop the features whose every weight, quantized to i16 against the
+    /// largest, is below this (the shipped model uses the default, 128).
+    #[arg(long, value_name = "Q")]
+    pub prune: Option<i16>,
+    /// Learner: a CRF fitted by SGD (the shipped model) or the averaged
+    /// perceptron of earlier models.
+    #[arg(long, value_enum, default_value = "crf")]
+    pub learner: LearnerArg,
+    /// The CRF's initial SGD learning rate.
+    #[arg(long, value_name = "ETA0", default_value_t = 0.1)]
+    pub crf_eta0: f64,
+    /// The CRF's L2 penalty over the training set.
+    #[arg(long, value_name = "C2", default_value_t = 0.3)]
+    pub crf_c2: f64,
+}
+
+/// Learner choices of `newspipe train-tagger`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LearnerArg {
+    /// Linear-chain CRF, SGD with an L2 penalty.
+    Crf,
+    /// Averaged structured perceptron.
+    Perceptron,
 }
 
 /// Arguments of `newspipe eval-tagger`.

@@ -391,10 +391,18 @@ fn boilerplate_learn(args: &LearnArgs, settings: &Settings) -> anyhow::Result<Ex
 }
 
 fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
-    use newspipe::ner::{train, TrainOptions};
+    use crate::cli::LearnerArg;
+    use newspipe::ner::{train, CrfOptions, Learner, TrainOptions};
     let mut opts = TrainOptions {
         lexicon: Some(args.lexicon.clone()),
         two_pass: args.two_pass,
+        learner: match args.learner {
+            LearnerArg::Crf => Learner::Crf(CrfOptions {
+                eta0: args.crf_eta0,
+                c2: args.crf_c2,
+            }),
+            LearnerArg::Perceptron => Learner::Perceptron,
+        },
         ..TrainOptions::default()
     };
     if let Some(b) = args.bits {
@@ -405,6 +413,9 @@ fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
     }
     if let Some(s) = args.seed {
         opts.seed = s;
+    }
+    if let Some(p) = args.prune {
+        opts.prune = p;
     }
     let started = std::time::Instant::now();
     let bytes = train(&args.train, Some(&args.dev), &opts, |r| {

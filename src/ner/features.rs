@@ -228,6 +228,30 @@ enum T {
     DocHistory,
     /// A word class near another mention of the word ([`super::contexts`]).
     Lent,
+    /// A character trigram of the folded word.
+    CharGram,
+}
+
+/// Character trigrams of a folded word of at least `GRAM_MIN` characters,
+/// the first `GRAM_MAX` of them, as hashes: what an unseen word shares with
+/// seen ones beyond its ends.
+const GRAM_MIN: usize = 5;
+const GRAM_MAX: usize = 12;
+
+fn char_grams(folded: &str, mut f: impl FnMut(u64)) {
+    if folded.chars().nth(GRAM_MIN - 1).is_none() {
+        return;
+    }
+    let mut w = ['\0'; 3];
+    for (k, c) in folded.chars().enumerate() {
+        w = [w[1], w[2], c];
+        if k >= 2 {
+            if k - 2 >= GRAM_MAX {
+                break;
+            }
+            f(mix(mix(mix(0x36A, w[0] as u64), w[1] as u64), w[2] as u64));
+        }
+    }
 }
 
 /// Brown cluster prefix lengths (in bits) used as features, coarse to fine.
@@ -470,6 +494,8 @@ pub(crate) fn extract(
         for i in r.clone() {
             let len = token_features(words, s, r, i, &mut depth, shift, true, &mut buf);
             out.ids.extend_from_slice(&buf[..len]);
+            fold_into(words[i], &mut s.buf);
+            char_grams(&s.buf, |v| out.ids.push(fid(T::CharGram, v, shift)));
             s.contexts
                 .lent(s.slot[i], i, |v| out.ids.push(fid(T::Lent, v, shift)));
             out.offsets.push(out.ids.len());
@@ -836,6 +862,7 @@ impl TypeCache {
                 model.add(fid(t, mix(k as u64, *h), shift), &mut own);
             }
         }
+        char_grams(buf, |v| model.add(fid(T::CharGram, v, shift), &mut own));
         let nc = u64::from(names) * 8 + c;
         let mut m1 = [0i32; NTAGS];
         model.add(fid(T::LowerM1, lower, shift), &mut m1);
@@ -1116,6 +1143,25 @@ mod tests {
         let b: Vec<u32> = f.of(4).to_vec();
         let shared = a.iter().filter(|x| b.contains(x)).count();
         assert!(shared >= a.len() - 5, "{shared} of {}", a.len());
+    }
+
+    #[test]
+    fn char_grams_cover_long_words_only() {
+        let grams = |w: &str| {
+            let mut v = Vec::new();
+            char_grams(w, |h| v.push(h));
+            v
+        };
+        assert!(
+            grams("bank").is_empty(),
+            "four characters: affixes cover it"
+        );
+        assert_eq!(grams("banks").len(), 3);
+        // "ban", "ank", "nks" against "ank", "nki", "kin", "ing": one shared.
+        let (a, b) = (grams("banks"), grams("anking"));
+        assert_eq!(a.iter().filter(|h| b.contains(h)).count(), 1);
+        assert_eq!(grams(&"x".repeat(100)).len(), GRAM_MAX);
+        assert_eq!(grams("zürich").len(), 4, "counted in characters");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Named-entity tagging: PER, ORG, LOC, MISC spans over article text.
 //!
-//! A BIO sequence tagger (averaged structured perceptron, Viterbi decoding)
-//! over hashed word, shape, affix, context, word-class (Brown clusters
+//! A BIO sequence tagger (linear-chain CRF, see [`crf`]; Viterbi decoding)
+//! over hashed word, shape, affix, character-trigram, context, word-class (Brown clusters
 //! learned from large unlabeled text, see [`lexicon`]), gazetteer and
 //! document features, trained on CoNLL-2003 English. The model
 //! (`models/tagger.bin`, with its word classes) and the gazetteer
@@ -25,6 +25,7 @@
 mod conll;
 mod consistency;
 mod contexts;
+mod crf;
 mod eval;
 mod features;
 mod gazetteer;
@@ -41,9 +42,10 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use crf::CrfOptions;
 pub use eval::{Counts, EvalReport, SeenSplit};
 pub use tokenize::{tokenize, Token};
-pub use train::{train, EpochReport, TrainOptions};
+pub use train::{train, EpochReport, Learner, TrainOptions};
 
 use crate::error::Error;
 use crate::record::{Entity, Label};

@@ -1,5 +1,6 @@
-//! Training: an averaged structured perceptron over the hashed features,
-//! decoded with the same BIO-constrained Viterbi as at run time.
+//! Training: a linear-chain CRF fitted by SGD ([`super::crf`]), or the
+//! averaged structured perceptron of earlier models, over the hashed
+//! features; both decode with the same BIO-constrained Viterbi as at run time.
 //!
 //! Documents are visited in a shuffled order and their sentences in text
 //! order, so the document-history feature ([`super::history`]) sees the
@@ -13,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use super::conll::{self, Doc};
+use super::crf::{Crf, CrfOptions};
 use super::eval::EvalReport;
 use super::features::{doc_history_fid, extract, history_fid, Features, Scratch};
 use super::gazetteer::Gazetteer;
@@ -40,6 +42,8 @@ pub struct TrainOptions {
     /// mention in the document. Measured on eng.testa it scores lower
     /// (0.925 against 0.931 F1) and tags slower, so it is off by default.
     pub two_pass: bool,
+    /// Which learner fits the weights.
+    pub learner: Learner,
 }
 
 impl Default for TrainOptions {
@@ -48,11 +52,24 @@ impl Default for TrainOptions {
             epochs: 20,
             bits: 20,
             seed: 0x6E65_7773,
-            prune: 8,
+            prune: 128,
             lexicon: None,
             two_pass: false,
+            learner: Learner::Crf(CrfOptions::default()),
         }
     }
+}
+
+/// How the weights are fitted. Both decode with the same constrained Viterbi,
+/// so a model file does not say which one made it.
+#[derive(Debug, Clone, Copy)]
+pub enum Learner {
+    /// A linear-chain CRF by SGD with an L2 penalty ([`super::crf`]): the
+    /// shipped model. Over eight shuffling seeds on eng.testa it averages
+    /// 0.932 F1 where the perceptron averages 0.929, with a narrower spread.
+    Crf(CrfOptions),
+    /// The averaged structured perceptron the models before it used.
+    Perceptron,
 }
 
 /// Progress of one training epoch, reported to the caller's callback.
@@ -112,7 +129,7 @@ impl Rng {
     }
 }
 
-/// Perceptron state: current weights and the running sums used for averaging.
+/// Averaged perceptron state: current weights and the running sums used for averaging.
 struct Perceptron {
     bits: u32,
     w: Vec<f32>,
@@ -263,6 +280,58 @@ impl Perceptron {
     }
 }
 
+/// Decode a sentence with the CRF's current weights (into `buf.pred`, for
+/// the history of later sentences) and take one SGD step on it.
+fn crf_learn(
+    crf: &mut Crf,
+    f: &Features,
+    range: std::ops::Range<usize>,
+    gold: &[u8],
+    extra: &[Vec<u32>],
+    buf: &mut Buffers,
+) -> bool {
+    buf.emit.clear();
+    for (k, i) in range.clone().enumerate() {
+        let mut e = [0f32; NTAGS];
+        crf.emit(
+            f.of(i).iter().copied().chain(extra.iter().map(|x| x[k])),
+            &mut e,
+        );
+        buf.emit.push(e);
+    }
+    buf.viterbi
+        .decode(&buf.emit, &crf.start, &crf.trans, &mut buf.pred);
+    let base = range.start;
+    crf.step(
+        &buf.emit,
+        |k, cb| {
+            for &id in f.of(base + k) {
+                cb(id);
+            }
+            for x in extra {
+                cb(x[k]);
+            }
+        },
+        gold,
+    );
+    buf.pred != gold
+}
+
+fn crf_model(crf: &Crf, opts: &TrainOptions, lexicon: &Lexicon) -> Vec<u8> {
+    let (emit, start, trans) = crf.weights();
+    encode(
+        &DenseWeights {
+            bits: opts.bits,
+            emit: &emit,
+            start: &start,
+            trans: &trans,
+            lexicon,
+            two_pass: opts.two_pass,
+        },
+        opts.prune,
+    )
+}
+
 /// Train a model on a CoNLL file; with `dev`, keep the epoch with the best
 /// dev F1. Calls `progress` after every epoch. Returns the model bytes.
 pub fn train(
@@ -284,6 +353,11 @@ pub fn train(
     let mut order: Vec<usize> = (0..train_docs.len()).collect();
     let mut rng = Rng(opts.seed | 1);
     let mut p = Perceptron::new(opts.bits);
+    let nsent: usize = train_docs.iter().map(|d| d.doc.sentences.len()).sum();
+    let mut crf = match opts.learner {
+        Learner::Crf(o) => Some(Crf::new(opts.bits, nsent, o)),
+        Learner::Perceptron => None,
+    };
     let shift = 64 - opts.bits;
     let mut buf = Buffers::default();
     let mut history = History::default();
@@ -292,7 +366,10 @@ pub fn train(
     let mut fwd: Vec<u64> = Vec::new();
     let mut first: Vec<u8> = Vec::new();
     let mut best: Option<(f64, Vec<u8>)> = None;
-    let averaged = |p: &Perceptron| p.averaged(opts.prune, &lex, opts.two_pass);
+    let averaged = |p: &Perceptron, crf: &Option<Crf>| match crf {
+        Some(c) => crf_model(c, opts, &lex),
+        None => p.averaged(opts.prune, &lex, opts.two_pass),
+    };
     for epoch in 1..=opts.epochs {
         for i in (1..order.len()).rev() {
             let j = (rng.next() % (i as u64 + 1)) as usize;
@@ -319,7 +396,10 @@ pub fn train(
                     }
                 }
                 let gold = &prep.doc.gold[range.clone()];
-                mistakes += usize::from(p.learn(f, range.clone(), gold, &extra, &mut buf));
+                mistakes += usize::from(match &mut crf {
+                    Some(c) => crf_learn(c, f, range.clone(), gold, &extra, &mut buf),
+                    None => p.learn(f, range.clone(), gold, &extra, &mut buf),
+                });
                 history.record(&f.slot[range.clone()], &f.case[range.clone()], &buf.pred);
                 first.extend_from_slice(&buf.pred);
                 p.c += 1.0;
@@ -343,7 +423,7 @@ pub fn train(
         }
         let report_dev = match &dev_docs {
             Some(docs) => {
-                let bytes = averaged(&p);
+                let bytes = averaged(&p, &crf);
                 let model = Model::decode(&bytes)?;
                 let report = evaluate_prepared(&model, docs);
                 let f1 = report.overall_f1();
@@ -362,7 +442,7 @@ pub fn train(
     }
     Ok(match best {
         Some((_, bytes)) => bytes,
-        None => averaged(&p),
+        None => averaged(&p, &crf),
     })
 }
 
@@ -392,7 +472,7 @@ mod tests {
     }
 
     #[test]
-    fn perceptron_learns_and_training_is_deterministic() {
+    fn both_learners_learn_and_training_is_deterministic() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tiny.conll");
         let mut text = String::from("-DOCSTART- -X- O O\n\n");
@@ -407,18 +487,24 @@ mod tests {
             ));
         }
         std::fs::write(&path, text).unwrap();
-        let opts = TrainOptions {
-            epochs: 5,
-            bits: 14,
-            prune: 1,
-            ..TrainOptions::default()
-        };
-        let mut last = usize::MAX;
-        let a = train(&path, Some(&path), &opts, |r| last = r.mistakes).unwrap();
-        let b = train(&path, None, &opts, |_| {}).unwrap();
-        assert_eq!(last, 0, "training data should be learned");
-        let c = train(&path, None, &opts, |_| {}).unwrap();
-        assert_eq!(b, c, "same inputs, same bytes");
-        assert!(Model::decode(&a).is_ok());
+        let mut models = Vec::new();
+        for learner in [Learner::Crf(CrfOptions::default()), Learner::Perceptron] {
+            let opts = TrainOptions {
+                epochs: 8,
+                bits: 14,
+                prune: 1,
+                learner,
+                ..TrainOptions::default()
+            };
+            let mut last = usize::MAX;
+            let a = train(&path, Some(&path), &opts, |r| last = r.mistakes).unwrap();
+            let b = train(&path, None, &opts, |_| {}).unwrap();
+            assert_eq!(last, 0, "{learner:?}: training data should be learned");
+            let c = train(&path, None, &opts, |_| {}).unwrap();
+            assert_eq!(b, c, "{learner:?}: same inputs, same bytes");
+            assert!(Model::decode(&a).is_ok());
+            models.push(b);
+        }
+        assert_ne!(models[0], models[1], "the learners differ");
     }
 }
