@@ -129,6 +129,76 @@ impl Rng {
     }
 }
 
+/// What decoding a training sentence needs from a learner's current weights.
+trait Scores {
+    /// Emission scores of one token from its feature ids, summed in order.
+    fn emit(&self, ids: impl Iterator<Item = u32>, out: &mut [f32; NTAGS]);
+    fn start(&self) -> &[f32; NTAGS];
+    fn trans(&self) -> &[[f32; NTAGS]; NTAGS];
+}
+
+/// One training sentence.
+struct Sentence<'a> {
+    /// The features of its document.
+    f: &'a Features,
+    /// Its tokens in the document.
+    range: std::ops::Range<usize>,
+    gold: &'a [u8],
+    /// Per kind of history feature, one id per token of the sentence.
+    extra: &'a [Vec<u32>],
+}
+
+impl Sentence<'_> {
+    /// Feature ids of the sentence's `k`-th token: its own, then its history ids.
+    fn ids(&self, k: usize) -> impl Iterator<Item = u32> + '_ {
+        let own = self.f.of(self.range.start + k).iter().copied();
+        own.chain(self.extra.iter().map(move |x| x[k]))
+    }
+}
+
+/// Emission scores of sentence `s` into `buf.emit`, and its best tags into
+/// `buf.pred`.
+fn decode_sentence(l: &impl Scores, s: &Sentence<'_>, buf: &mut Buffers) {
+    buf.emit.clear();
+    for k in 0..s.range.len() {
+        let mut e = [0f32; NTAGS];
+        l.emit(s.ids(k), &mut e);
+        buf.emit.push(e);
+    }
+    buf.viterbi
+        .decode(&buf.emit, l.start(), l.trans(), &mut buf.pred);
+}
+
+impl Scores for Perceptron {
+    fn emit(&self, ids: impl Iterator<Item = u32>, out: &mut [f32; NTAGS]) {
+        *out = [0.0; NTAGS];
+        for f in ids {
+            let row = &self.w[f as usize * NTAGS..][..NTAGS];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += w;
+            }
+        }
+    }
+    fn start(&self) -> &[f32; NTAGS] {
+        &self.start
+    }
+    fn trans(&self) -> &[[f32; NTAGS]; NTAGS] {
+        &self.trans
+    }
+}
+
+impl Scores for Crf {
+    fn emit(&self, ids: impl Iterator<Item = u32>, out: &mut [f32; NTAGS]) {
+        Crf::emit(self, ids, out);
+    }
+    fn start(&self) -> &[f32; NTAGS] {
+        &self.start
+    }
+    fn trans(&self) -> &[[f32; NTAGS]; NTAGS] {
+        &self.trans
+    }
+}
+
 /// Averaged perceptron state: current weights and the running sums used for averaging.
 struct Perceptron {
     bits: u32,
@@ -157,23 +227,6 @@ impl Perceptron {
         }
     }
 
-    fn emit(&self, feats: &[u32], out: &mut [f32; NTAGS]) {
-        *out = [0.0; NTAGS];
-        for &f in feats {
-            let row = &self.w[f as usize * NTAGS..][..NTAGS];
-            for (o, w) in out.iter_mut().zip(row) {
-                *o += w;
-            }
-        }
-    }
-
-    fn add_emit(&self, f: u32, out: &mut [f32; NTAGS]) {
-        let row = &self.w[f as usize * NTAGS..][..NTAGS];
-        for (o, w) in out.iter_mut().zip(row) {
-            *o += w;
-        }
-    }
-
     fn bump_feats(&mut self, feats: &[u32], tag: u8, d: f32) {
         let cd = self.c * d;
         for &f in feats {
@@ -198,33 +251,17 @@ impl Perceptron {
         }
     }
 
-    /// Decode the sentence `range` of `f` from its features plus the ids in
-    /// `extra` (per token), and update towards `gold` if it came out wrong.
-    /// Leaves the decoded tags in `pred`; returns whether they were wrong.
-    fn learn(
-        &mut self,
-        f: &Features,
-        range: std::ops::Range<usize>,
-        gold: &[u8],
-        extra: &[Vec<u32>],
-        buf: &mut Buffers,
-    ) -> bool {
-        buf.emit.clear();
-        for (k, i) in range.clone().enumerate() {
-            let mut e = [0f32; NTAGS];
-            self.emit(f.of(i), &mut e);
-            for x in extra {
-                self.add_emit(x[k], &mut e);
-            }
-            buf.emit.push(e);
-        }
-        buf.viterbi
-            .decode(&buf.emit, &self.start, &self.trans, &mut buf.pred);
+    /// Decode sentence `s` and update towards its gold tags if it came out
+    /// wrong. Leaves the decoded tags in `buf.pred`; returns whether they
+    /// were wrong.
+    fn learn(&mut self, s: &Sentence<'_>, buf: &mut Buffers) -> bool {
+        decode_sentence(self, s, buf);
+        let (f, gold, extra) = (s.f, s.gold, s.extra);
         let pred = &buf.pred;
         if pred == gold {
             return false;
         }
-        for (k, i) in range.enumerate() {
+        for (k, i) in s.range.clone().enumerate() {
             let (g, q) = (gold[k], pred[k]);
             let (gp, qp) = if k == 0 {
                 (None, None)
@@ -282,39 +319,40 @@ impl Perceptron {
 
 /// Decode a sentence with the CRF's current weights (into `buf.pred`, for
 /// the history of later sentences) and take one SGD step on it.
-fn crf_learn(
-    crf: &mut Crf,
-    f: &Features,
-    range: std::ops::Range<usize>,
-    gold: &[u8],
-    extra: &[Vec<u32>],
-    buf: &mut Buffers,
-) -> bool {
-    buf.emit.clear();
-    for (k, i) in range.clone().enumerate() {
-        let mut e = [0f32; NTAGS];
-        crf.emit(
-            f.of(i).iter().copied().chain(extra.iter().map(|x| x[k])),
-            &mut e,
-        );
-        buf.emit.push(e);
+fn crf_learn(crf: &mut Crf, s: &Sentence<'_>, buf: &mut Buffers) -> bool {
+    decode_sentence(crf, s, buf);
+    crf.step(&buf.emit, |k, cb| s.ids(k).for_each(&mut *cb), s.gold);
+    buf.pred != s.gold
+}
+
+/// The learner being trained (one per run, so the variants' sizes do not matter).
+#[allow(clippy::large_enum_variant)]
+enum Fit {
+    Crf(Crf),
+    Perceptron(Perceptron),
+}
+
+impl Fit {
+    /// Learn from one sentence; leaves its decoded tags in `buf.pred` and
+    /// returns whether they were wrong.
+    fn learn(&mut self, s: &Sentence<'_>, buf: &mut Buffers) -> bool {
+        match self {
+            Fit::Crf(c) => crf_learn(c, s, buf),
+            Fit::Perceptron(p) => {
+                let wrong = p.learn(s, buf);
+                p.c += 1.0;
+                wrong
+            }
+        }
     }
-    buf.viterbi
-        .decode(&buf.emit, &crf.start, &crf.trans, &mut buf.pred);
-    let base = range.start;
-    crf.step(
-        &buf.emit,
-        |k, cb| {
-            for &id in f.of(base + k) {
-                cb(id);
-            }
-            for x in extra {
-                cb(x[k]);
-            }
-        },
-        gold,
-    );
-    buf.pred != gold
+
+    /// The model bytes of the weights so far.
+    fn model(&self, opts: &TrainOptions, lexicon: &Lexicon) -> Vec<u8> {
+        match self {
+            Fit::Crf(c) => crf_model(c, opts, lexicon),
+            Fit::Perceptron(p) => p.averaged(opts.prune, lexicon, opts.two_pass),
+        }
+    }
 }
 
 fn crf_model(crf: &Crf, opts: &TrainOptions, lexicon: &Lexicon) -> Vec<u8> {
@@ -352,11 +390,10 @@ pub fn train(
     };
     let mut order: Vec<usize> = (0..train_docs.len()).collect();
     let mut rng = Rng(opts.seed | 1);
-    let mut p = Perceptron::new(opts.bits);
     let nsent: usize = train_docs.iter().map(|d| d.doc.sentences.len()).sum();
-    let mut crf = match opts.learner {
-        Learner::Crf(o) => Some(Crf::new(opts.bits, nsent, o)),
-        Learner::Perceptron => None,
+    let mut fit = match opts.learner {
+        Learner::Crf(o) => Fit::Crf(Crf::new(opts.bits, nsent, o)),
+        Learner::Perceptron => Fit::Perceptron(Perceptron::new(opts.bits)),
     };
     let shift = 64 - opts.bits;
     let mut buf = Buffers::default();
@@ -366,10 +403,6 @@ pub fn train(
     let mut fwd: Vec<u64> = Vec::new();
     let mut first: Vec<u8> = Vec::new();
     let mut best: Option<(f64, Vec<u8>)> = None;
-    let averaged = |p: &Perceptron, crf: &Option<Crf>| match crf {
-        Some(c) => crf_model(c, opts, &lex),
-        None => p.averaged(opts.prune, &lex, opts.two_pass),
-    };
     for epoch in 1..=opts.epochs {
         for i in (1..order.len()).rev() {
             let j = (rng.next() % (i as u64 + 1)) as usize;
@@ -395,14 +428,15 @@ pub fn train(
                         extra[1].push(doc_history_fid(NOT_YET, f.case[i], shift));
                     }
                 }
-                let gold = &prep.doc.gold[range.clone()];
-                mistakes += usize::from(match &mut crf {
-                    Some(c) => crf_learn(c, f, range.clone(), gold, &extra, &mut buf),
-                    None => p.learn(f, range.clone(), gold, &extra, &mut buf),
-                });
+                let s = Sentence {
+                    f,
+                    range: range.clone(),
+                    gold: &prep.doc.gold[range.clone()],
+                    extra: &extra,
+                };
+                mistakes += usize::from(fit.learn(&s, &mut buf));
                 history.record(&f.slot[range.clone()], &f.case[range.clone()], &buf.pred);
                 first.extend_from_slice(&buf.pred);
-                p.c += 1.0;
             }
             if !opts.two_pass {
                 continue;
@@ -416,14 +450,18 @@ pub fn train(
                     extra[0].push(history_fid(fwd[i], case, shift));
                     extra[1].push(doc_history_fid(dv, case, shift));
                 }
-                let gold = &prep.doc.gold[range.clone()];
-                p.learn(f, range.clone(), gold, &extra, &mut buf);
-                p.c += 1.0;
+                let s = Sentence {
+                    f,
+                    range: range.clone(),
+                    gold: &prep.doc.gold[range.clone()],
+                    extra: &extra,
+                };
+                fit.learn(&s, &mut buf);
             }
         }
         let report_dev = match &dev_docs {
             Some(docs) => {
-                let bytes = averaged(&p, &crf);
+                let bytes = fit.model(opts, &lex);
                 let model = Model::decode(&bytes)?;
                 let report = evaluate_prepared(&model, docs);
                 let f1 = report.overall_f1();
@@ -442,7 +480,7 @@ pub fn train(
     }
     Ok(match best {
         Some((_, bytes)) => bytes,
-        None => averaged(&p, &crf),
+        None => fit.model(opts, &lex),
     })
 }
 
