@@ -18,7 +18,8 @@
 //! it ([`keep`]), a second copy of its prose or of a block just shown, and
 //! a related-stories tail ([`related_tail`]), is the article. Elements
 //! hidden by style are left out, except an accordion's collapsed panels; a
-//! page with no article without them is read again with them shown.
+//! page with no article without them is read again with them shown, then
+//! with class words not taken for boilerplate ([`Pass`]).
 //!
 //! Work per token is bounded (an end tag looks for its element among the top
 //! [`MAX_CLOSE_SEARCH`] open ones; credits go to at most three containers),
@@ -225,8 +226,8 @@ struct State {
     in_head: bool,
     /// Characters in all blocks.
     chars: usize,
-    /// Read elements hidden by style (`display: none`) as shown.
-    reveal: bool,
+    /// How this pass reads the page.
+    pass: Pass,
     /// Fill [`Container::label`], for [`debug_containers`] only: building
     /// it for every element of every page cost an allocation each.
     labels: bool,
@@ -415,7 +416,7 @@ impl State {
                 // under its header button) is the article folded for the reader,
                 // not chrome; other elements hidden by style stay out.
                 "style" if a.value.replace(' ', "").contains("display:none") => {
-                    flags.skip = !self.reveal
+                    flags.skip = self.pass != Pass::Revealed
                         && !attrs
                             .iter()
                             .any(|a| &*a.name.local == "role" && &*a.value == "region")
@@ -439,6 +440,7 @@ impl State {
             if LIKELY.is_match(&words) {
                 flags.likely = true;
             } else if unlikely
+                && self.pass != Pass::WordsIgnored
                 && !MAYBE.is_match(&words)
                 && !matches!(&*name, "body" | "html" | "article" | "main")
             {
@@ -715,17 +717,35 @@ impl TokenSink for Sink {
     }
 }
 
-/// Tokenize `html` into blocks and containers; with `reveal`, elements
-/// hidden by style are read as shown.
-fn segment(html: &str, reveal: bool) -> State {
-    segment_with(html, reveal, false)
+/// How a pass reads a page. Each is tried in this order until one finds
+/// an article: nearly every page is read once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Pass {
+    /// As shown.
+    #[default]
+    Shown,
+    /// Elements hidden by style (`display: none`) read as shown: a script
+    /// reveals them (tabs, filtered portfolios).
+    Revealed,
+    /// Class and id words not taken for boilerplate: a page whose only
+    /// prose sits in a region named like chrome (an article's
+    /// `hub--header` holding its standfirst) still has an article. Tags
+    /// and roles still mark boilerplate.
+    WordsIgnored,
+}
+
+const PASSES: [Pass; 3] = [Pass::Shown, Pass::Revealed, Pass::WordsIgnored];
+
+/// Tokenize `html` into blocks and containers, read as `pass` says.
+fn segment(html: &str, pass: Pass) -> State {
+    segment_with(html, pass, false)
 }
 
 /// [`segment`], with each container's label filled when `labels`.
-fn segment_with(html: &str, reveal: bool, labels: bool) -> State {
+fn segment_with(html: &str, pass: Pass, labels: bool) -> State {
     let tokenizer = Tokenizer::new(
         Sink(RefCell::new(State {
-            reveal,
+            pass,
             labels,
             ..State::default()
         })),
@@ -1050,6 +1070,21 @@ const HINT_PROSE_CHARS: usize = 200;
 /// ... and this many of them end the search for a dateline.
 const HINT_PROSE_BLOCKS: usize = 2;
 
+/// The first of the [`PASSES`] whose reading finds an article, and its
+/// best container; the last reading when none does.
+fn first_article(read: impl Fn(Pass) -> State) -> (State, Option<usize>) {
+    let mut st = read(PASSES[0]);
+    let mut best = best_container(&st);
+    for &pass in &PASSES[1..] {
+        if best.is_some() {
+            break;
+        }
+        st = read(pass);
+        best = best_container(&st);
+    }
+    (st, best)
+}
+
 /// The container with the best boosted score, if any scores at all.
 fn best_container(st: &State) -> Option<usize> {
     st.containers
@@ -1067,15 +1102,9 @@ fn best_container(st: &State) -> Option<usize> {
 }
 
 /// Segment `html` and choose its article container. A page whose shown
-/// text holds no article is read again with the elements its style hides
-/// (a script reveals them: tabs, filtered portfolios).
+/// text holds no article is read again, as the later [`PASSES`] say.
 pub fn page_blocks(html: &str) -> PageBlocks {
-    let mut st = segment(html, false);
-    let mut best = best_container(&st);
-    if best.is_none() {
-        st = segment(html, true);
-        best = best_container(&st);
-    }
+    let (st, best) = first_article(|pass| segment(html, pass));
     let Some(mut best) = best else {
         return PageBlocks {
             blocks: st.blocks,
@@ -1159,11 +1188,8 @@ const WIDEN_DENSITY: f64 = 0.5;
 /// line: for studying pages, not for the pipeline.
 #[doc(hidden)]
 pub fn debug_containers(html: &str, n: usize) -> String {
-    let mut st = segment_with(html, false, true);
-    if best_container(&st).is_none() {
-        // As [`page_blocks`] reads such a page.
-        st = segment_with(html, true, true);
-    }
+    // As [`page_blocks`] reads the page.
+    let (st, _) = first_article(|pass| segment_with(html, pass, true));
     let mut order: Vec<usize> = (0..st.containers.len()).collect();
     order.sort_by(|&a, &b| st.containers[b].score.total_cmp(&st.containers[a].score));
     let mut out = String::new();
@@ -1275,7 +1301,7 @@ mod tests {
     #[test]
     fn scripts_and_styles_stepped_over_leave_the_text_around_them() {
         let texts = |html: &str| -> Vec<String> {
-            segment(html, false)
+            segment(html, Pass::Shown)
                 .blocks
                 .into_iter()
                 .map(|b| b.text)
@@ -1458,6 +1484,26 @@ mod tests {
         );
         let text = text_of(&html);
         assert!(text.contains("One.") && text.ends_with("Two."), "{text}");
+    }
+
+    #[test]
+    fn a_page_whose_only_prose_is_in_a_region_named_like_chrome_still_gives_it() {
+        let html = format!(
+            r#"<body><nav><p>{PROSE} Menu.</p></nav><article><div class="hub--header">
+            <p>{PROSE} One.</p><p>{PROSE} Two.</p></div></article><footer><p>{PROSE} Foot.</p></footer></body>"#
+        );
+        let text = text_of(&html);
+        assert!(
+            text.starts_with("The council") && text.ends_with("Two."),
+            "{text}"
+        );
+        // Where prose outside such regions exists, they stay out.
+        let html = format!(
+            r#"<body><article><div class="hub--header"><p>{PROSE} One.</p></div>
+            <p>{PROSE} Two.</p></article></body>"#
+        );
+        let text = text_of(&html);
+        assert!(!text.contains("One.") && text.ends_with("Two."), "{text}");
     }
 
     #[test]
