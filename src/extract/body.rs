@@ -170,6 +170,8 @@ struct Container {
     /// not itself (readability's way), so an article whose paragraphs each
     /// sit in their own wrapper is still found whole.
     leaf: bool,
+    /// A list (`<ul>`, `<ol>`, `<dl>`).
+    list: bool,
     /// Tag, id and class, for [`debug_containers`].
     label: String,
 }
@@ -468,6 +470,7 @@ impl State {
                 likely: flags.likely,
                 semantic,
                 leaf: matches!(&*name, "p" | "li" | "dt" | "dd"),
+                list: matches!(&*name, "ul" | "ol" | "dl"),
                 label: if self.labels {
                     format!("{name}{}", words.chars().take(60).collect::<String>())
                 } else {
@@ -1155,7 +1158,10 @@ pub fn page_blocks(html: &str) -> PageBlocks {
             continue;
         }
         levels += 1;
-        if g_par as f64 >= g_cur as f64 * WIDEN_GAIN
+        // A list of long items can outscore the element holding it (its
+        // items credit it whole), but an article written as a list has its
+        // introduction beside it: from a list, any more prose is taken.
+        if (g_par as f64 >= g_cur as f64 * WIDEN_GAIN || cur.list && g_par > g_cur)
             && g_par as f64 >= sum(&all, par) as f64 * WIDEN_DENSITY
         {
             best = p;
@@ -1607,6 +1613,23 @@ mod tests {
         let text = text_of(&html);
         assert!(text.contains("One.") && text.ends_with("Five."), "{text}");
         assert!(!text.contains("Bridges and rivers"), "{text}");
+    }
+
+    #[test]
+    fn a_list_article_takes_its_introduction_along() {
+        // Distinct items: a repeat is no gain when widening.
+        let items: String = (1..=8)
+            .map(|i| format!("<li>{PROSE} Item {i}, with a comma or two, and more words.</li>"))
+            .collect();
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav><div class="content">
+            <p>{PROSE} Intro.</p><ol>{items}</ol></div></body>"#
+        );
+        let text = text_of(&html);
+        assert!(
+            text.contains("Intro.") && text.ends_with("more words."),
+            "{text}"
+        );
     }
 
     #[test]
