@@ -395,7 +395,7 @@ fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
     use newspipe::ner::{train, CrfOptions, Learner, TrainOptions};
     let mut opts = TrainOptions {
         lexicon: Some(args.lexicon.clone()),
-        two_pass: args.two_pass,
+        two_pass: !args.one_pass,
         learner: match args.learner {
             LearnerArg::Crf => Learner::Crf(CrfOptions {
                 eta0: args.crf_eta0,

@@ -10,10 +10,12 @@
 //! Two kinds of evidence cross sentences: every token of a word sees the
 //! word classes around the word's other capitalized mentions ([`contexts`]),
 //! and sentences are decoded in order, each seeing the labels given to
-//! earlier mentions of its words ([`history`]). After decoding, a document pass
-//! makes mentions consistent: a surname or acronym seen after its full form
-//! gets the full form's label and a `canonical` field, and places the
-//! gazetteer knows get a GeoNames id.
+//! earlier mentions of its words ([`history`]); a two-pass model (the
+//! shipped one) then decodes the document again, each word seeing the first
+//! pass's labels of its other mentions. After decoding, a document pass
+//! links mentions: a surname or acronym seen after its full form, with the
+//! same label, gets a `canonical` field; a missed surname is added; places
+//! the gazetteer knows get a GeoNames id.
 //!
 //! Each worker thread keeps its buffers and a cache of per-word-type scores
 //! (thread-local, bounded, tied to one [`Tagger`]) across articles, since

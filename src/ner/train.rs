@@ -39,8 +39,10 @@ pub struct TrainOptions {
     /// (spacy-lookups-data 1.0.5); `None` trains without word classes.
     pub lexicon: Option<PathBuf>,
     /// Decode twice, the second time with the first pass's labels of every
-    /// mention in the document. Measured on eng.testa it scores lower
-    /// (0.925 against 0.931 F1) and tags slower, so it is off by default.
+    /// other mention in the document. On by default: with the CRF it scores
+    /// higher on eng.testa (mean over eight shuffling seeds 0.9348 against
+    /// 0.9340), for a second Viterbi pass at tagging time. (The averaged
+    /// perceptron scored lower with it, 0.925 against 0.931.)
     pub two_pass: bool,
     /// Which learner fits the weights.
     pub learner: Learner,
@@ -54,7 +56,7 @@ impl Default for TrainOptions {
             seed: 0x6E65_7773,
             prune: 128,
             lexicon: None,
-            two_pass: false,
+            two_pass: true,
             learner: Learner::Crf(CrfOptions::default()),
         }
     }
