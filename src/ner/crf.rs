@@ -40,7 +40,7 @@ impl Default for CrfOptions {
 /// Weights and optimiser state.
 pub(crate) struct Crf {
     /// Stored emission weights: the real weight is `w * scale`.
-    pub w: Vec<f32>,
+    w: Vec<f32>,
     scale: f64,
     pub start: [f32; NTAGS],
     pub trans: [[f32; NTAGS]; NTAGS],
