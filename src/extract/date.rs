@@ -5,6 +5,7 @@
 //! day alone (`YYYY-MM-DD`). A time without an offset is cut to its day: which
 //! day it is in UTC cannot be known, and the page's own day is what it says.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat};
@@ -67,9 +68,41 @@ fn day(y: &str, m: u32, d: &str) -> Option<String> {
     Some(date.format("%Y-%m-%d").to_string())
 }
 
+/// `text` with a space before each month name glued to the end of a
+/// lower-case word ("HealthDECEMBER 22, 2022", "GiuffridaMar 5, 2025"):
+/// inline elements written without a space between them, as a section
+/// label or a byline before the date, read as one word otherwise, and the
+/// patterns want a month name to start a word.
+fn unglue_months(text: &str) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    let glued = |i: usize| {
+        b[i - 1].is_ascii_lowercase() && b[i].is_ascii_uppercase() && {
+            let len = b[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            month(&text[i..i + len]).is_some()
+        }
+    };
+    let cuts: Vec<usize> = (1..b.len()).filter(|&i| glued(i)).collect();
+    if cuts.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + cuts.len());
+    let mut from = 0;
+    for i in cuts {
+        out.push_str(&text[from..i]);
+        out.push(' ');
+        from = i;
+    }
+    out.push_str(&text[from..]);
+    Cow::Owned(out)
+}
+
 /// The value as ISO 8601, or `None` when no date can be read from it.
 pub fn normalize(value: &str) -> Option<String> {
-    let v = value.trim();
+    let unglued = unglue_months(value);
+    let v = unglued.trim();
     if v.is_empty() {
         return None;
     }
@@ -134,6 +167,7 @@ pub fn normalize(value: &str) -> Option<String> {
 /// "21 May 2025") or in ISO order ("2025-05-21"), as `YYYY-MM-DD`, in the
 /// order written: "May 21, 2025April 24, 2025 by Jane Doe" gives both.
 pub fn days_in(text: &str) -> Vec<String> {
+    let text = &*unglue_months(text);
     let mut found: Vec<(usize, String)> = Vec::new();
     // Matches may share the characters that bound them ("2025April"), so
     // each search resumes just after the previous match's first field.
@@ -224,6 +258,10 @@ mod tests {
             ("Dec 17, 2025Julian Doe", Some("2025-12-17")),
             ("Posted2Sep 4, 2025", Some("2025-09-04")),
             ("Jane3/4/2025", Some("2025-03-04")),
+            ("Mental HealthDECEMBER 22, 2022", Some("2022-12-22")),
+            ("By Jane GiuffridaMar 5, 2025", Some("2025-03-05")),
+            // A capital after a lower-case letter that starts no month.
+            ("McDonald 4, 2025", None),
             ("Posted2024-05-01", Some("2024-05-01")),
             ("Cureus. 2023 Jan 7;15(1):e33475", Some("2023-01-07")),
             ("Sep 4, 20251", None),
@@ -246,6 +284,10 @@ mod tests {
         assert_eq!(
             days_in("Published 3 March 2024, updated 2024-05-01"),
             ["2024-03-03", "2024-05-01"]
+        );
+        assert_eq!(
+            days_in("HealthDECEMBER 22, 2022Updated: JANUARY 02, 2026"),
+            ["2022-12-22", "2026-01-02"]
         );
         assert!(days_in("no date here, 2025").is_empty());
     }
