@@ -75,7 +75,7 @@ fn dispatch(cli: &Cli, settings: &Settings) -> anyhow::Result<Exit> {
         Command::Run(args) => run(args, settings, cli.quiet),
         Command::Serve(args) => serve(args.summary_json.as_deref(), settings, cli.quiet),
         Command::Kafka(args) => kafka(args.summary_json.as_deref(), settings, cli.quiet),
-        Command::TrainTagger(args) => train_tagger(args),
+        Command::TrainTagger(args) => train_tagger(args, cli.quiet),
         Command::EvalTagger(args) => eval_tagger(args, settings),
         Command::Boilerplate(BoilerplateCommand::Learn(args)) => boilerplate_learn(args, settings),
         Command::Spark(command) => spark(command, settings),
@@ -390,7 +390,9 @@ fn boilerplate_learn(args: &LearnArgs, settings: &Settings) -> anyhow::Result<Ex
     Ok(Exit::Success)
 }
 
-fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
+/// `newspipe train-tagger`: one line per epoch and one for the file written,
+/// on stderr; `-q` keeps only errors.
+fn train_tagger(args: &TrainArgs, quiet: bool) -> anyhow::Result<Exit> {
     use crate::cli::LearnerArg;
     use newspipe::ner::{train, CrfOptions, Learner, TrainOptions};
     let mut opts = TrainOptions {
@@ -419,6 +421,9 @@ fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
     }
     let started = std::time::Instant::now();
     let bytes = train(&args.train, Some(&args.dev), &opts, |r| {
+        if quiet {
+            return;
+        }
         let f1 = r.dev.as_ref().map_or(f64::NAN, |d| d.overall_f1());
         eprintln!(
             "epoch {:>2}: {} sentences wrong, dev F1 {f1:.4} ({:.1?})",
@@ -430,12 +435,14 @@ fn train_tagger(args: &TrainArgs) -> anyhow::Result<Exit> {
     .with_context(|| format!("cannot train on {}", args.train.display()))?;
     newspipe::serve::state::write_atomic(&args.output, &bytes)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
-    eprintln!(
-        "wrote {} ({} bytes) in {:.1?}",
-        args.output.display(),
-        bytes.len(),
-        started.elapsed()
-    );
+    if !quiet {
+        eprintln!(
+            "wrote {} ({} bytes) in {:.1?}",
+            args.output.display(),
+            bytes.len(),
+            started.elapsed()
+        );
+    }
     Ok(Exit::Success)
 }
 

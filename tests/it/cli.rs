@@ -558,6 +558,50 @@ fn eval_tagger_prints_scores_per_label() {
 }
 
 #[test]
+fn train_tagger_reports_epochs_unless_quiet() {
+    let Some(lexicon) = support::shared_data("data/lexicon/en_lexeme_cluster.json.gz") else {
+        return;
+    };
+    let lexicon = lexicon.parent().unwrap().to_path_buf();
+    let dir = tempfile::tempdir().unwrap();
+    let conll = dir.path().join("tiny.conll");
+    std::fs::write(
+        &conll,
+        "-DOCSTART- -X- O O\n\nAlice NNP I-NP I-PER\nvisited VBD I-VP O\nParis NNP I-NP I-LOC\n. . O O\n\n",
+    )
+    .unwrap();
+    let train = |quiet: bool, out: &str| {
+        let mut cmd = newspipe();
+        if quiet {
+            cmd.arg("-q");
+        }
+        let out = cmd
+            .args(["train-tagger", "--epochs", "2", "--bits", "12", "--lexicon"])
+            .arg(&lexicon)
+            .arg("--train")
+            .arg(&conll)
+            .arg("--dev")
+            .arg(&conll)
+            .arg("-o")
+            .arg(dir.path().join(out))
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+    };
+    let loud = train(false, "a.bin");
+    assert!(
+        loud.contains("epoch  2:") && loud.contains("wrote "),
+        "{loud}"
+    );
+    let quiet = train(true, "b.bin");
+    assert_eq!(quiet, "", "-q prints nothing but errors");
+    assert_eq!(
+        std::fs::read(dir.path().join("a.bin")).unwrap(),
+        std::fs::read(dir.path().join("b.bin")).unwrap()
+    );
+}
+
+#[test]
 fn check_config_prints_the_resolved_configuration_as_toml() {
     let out = newspipe()
         .env("NEWSPIPE__DEDUP__THRESHOLD", "0.7")
