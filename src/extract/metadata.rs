@@ -996,7 +996,7 @@ fn pick_headline(h1s: &[String], declared: &[Vec<String>]) -> Option<String> {
     let h1s: Vec<String> = h1s
         .iter()
         .map(|h| clean(h))
-        .filter(|h| h.split_whitespace().count() >= 2 && !cut_off(h))
+        .filter(|h| (2..=H1_MAX_WORDS).contains(&h.split_whitespace().count()) && !cut_off(h))
         .collect();
     let Some(mut primary) = declared.first().and_then(|cuts| cuts.last()) else {
         return h1s.into_iter().next();
@@ -1143,6 +1143,10 @@ fn within_h1(h1: String, primary: &str) -> String {
 /// A page's only `<h1>` this long is a headline, whatever the declared
 /// title says: section names and widget headings are shorter.
 const SOLE_H1_WORDS: usize = 5;
+/// An `<h1>` longer than this is a standfirst or a description set in the
+/// headline's style, not a headline (the longest true title of the dev
+/// pages has 24 words).
+const H1_MAX_WORDS: usize = 30;
 /// The share of its words an `<h1>` must have in the declared title, and
 /// of the declared title's words it must hold, to be taken for it.
 const H1_MIN_SHARE: f64 = 0.25;
@@ -1612,6 +1616,16 @@ mod tests {
         // declared title, is not the headline.
         assert_eq!(
             pick_headline(&h1s(&["Why inflation?", "Who pays"]), &declared).as_deref(),
+            Some("Rates rise again as inflation bites")
+        );
+        // A standfirst set as the page's only h1 is too long for a headline,
+        // though it shares the title's words.
+        let standfirst = "Rates rise again as inflation bites: the bank says prices \
+            climb faster than wages, and here is what that means for your mortgage, \
+            your savings and the cost of the weekly shop this winter";
+        assert!(standfirst.split_whitespace().count() > H1_MAX_WORDS);
+        assert_eq!(
+            pick_headline(&h1s(&[standfirst]), &declared).as_deref(),
             Some("Rates rise again as inflation bites")
         );
     }
