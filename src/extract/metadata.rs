@@ -443,9 +443,18 @@ fn share_word(a: &str, b: &str) -> bool {
 /// JSON-LD objects, `@graph` members flattened, in page order.
 fn json_ld_objects(found: &Found) -> Vec<Value> {
     let mut out = Vec::new();
+    // Some frameworks put the JSON-LD in a `<meta name="script:ld+json">`'s
+    // content rather than a script.
+    let in_meta = found
+        .meta
+        .iter()
+        .filter(|(k, _)| k == "script:ld+json")
+        .map(|(_, v)| unescape(v));
     let mut stack: Vec<Value> = found
         .json_ld
         .iter()
+        .cloned()
+        .chain(in_meta)
         .rev()
         .filter_map(|s| serde_json::from_str::<Value>(s.trim()).ok())
         .collect();
@@ -1525,6 +1534,16 @@ mod tests {
         );
         assert_eq!(m.site_name.as_deref(), Some("Daily Planet"));
         assert_eq!(m.lang.as_deref(), Some("en"));
+    }
+
+    #[test]
+    fn json_ld_in_a_meta_tags_content_is_read() {
+        let html = r#"<html><head><title>Rates rise again | Daily Planet</title>
+            <meta name="script:ld+json" content="{&quot;@type&quot;:&quot;Article&quot;,&quot;datePublished&quot;:&quot;2024-03-05T09:30:00-05:00&quot;,&quot;author&quot;:{&quot;@type&quot;:&quot;Person&quot;,&quot;name&quot;:&quot;Lois Lane&quot;}}">
+            </head><body><p>Body.</p></body></html>"#;
+        let m = Metadata::read(html, None);
+        assert_eq!(m.published.as_deref(), Some("2024-03-05T09:30:00-05:00"));
+        assert_eq!(m.authors, ["Lois Lane"]);
     }
 
     #[test]
