@@ -174,6 +174,8 @@ struct Container {
     list: bool,
     /// Tag, id and class, for [`debug_containers`].
     label: String,
+    /// A hash of the tag, id and class; 0 for an element with neither.
+    key: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -475,6 +477,14 @@ impl State {
                     format!("{name}{}", words.chars().take(60).collect::<String>())
                 } else {
                     String::new()
+                },
+                key: if words.is_empty() {
+                    0
+                } else {
+                    xxhash_rust::xxh3::xxh3_64_with_seed(
+                        words.as_bytes(),
+                        xxhash_rust::xxh3::xxh3_64(name.as_bytes()),
+                    )
                 },
             });
             self.containers.len() - 1
@@ -1161,7 +1171,21 @@ pub fn page_blocks(html: &str) -> PageBlocks {
         // A list of long items can outscore the element holding it (its
         // items credit it whole), but an article written as a list has its
         // introduction beside it: from a list, any more prose is taken.
-        if (g_par as f64 >= g_cur as f64 * WIDEN_GAIN || cur.list && g_par > g_cur)
+        // A CMS that breaks the article's rich text around an embedded
+        // call to action leaves sibling elements of the same class: any
+        // prose in one before the chosen one is the article's opening (one
+        // after it is as often an author's bio or footnotes set alike).
+        let twin = || {
+            cur.key != 0
+                && st.containers.iter().enumerate().any(|(i, c)| {
+                    i != best
+                        && c.parent == Some(p)
+                        && c.key == cur.key
+                        && c.end_block <= cur.first_block
+                        && sum(&good, c) > 0
+                })
+        };
+        if (g_par as f64 >= g_cur as f64 * WIDEN_GAIN || (cur.list || twin()) && g_par > g_cur)
             && g_par as f64 >= sum(&all, par) as f64 * WIDEN_DENSITY
         {
             best = p;
@@ -1261,6 +1285,33 @@ mod tests {
     }
 
     const PROSE: &str = "The council voted on Tuesday to rebuild the old bridge, which has carried traffic across the river since 1921, at a cost of twelve million pounds.";
+
+    #[test]
+    fn rich_text_split_by_a_call_to_action_is_joined_but_a_bio_after_is_not() {
+        // The opening holds far less prose than the rest, so it adds too
+        // little to widen by prose alone; its class says it is the article.
+        let rest: String = (0..8)
+            .map(|i| format!("<p>{PROSE} Part {i}.</p>"))
+            .collect();
+        let page = |before: &str, after: &str| {
+            format!(
+                r#"<html><body><div class="post">{before}
+                  <div class="cta"><a href="/demo">Book a demo</a></div>
+                  <div class="rich-text">{rest}</div>{after}
+                </div></body></html>"#
+            )
+        };
+        let opening = format!(r#"<div class="rich-text"><p>{PROSE} Opening.</p></div>"#);
+        let text = text_of(&page(&opening, ""));
+        assert!(text.contains("Opening."), "{text}");
+        assert!(text.contains("Part 7."), "{text}");
+        assert!(!text.contains("Book a demo"), "{text}");
+        // Set in the same style after the article, a bio stays out.
+        let bio = r#"<div class="rich-text"><p>Jane Roe writes about local transport and town planning for us.</p></div>"#;
+        let text = text_of(&page("", bio));
+        assert!(text.starts_with("The council voted"), "{text}");
+        assert!(text.ends_with("Part 7."), "{text}");
+    }
 
     #[test]
     fn nested_layouts_give_the_article_and_leave_the_chrome() {
