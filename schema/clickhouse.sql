@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS articles
     `source` Tuple(`path` String, `line` Nullable(UInt64), `bytes` UInt64, `encoding` String, `format` LowCardinality(String), `id` Nullable(String), `ingested_at` Nullable(String)) COMMENT 'Where the article came from.',
     `title` Nullable(String) COMMENT 'Headline.',
     `text` String COMMENT 'Clean body text, paragraphs separated by a blank line.',
-    `url` Nullable(String) COMMENT 'The input''s URL: JSONL `url`, WARC-Target-URI, else an HTML page''s canonical URL.',
+    `url` Nullable(String) COMMENT 'The input''s own URL: JSONL `url` or WARC-Target-URI; null otherwise (a page''s canonical link is canonical_url).',
     `published` Nullable(String) COMMENT 'Publication date, ISO 8601: YYYY-MM-DD, or RFC 3339 with its offset when a time is known; as given when it does not parse.',
     `authors` Array(String) COMMENT 'Author names found in the page; when it names no one, the publisher (site_name, else the copyright holder or the site its title names; since schema_version 4); empty when none is known.',
     `canonical_url` Nullable(String) COMMENT 'The page''s canonical link or og:url.',

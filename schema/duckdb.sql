@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS articles (
     "source" STRUCT("path" VARCHAR, "line" UBIGINT, "bytes" UBIGINT, "encoding" VARCHAR, "format" VARCHAR, "id" VARCHAR, "ingested_at" VARCHAR) NOT NULL,  -- Where the article came from.
     "title" VARCHAR,  -- Headline.
     "text" VARCHAR NOT NULL,  -- Clean body text, paragraphs separated by a blank line.
-    "url" VARCHAR,  -- The input's URL: JSONL `url`, WARC-Target-URI, else an HTML page's canonical URL.
+    "url" VARCHAR,  -- The input's own URL: JSONL `url` or WARC-Target-URI; null otherwise (a page's canonical link is canonical_url).
     "published" VARCHAR,  -- Publication date, ISO 8601: YYYY-MM-DD, or RFC 3339 with its offset when a time is known; as given when it does not parse.
     "authors" VARCHAR[] NOT NULL,  -- Author names found in the page; when it names no one, the publisher (site_name, else the copyright holder or the site its title names; since schema_version 4); empty when none is known.
     "canonical_url" VARCHAR,  -- The page's canonical link or og:url.

@@ -254,7 +254,8 @@ pub struct Article {
     pub title: Option<String>,
     /// Clean body text: paragraphs separated by one blank line.
     pub text: String,
-    /// Source URL: the input's own, else an HTML page's canonical URL.
+    /// The input's own URL (JSONL `url`, WARC-Target-URI); a page's
+    /// canonical link is [`Article::canonical_url`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Publication date, ISO 8601 when it parses (see [`crate::extract::date`]).

@@ -193,7 +193,7 @@ pub const RECORD: &[Column] = &[
     opt(
         "url",
         Kind::Str,
-        "The input's URL: JSONL `url`, WARC-Target-URI, else an HTML page's canonical URL.",
+        "The input's own URL: JSONL `url` or WARC-Target-URI; null otherwise (a page's canonical link is canonical_url).",
     ),
     opt(
         "published",
