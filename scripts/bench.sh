@@ -55,7 +55,7 @@ bytes_of() { find "$1" -type f -print0 | du -cb --files0-from=- | tail -1 | cut 
 run() {
   local label="$1" dir="$2" bytes="$3"; shift 3
   local t
-  t=$( { /usr/bin/time -f '%e %M' "$BIN" run -q --progress never --summary-json "$WORK/summary.json" "$@" "$dir" > /dev/null || true; } 2>&1 | tail -1 )
+  t=$( { /usr/bin/time -f '%e %M' "$BIN" run -q --progress never --force --summary-json "$WORK/summary.json" "$@" "$dir" > /dev/null || true; } 2>&1 | tail -1 )
   local secs=${t% *} rss=${t#* }
   python3 - "$label" "$bytes" "$secs" "$rss" "$BASE_MBS" "$WORK/summary.json" <<'PY'
 import json, sys

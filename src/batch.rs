@@ -110,15 +110,35 @@ impl OutcomeSink for BatchSink {
     }
 }
 
-/// Refuse outputs that would collide, before any work: two outputs that are
-/// one file (`-o`, `--rejects`, `--summary-json`), an output that is an
-/// input file or lies inside an input directory (the next run would read
-/// it), and `-o` naming a directory (unless it is the partition root).
+/// Refuse an input given on the command line that does not exist (or
+/// cannot be looked at): a mistyped path is a usage error, not an input
+/// the run rejects and goes on without.
+pub fn check_inputs(roots: &[PathBuf]) -> Result<()> {
+    for root in roots
+        .iter()
+        .filter(|r| r.as_os_str() != crate::source::STDIN)
+    {
+        if let Err(e) = std::fs::metadata(root) {
+            return Err(Error::Config(format!("input {}: {e}", root.display())));
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a run whose inputs or outputs are wrong, before any work: an
+/// input that does not exist (a mistyped path would otherwise give an
+/// empty output), two outputs that are one file (`-o`, `--rejects`,
+/// `--summary-json`), an output that is an input file or lies inside an
+/// input directory (the next run would read it), `-o` naming a directory
+/// (unless it is the partition root), and, unless `replace`, an output
+/// file or `-o`'s signatures that an earlier run left.
 pub fn check_outputs(
     roots: &[PathBuf],
     output: &OutputConfig,
     summary_json: Option<&Path>,
+    replace: bool,
 ) -> Result<()> {
+    check_inputs(roots)?;
     let mut outputs: Vec<(&str, PathBuf)> = Vec::new();
     if output.path != "-" {
         outputs.push(("-o/--output", PathBuf::from(&output.path)));
@@ -139,6 +159,16 @@ pub fn check_outputs(
                 "{flag} {} is the same file as {other}; give each output its own name",
                 path.display()
             )));
+        }
+        // A missing directory is found now, not after the run's work.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(Error::Config(format!(
+                    "{flag} {}: directory {} does not exist",
+                    path.display(),
+                    dir.display()
+                )));
+            }
         }
         let partitioned = *flag == "-o/--output" && output.partition_by != PartitionBy::None;
         if id.is_dir() && !partitioned {
@@ -164,6 +194,28 @@ pub fn check_outputs(
                         "inside the"
                     },
                     root.display()
+                )));
+            }
+        }
+        if !replace && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            return Err(Error::Config(format!(
+                "{flag} {} already exists; pass --force to replace it, or write elsewhere",
+                path.display()
+            )));
+        }
+    }
+    // What an earlier run put beside `-o` goes with it: replaced only when
+    // asked, so an old output's signatures are never mixed with a new one.
+    let beside = signatures_dir(Path::new(&output.path));
+    if !replace && output.path != "-" && output.partition_by == PartitionBy::None {
+        for name in [crate::signatures::DEDUP_FILE, LEARNED_FILE] {
+            let earlier = beside.join(name);
+            if earlier.exists() {
+                return Err(Error::Config(format!(
+                    "{} already exists (an earlier run's, beside -o {}); pass --force to \
+                     replace it, or write elsewhere",
+                    earlier.display(),
+                    output.path
                 )));
             }
         }
@@ -219,17 +271,17 @@ impl Learning {
     /// the output file it sits beside. Refuses, before any work, a state
     /// file that already exists (earlier output is never rewritten) and an
     /// `--against` path that holds no readable state.
-    pub fn prepare(output: &str, against: &[PathBuf]) -> Result<Self> {
+    pub fn prepare(output: &str, against: &[PathBuf], replace: bool) -> Result<Self> {
         // Beside a file only: a device or FIFO (`-o /dev/null`) is written
         // through, and nothing is put beside it.
         let is_special = std::fs::metadata(output).is_ok_and(|m| !m.is_file() && !m.is_dir());
         let save_to = (output != "-" && !is_special)
             .then(|| signatures_dir(Path::new(output)).join(LEARNED_FILE));
         if let Some(p) = &save_to {
-            if p.exists() {
+            if p.exists() && !replace {
                 return Err(Error::Config(format!(
                     "{} already exists (what an earlier run with this output learned); \
-                     write to another output, or move it aside",
+                     pass --force to replace it, or write to another output",
                     p.display()
                 )));
             }

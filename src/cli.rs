@@ -157,7 +157,8 @@ pub struct RunArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Output file; `-` for stdout. The file appears only when the run
-    /// completes [config: output.path].
+    /// completes; a name ending .parquet, .zst or .gz picks Parquet or
+    /// compressed JSONL [config: output.path, output.format].
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<String>,
 
@@ -170,8 +171,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 
-    /// How to read inputs; `auto` reads *.jsonl/*.ndjson as JSONL and stdin
-    /// as one text article [config: input.format].
+    /// Replace output files an earlier run left (-o, --rejects,
+    /// --summary-json, and the signatures beside -o); without it, a run
+    /// that would overwrite one is refused before it starts.
+    #[arg(long)]
+    pub force: bool,
+
+    /// How to read inputs; `auto` goes by name and content: *.jsonl/*.ndjson
+    /// as JSONL, *.json as a JSON document, *.html/*.htm/*.xhtml and files
+    /// that open like a web page as HTML, *.warc as WARC, .gz/.zst read
+    /// through, anything else (and stdin) as text [config: input.format].
     #[arg(long, value_enum)]
     pub input_format: Option<InputFormat>,
 

@@ -136,13 +136,26 @@ impl Settings {
         ));
 
         if let Some(path) = config_file {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                op: "cannot read config file",
-                path: path.to_path_buf(),
-                source,
+            // A config file that cannot be read is a bad command line
+            // (exit 2), named with the system's reason.
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::Config(format!("cannot read config file {}: {e}", path.display()))
             })?;
             let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-                Error::Config(format!("{}: invalid TOML: {}", path.display(), e.message()))
+                let at = e
+                    .span()
+                    .map(|s| {
+                        let before = text.get(..s.start).unwrap_or(&text);
+                        let line = before.matches('\n').count() + 1;
+                        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                        format!(" at line {line}, column {col}")
+                    })
+                    .unwrap_or_default();
+                Error::Config(format!(
+                    "{}: invalid TOML{at}: {}",
+                    path.display(),
+                    e.message()
+                ))
             })?;
             let mut keys = Vec::new();
             leaf_keys(&table, "", &mut keys);

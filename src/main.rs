@@ -160,10 +160,15 @@ fn report(summary: &Summary, json_path: Option<&Path>, quiet: bool) -> anyhow::R
 }
 
 fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit> {
-    newspipe::batch::check_outputs(&args.inputs, &settings.output, args.summary_json.as_deref())?;
+    newspipe::batch::check_outputs(
+        &args.inputs,
+        &settings.output,
+        args.summary_json.as_deref(),
+        args.force,
+    )?;
     let config_error = |msg: String| anyhow::anyhow!(newspipe::error::Error::Config(msg));
     let learning = if settings.boilerplate.learning() {
-        Learning::prepare(&settings.output.path, &args.against)?
+        Learning::prepare(&settings.output.path, &args.against, args.force)?
     } else {
         Learning::default()
     };
@@ -246,6 +251,9 @@ fn run(args: &RunArgs, settings: &Settings, quiet: bool) -> anyhow::Result<Exit>
         )
         .await
     })?;
+    if args.force && !summary.interrupted {
+        remove_stale_beside(settings)?;
+    }
     report(&summary, args.summary_json.as_deref(), quiet)?;
     Ok(if summary.interrupted {
         Exit::Interrupted
@@ -267,6 +275,43 @@ fn signatures_path(settings: &Settings) -> Option<std::path::PathBuf> {
         newspipe::signatures::signatures_dir(Path::new(&out.path))
             .join(newspipe::signatures::DEDUP_FILE)
     })
+}
+
+/// After a `--force` run: remove what an earlier run left beside `-o`
+/// and this one did not replace (its learned boilerplate when this run
+/// learned none, its signatures when this one wrote none), so the
+/// signatures directory describes this output only.
+fn remove_stale_beside(settings: &Settings) -> anyhow::Result<()> {
+    let out = &settings.output;
+    let special = std::fs::metadata(&out.path).is_ok_and(|m| !m.is_file());
+    if out.path == "-" || special || out.partition_by != newspipe::sink::PartitionBy::None {
+        return Ok(());
+    }
+    let dir = newspipe::signatures::signatures_dir(Path::new(&out.path));
+    let stale = [
+        (
+            newspipe::signatures::DEDUP_FILE,
+            signatures_path(settings).is_none(),
+        ),
+        (
+            newspipe::batch::LEARNED_FILE,
+            !settings.boilerplate.learning(),
+        ),
+    ];
+    for (name, _) in stale.iter().filter(|(_, stale)| *stale) {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!("removed the earlier run's {}", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(format!(
+                    "cannot remove the earlier run's {}",
+                    path.display()
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The paths of a `--files-from` file (or `-n`ewline-separated JSON strings,
@@ -364,6 +409,7 @@ fn boilerplate_learn(args: &LearnArgs, settings: &Settings) -> anyhow::Result<Ex
         )
         .into());
     }
+    newspipe::batch::check_inputs(&args.inputs)?;
     let earlier = args
         .against
         .iter()
@@ -387,6 +433,22 @@ fn boilerplate_learn(args: &LearnArgs, settings: &Settings) -> anyhow::Result<Ex
         "{}",
         newspipe::boilerplate::report::as_rules(&learned, args.near_misses)
     );
+    let articles = |l: &newspipe::boilerplate::Learned| -> u64 {
+        l.sources.values().map(|s| u64::from(s.articles)).sum()
+    };
+    let read = articles(&learned)
+        - earlier
+            .iter()
+            .map(articles)
+            .sum::<u64>()
+            .min(articles(&learned));
+    if read == 0 {
+        // Every input unreadable, empty or not an article: an empty report
+        // must not pass for "no chrome found".
+        tracing::warn!("learned from no article: no input gave one (see `newspipe run` for why)");
+        return Ok(Exit::PartialRejects);
+    }
+    tracing::info!("learned from {read} articles");
     Ok(Exit::Success)
 }
 

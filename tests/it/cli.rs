@@ -910,3 +910,151 @@ fn boilerplate_learn_refuses_standard_input_instead_of_reporting_nothing() {
         .stdout("")
         .stderr(predicates::str::contains("standard input"));
 }
+
+#[test]
+fn a_mistyped_input_is_refused_and_the_earlier_output_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    newspipe()
+        .args(["run", "-q", "--progress", "never"])
+        .arg(seeds())
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let before = std::fs::read(&out).unwrap();
+    let missing = dir.path().join("seedz");
+    let run = newspipe()
+        .args(["run", "-q", "--progress", "never", "--force"])
+        .arg(&missing)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!("input {}", missing.display()))
+            && stderr.contains("No such file or directory"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+#[test]
+fn an_existing_output_is_replaced_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = support::article_dir(dir.path(), 6);
+    let out = dir.path().join("out.jsonl");
+    let summary = dir.path().join("summary.json");
+    let run = |extra: &[&str]| {
+        let mut cmd = newspipe();
+        cmd.args(["run", "-q", "--progress", "never"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .arg("--summary-json")
+            .arg(&summary)
+            .args(extra);
+        cmd.assert()
+    };
+    run(&["--learn"]).success();
+    let learned = out.with_file_name("out.jsonl.signatures/boilerplate.json");
+    assert!(learned.exists());
+    let first = records(&std::fs::read(&out).unwrap()).len();
+    // Every output the earlier run wrote is a reason to refuse.
+    let refused = run(&[]).code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("already exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&out).unwrap();
+    let refused = run(&[]).code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--summary-json"), "{stderr}");
+    std::fs::remove_file(&summary).unwrap();
+    let refused = run(&[]).code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("dedup.parquet"), "{stderr}");
+    assert!(!out.exists());
+    // With --force the run goes ahead, and what the earlier run learned,
+    // which this one did not, is not left to pass for this run's.
+    run(&["--force"]).success();
+    assert_eq!(records(&std::fs::read(&out).unwrap()).len(), first);
+    assert!(summary.exists());
+    assert!(!learned.exists());
+}
+
+#[test]
+fn an_output_in_a_missing_directory_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let run = newspipe()
+        .args(["run", "-q", "--progress", "never"])
+        .arg(seeds())
+        .arg("-o")
+        .arg(&out)
+        .arg("--rejects")
+        .arg(dir.path().join("nodir/rejects.jsonl"))
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("--rejects") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn boilerplate_learn_refuses_a_missing_input_and_flags_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    newspipe()
+        .args(["boilerplate", "learn"])
+        .arg(dir.path().join("nodir"))
+        .assert()
+        .code(2);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = newspipe()
+        .args(["boilerplate", "learn"])
+        .arg(&empty)
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("learned from no article"), "{stderr}");
+}
+
+#[test]
+fn a_missing_or_broken_config_file_is_a_usage_error_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.toml");
+    let out = newspipe()
+        .arg("check-config")
+        .arg("-c")
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("No such file or directory"), "{stderr}");
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[log]\nlevel = \"info\"\n[dedup\n").unwrap();
+    let out = newspipe()
+        .arg("check-config")
+        .arg("-c")
+        .arg(&broken)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+}

@@ -66,8 +66,9 @@ fn an_output_link_writes_its_target_and_stays_a_link() {
     std::fs::write(&target, "old\n").unwrap();
     let link = dir.path().join("link.jsonl");
     std::os::unix::fs::symlink(&target, &link).unwrap();
+    // The link's target exists: replacing it is asked for.
     newspipe()
-        .args(["run", "-q", "--no-entities", "-o"])
+        .args(["run", "-q", "--no-entities", "--force", "-o"])
         .arg(&link)
         .arg(seeds())
         .assert()
@@ -439,7 +440,7 @@ fn a_full_disk_mid_run_fails_naming_the_path_and_leaves_the_old_output() {
     std::fs::write(&target, "the previous run's output\n").unwrap();
     let rejects = out.join("rejects.jsonl");
     let run = newspipe()
-        .args(["run", "-q", "--no-entities", "-o"])
+        .args(["run", "-q", "--no-entities", "--force", "-o"])
         .arg(&target)
         .arg("--rejects")
         .arg(&rejects)
