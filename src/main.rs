@@ -549,9 +549,10 @@ fn serve(summary_json: Option<&Path>, settings: &Settings, quiet: bool) -> anyho
         },
         metrics: &settings.metrics,
     };
-    let summary = runtime.block_on(async {
+    let mut summary = runtime.block_on(async {
         newspipe::serve::run(&core, &settings.serve, options, shutdown).await
     })?;
+    summary.long_lived = true;
     report(&summary, summary_json, quiet)?;
     Ok(Exit::Success)
 }
@@ -564,9 +565,10 @@ fn kafka(summary_json: Option<&Path>, settings: &Settings, quiet: bool) -> anyho
         input: &settings.input,
         metrics: &settings.metrics,
     };
-    let summary = runtime.block_on(async {
+    let mut summary = runtime.block_on(async {
         newspipe::kafka::run(&core, &settings.kafka, options, shutdown).await
     })?;
+    summary.long_lived = true;
     report(&summary, summary_json, quiet)?;
     Ok(Exit::Success)
 }

@@ -103,6 +103,10 @@ pub struct Summary {
     pub stages: BTreeMap<String, StageTime>,
     /// True when the run was interrupted before all input was read.
     pub interrupted: bool,
+    /// A long-lived mode (the daemon, Kafka), for which a stop by signal
+    /// is the normal end: the summary says "stopped", not "interrupted".
+    #[serde(skip)]
+    pub long_lived: bool,
     /// Names of the timed steps, in pipeline order.
     #[serde(skip)]
     stage_names: Vec<&'static str>,
@@ -204,10 +208,10 @@ impl Summary {
     /// The human-readable summary printed on stderr.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let status = if self.interrupted {
-            "interrupted"
-        } else {
-            "done"
+        let status = match (self.interrupted, self.long_lived) {
+            (true, true) => "stopped",
+            (true, false) => "interrupted",
+            (false, _) => "done",
         };
         let _ = writeln!(
             s,
@@ -323,5 +327,18 @@ mod tests {
         // 2,010 bytes in 1 s of normalize time: stages are keyed by name.
         assert_eq!(s.stages.keys().collect::<Vec<_>>(), ["normalize"]);
         assert!(text.contains("MB/s/core   normalize 0"), "{text}");
+    }
+
+    #[test]
+    fn a_signal_interrupts_a_batch_run_but_stops_a_daemon() {
+        let mut s = Summary::new(1, vec![]);
+        s.interrupted = true;
+        assert!(s.render().starts_with("newspipe: interrupted in"));
+        s.long_lived = true;
+        assert!(s.render().starts_with("newspipe: stopped in"));
+        // The JSON summary keeps saying what happened.
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["interrupted"], true);
+        assert!(json.get("long_lived").is_none());
     }
 }
