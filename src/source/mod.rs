@@ -795,7 +795,30 @@ fn read_whole(
 }
 
 fn read_stdin(cfg: &InputConfig, out: &mut Emitter<'_>) -> bool {
-    let stdin = std::io::BufReader::with_capacity(1 << 16, StdinPump::start(out.stop_flag()));
+    use std::io::BufRead;
+    let mut raw = std::io::BufReader::with_capacity(1 << 16, StdinPump::start(out.stop_flag()));
+    // A gzip or zstd stream is read through, as a `.gz` or `.zst` file is;
+    // it has no name to say so, so its first bytes do. (A read error here
+    // comes back at the first real read, and is reported there.)
+    let head = raw.fill_buf().map(<[u8]>::to_vec).unwrap_or_default();
+    let stdin: Box<dyn BufRead + '_> = if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+            raw,
+        )))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        match zstd::stream::read::Decoder::with_buffer(raw) {
+            Ok(d) => Box::new(std::io::BufReader::new(d)),
+            Err(e) => {
+                let info = SourceInfo {
+                    path: STDIN.to_owned(),
+                    ..SourceInfo::default()
+                };
+                return out.reject(&info, RejectReason::Unreadable(io_reason(&e)));
+            }
+        }
+    } else {
+        Box::new(raw)
+    };
     if cfg.format == InputFormat::Jsonl {
         jsonl::read_lines(stdin, STDIN, cfg.max_file_bytes, out)
     } else if cfg.format == InputFormat::Json {

@@ -175,6 +175,37 @@ fn stdin_article_goes_to_stdout() {
 }
 
 #[test]
+fn a_compressed_stream_on_stdin_is_read_through() {
+    use std::io::Write as _;
+    let text = std::fs::read(seeds().join("000_104e59b0cc160511.txt")).unwrap();
+    let plain = newspipe()
+        .args(["run", "-q", "-"])
+        .write_stdin(text.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&text).unwrap();
+    let zst = zstd::encode_all(&text[..], 3).unwrap();
+    for stream in [gz.finish().unwrap(), zst] {
+        let got = newspipe()
+            .args(["run", "-q", "-"])
+            .write_stdin(stream)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&plain)
+        );
+    }
+}
+
+#[test]
 fn jsonl_input_passes_fields_through_and_reports_bad_lines() {
     let feed = concat!(
         "{\"id\":\"a1\",\"title\":\"Markets rally\",\"url\":\"https://example.com/a1\",\"published\":\"2025-01-02\",\"text\":\"Shares rose sharply on Monday.\\n\\nTraders cited strong earnings.\"}\n",
@@ -924,16 +955,14 @@ fn a_mistyped_input_is_refused_and_the_earlier_output_kept() {
         .success();
     let before = std::fs::read(&out).unwrap();
     let missing = dir.path().join("seedz");
-    let run = newspipe()
-        .args(["run", "-q", "--progress", "never", "--force"])
-        .arg(&missing)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stderr = stderr_of(
+        newspipe()
+            .args(["run", "-q", "--progress", "never", "--force"])
+            .arg(&missing)
+            .arg("-o")
+            .arg(&out),
+        2,
+    );
     assert!(
         stderr.contains(&format!("input {}", missing.display()))
             && stderr.contains("No such file or directory"),
@@ -948,7 +977,7 @@ fn an_existing_output_is_replaced_only_with_force() {
     let input = support::article_dir(dir.path(), 6);
     let out = dir.path().join("out.jsonl");
     let summary = dir.path().join("summary.json");
-    let run = |extra: &[&str]| {
+    let command = |extra: &[&str]| {
         let mut cmd = newspipe();
         cmd.args(["run", "-q", "--progress", "never"])
             .arg(&input)
@@ -957,31 +986,29 @@ fn an_existing_output_is_replaced_only_with_force() {
             .arg("--summary-json")
             .arg(&summary)
             .args(extra);
-        cmd.assert()
+        cmd
     };
-    run(&["--learn"]).success();
+    let refused = || stderr_of(&mut command(&[]), 2);
+    command(&["--learn"]).assert().success();
     let learned = out.with_file_name("out.jsonl.signatures/boilerplate.json");
     assert!(learned.exists());
     let first = records(&std::fs::read(&out).unwrap()).len();
     // Every output the earlier run wrote is a reason to refuse.
-    let refused = run(&[]).code(2).get_output().clone();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refused();
     assert!(
         stderr.contains("already exists") && stderr.contains("--force"),
         "{stderr}"
     );
     std::fs::remove_file(&out).unwrap();
-    let refused = run(&[]).code(2).get_output().clone();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refused();
     assert!(stderr.contains("--summary-json"), "{stderr}");
     std::fs::remove_file(&summary).unwrap();
-    let refused = run(&[]).code(2).get_output().clone();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refused();
     assert!(stderr.contains("dedup.parquet"), "{stderr}");
     assert!(!out.exists());
     // With --force the run goes ahead, and what the earlier run learned,
     // which this one did not, is not left to pass for this run's.
-    run(&["--force"]).success();
+    command(&["--force"]).assert().success();
     assert_eq!(records(&std::fs::read(&out).unwrap()).len(), first);
     assert!(summary.exists());
     assert!(!learned.exists());
@@ -991,18 +1018,16 @@ fn an_existing_output_is_replaced_only_with_force() {
 fn an_output_in_a_missing_directory_is_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
-    let run = newspipe()
-        .args(["run", "-q", "--progress", "never"])
-        .arg(seeds())
-        .arg("-o")
-        .arg(&out)
-        .arg("--rejects")
-        .arg(dir.path().join("nodir/rejects.jsonl"))
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stderr = stderr_of(
+        newspipe()
+            .args(["run", "-q", "--progress", "never"])
+            .arg(seeds())
+            .arg("-o")
+            .arg(&out)
+            .arg("--rejects")
+            .arg(dir.path().join("nodir/rejects.jsonl")),
+        2,
+    );
     assert!(
         stderr.contains("--rejects") && stderr.contains("does not exist"),
         "{stderr}"
@@ -1020,41 +1045,24 @@ fn boilerplate_learn_refuses_a_missing_input_and_flags_an_empty_one() {
         .code(2);
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let out = newspipe()
-        .args(["boilerplate", "learn"])
-        .arg(&empty)
-        .assert()
-        .code(3)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr_of(newspipe().args(["boilerplate", "learn"]).arg(&empty), 3);
     assert!(stderr.contains("learned from no article"), "{stderr}");
 }
 
 #[test]
 fn a_missing_or_broken_config_file_is_a_usage_error_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("none.toml");
-    let out = newspipe()
-        .arg("check-config")
-        .arg("-c")
-        .arg(&missing)
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let check = |path: &Path| stderr_of(newspipe().arg("check-config").arg("-c").arg(path), 2);
+    let stderr = check(&dir.path().join("none.toml"));
     assert!(stderr.contains("No such file or directory"), "{stderr}");
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "[log]\nlevel = \"info\"\n[dedup\n").unwrap();
-    let out = newspipe()
-        .arg("check-config")
-        .arg("-c")
-        .arg(&broken)
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = check(&broken);
     assert!(stderr.contains("line 3"), "{stderr}");
+}
+
+/// The standard error of a command that must exit with `code`.
+fn stderr_of(cmd: &mut assert_cmd::Command, code: i32) -> String {
+    let out = cmd.assert().code(code).get_output().clone();
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
